@@ -1,0 +1,74 @@
+import { ConfigError, loadConfig } from '../../shared/config/load.ts';
+import { CHANNELS } from '../../shared/config/schema.ts';
+import { releasePaths, resolveRelease } from '../../shared/release.ts';
+import { parse, UsageError } from '../args.ts';
+import type { Output } from '../output.ts';
+
+/** `releng config show|check`: what the pipeline will use, and whether a file is valid. */
+export async function configCommand(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    major: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    config: { type: 'string' },
+    root: { type: 'string', default: '/' },
+  });
+  const [action, file] = positionals;
+  if (action === 'check') {
+    if (!file)
+      throw new UsageError('config check needs a FILE (e.g. releng config check releng.config.json)');
+    try {
+      const config = loadConfig(file);
+      if (values.json) out.json({ file, valid: true, majors: Object.keys(config.majors) });
+      else out.line(`${file}: valid (majors ${Object.keys(config.majors).join(', ')})`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      if (values.json) out.json({ file, valid: false, problems: err.problems });
+      else out.error(err.message);
+      return 1;
+    }
+  }
+  if (action !== 'show') throw new UsageError(`config ${action ?? ''}: expected "show" or "check FILE"`);
+
+  const config = loadConfig(values.config);
+  const majors = values.major ? [values.major] : Object.keys(config.majors);
+  const shown = majors.map((major) => {
+    if (!config.majors[major]) {
+      throw new UsageError(
+        `--major ${major}: not configured (have ${Object.keys(config.majors).join(', ')})`,
+      );
+    }
+    const channels = CHANNELS.map((channel) => {
+      const release = resolveRelease(config, { major, channel });
+      const paths = releasePaths(config, values.root, release);
+      return {
+        channel,
+        revision: release.revision,
+        minor: release.minor,
+        stagingDir: release.stagingDirName,
+        productionDir: release.publishable ? release.productionDirName : null,
+        composeRoot: paths.composeRoot,
+        staging: paths.stagingRelease,
+        production: release.publishable ? paths.productionRelease : null,
+      };
+    });
+    return { major, settings: config.majors[major], channels };
+  });
+  if (values.json) {
+    out.json({ stage: config.stage, majors: shown });
+    return 0;
+  }
+  for (const { major, settings, channels } of shown) {
+    out.line(`Rocky Linux ${major}  arches: ${settings!.arches.join(' ')}`);
+    out.line(`  composes: ${settings!.stagingOrder.join(' -> ')}`);
+    out.line(`  repos with comps: ${settings!.reposWithComps.join(' ')}`);
+    out.line(`  repos without comps: ${settings!.reposWithoutComps.join(' ')}`);
+    out.line(`  module repos: ${settings!.moduleRepos.join(' ')}`);
+    for (const c of channels) {
+      out.line(`  ${c.channel.padEnd(6)} ${c.revision.padEnd(5)} staging ${c.staging}`);
+      out.line(`  ${''.padEnd(12)} production ${c.production ?? '(not publishable)'}`);
+      out.line(`  ${''.padEnd(12)} composes ${c.composeRoot}`);
+    }
+  }
+  return 0;
+}

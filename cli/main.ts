@@ -1,0 +1,46 @@
+import { ConfigError } from '../shared/config/load.ts';
+import { UsageError } from './args.ts';
+import { configCommand } from './commands/config.ts';
+import { consoleOutput, type Output } from './output.ts';
+
+type Command = (argv: string[], out: Output) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  config: { run: configCommand, help: 'config show [--major N] [--json] | config check FILE' },
+};
+
+function usage(): string {
+  return [
+    'usage: releng COMMAND [options]',
+    '',
+    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(14)} ${c.help}`),
+  ].join('\n');
+}
+
+/** Entry of the `releng` command; returns the exit code. */
+export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    out.line(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.error(`releng: unknown command ${JSON.stringify(name)}; run releng --help`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, out);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.error(`releng ${name}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      out.error(err.message);
+      return 1;
+    }
+    out.error(`releng ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}

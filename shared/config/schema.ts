@@ -1,0 +1,258 @@
+import { z } from 'zod';
+import { PATTERNS } from '../patterns.ts';
+
+const pattern = (name: keyof typeof PATTERNS, what: string) =>
+  z.string().regex(new RegExp(PATTERNS[name]), { message: `not a valid ${what}` });
+
+export const Identifier = pattern('identifier', 'name (letters, digits, - and _)');
+export const Arch = pattern('arch', 'architecture');
+export const Revision = pattern('revision', 'revision (MAJOR.MINOR, e.g. 8.10)');
+export const MajorKey = pattern('major', 'major version');
+export const RelativePath = pattern('relativePath', 'relative path');
+
+/** Release channels of the seed's RLREL: stable, beta and lookahead. */
+export const CHANNELS = ['stable', 'beta', 'lh'] as const;
+export const Channel = z.enum(CHANNELS, { message: `must be one of ${CHANNELS.join(', ')}` });
+export type Channel = z.infer<typeof Channel>;
+
+/** produce: full compose with ISOs (produce-8.sh); updates: reuses old composes, no ISOs. */
+export const COMPOSE_KINDS = ['produce', 'updates'] as const;
+export const ComposeKind = z.enum(COMPOSE_KINDS, { message: `must be one of ${COMPOSE_KINDS.join(', ')}` });
+export type ComposeKind = z.infer<typeof ComposeKind>;
+
+const ChannelSettings = z.strictObject({
+  /** `8.7`: what pungi labels and the production dir is named after. */
+  revision: Revision,
+  /** Staging dir suffix (APPEND_TO_DIR): `-RC1`, `-BETA`, `-LookAhead`. */
+  dirSuffix: pattern('dirSuffix', 'directory suffix'),
+  /** Suffix of the compose root (COMPOSE_APPEND): `/mnt/compose/8-BETA`. Empty for stable. */
+  composeSuffix: pattern('dirSuffix', 'directory suffix'),
+  /** Whether sync-to-prod may publish this channel (the seed refuses beta and lh). */
+  publishable: z.boolean(),
+});
+
+const GitSource = z.strictObject({
+  url: z.string().min(1),
+  ref: z.string().regex(/^[A-Za-z0-9._/-]{1,100}$/, { message: 'not a valid git ref' }),
+});
+
+const ComposeSettings = z.strictObject({
+  /** Pungi config per kind, relative to the pungi-rocky checkout: `r8.conf`, `r8-extras.conf`. */
+  pungiConfig: z.partialRecord(ComposeKind, pattern('relativePath', 'config path')),
+  /** Variants (top-level repos) this compose produces. */
+  variants: z.array(Identifier).min(1),
+});
+
+const MajorSettings = z.strictObject({
+  arches: z.array(Arch).min(1),
+  channels: z.strictObject({ stable: ChannelSettings, beta: ChannelSettings, lh: ChannelSettings }),
+  /** Repos createrepo'd with their comps file (MODS_REPOS in common_X). */
+  reposWithComps: z.array(Identifier),
+  /** Repos without comps (NONMODS_REPOS). */
+  reposWithoutComps: z.array(Identifier),
+  /** Repos whose repodata carries modules.yaml (MODS). */
+  moduleRepos: z.array(Identifier),
+  /** Lowercase convenience links at the release top level: NFV -> nfv. */
+  linkRepos: z.record(Identifier, Identifier),
+  /** Non-SIG composes by short name (NONSIG_COMPOSE). */
+  composes: z.record(Identifier, ComposeSettings),
+  /** Order sync-to-staging runs them in: dependants first, the main compose last. */
+  stagingOrder: z.array(Identifier),
+  /** SIG composes: name -> path under the SIG category (SIG_COMPOSE). */
+  sigComposes: z.record(Identifier, RelativePath),
+  /** Variants that exist only as ISOs (Minimal): no repo in the release tree. */
+  isoOnlyVariants: z.array(Identifier),
+  /** ISO variants that get download links and torrents (VARIANTS). */
+  isoVariants: z.array(Identifier),
+  /** Key that signs repomd.xml for this major (RPM-GPG-KEY-rockyofficial for 8). */
+  signingKeyId: pattern('gpgKey', 'key id'),
+  /** createrepo `--distro` tag. */
+  distroTag: z
+    .string()
+    .regex(/^cpe:[A-Za-z0-9:._/-]+,[A-Za-z0-9 ._-]+$/, { message: 'not a valid distro tag' }),
+  /** Koji tags that feed each lane's compose. */
+  kojiTags: z.record(pattern('kojiTag', 'koji tag'), Identifier),
+  git: z.strictObject({ pungi: GitSource, comps: GitSource, moduleMetadata: GitSource }),
+  /** Product name Apollo uses for errata: `Rocky Linux 8` (+ ` $arch`). */
+  errataProduct: z.string().regex(/^[A-Za-z0-9 ._-]{1,64}$/, { message: 'not a valid product name' }),
+  /** Repos apply-updateinfo leaves alone (apollo_tree's skip list). */
+  errataSkip: z.array(Identifier),
+});
+export type MajorSettings = z.infer<typeof MajorSettings>;
+
+const MountRoots = z.strictObject({
+  koji: RelativePath,
+  compose: RelativePath,
+  staging: RelativePath,
+  production: RelativePath,
+});
+
+const AwsSettings = z.strictObject({
+  account: z
+    .string()
+    .regex(/^[0-9]{12}$/, { message: 'not a 12-digit account id' })
+    .optional(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-[0-9]$/, { message: 'not an AWS region' })
+    .optional(),
+  vpcId: z
+    .string()
+    .regex(/^vpc-[a-f0-9]{8,17}$/, { message: 'not a VPC id' })
+    .optional(),
+  subnetIds: z.array(z.string().regex(/^subnet-[a-f0-9]{8,17}$/, { message: 'not a subnet id' })).default([]),
+  /** One EFS file system per mount, or the same id for several. Omitted: the stack creates one. */
+  efs: z
+    .strictObject({
+      koji: z.string().regex(/^fs-[a-f0-9]{8,17}$/, { message: 'not an EFS id' }),
+      compose: z.string().regex(/^fs-[a-f0-9]{8,17}$/, { message: 'not an EFS id' }),
+      staging: z.string().regex(/^fs-[a-f0-9]{8,17}$/, { message: 'not an EFS id' }),
+      production: z.string().regex(/^fs-[a-f0-9]{8,17}$/, { message: 'not an EFS id' }),
+    })
+    .optional(),
+  composeHosts: z
+    .strictObject({
+      /** Existing instances to drive; empty with no tag means the stack creates one. */
+      instanceIds: z
+        .array(z.string().regex(/^i-[a-f0-9]{8,17}$/, { message: 'not an instance id' }))
+        .default([]),
+      tag: z.strictObject({ key: z.string().min(1).max(128), value: z.string().min(1).max(256) }).optional(),
+      instanceType: z
+        .string()
+        .regex(/^[a-z0-9]+\.[a-z0-9]+$/, { message: 'not an instance type' })
+        .default('m6i.2xlarge'),
+      /** SSM parameter holding the Rocky 8 AMI id for a created host. */
+      amiParameter: z
+        .string()
+        .regex(/^\/[A-Za-z0-9_./-]+$/)
+        .default('/releng/compose-host/ami'),
+    })
+    .prefault({}),
+  /** IAM principals (role or user ARNs, or unique ids) allowed to approve promotions. */
+  approvers: z
+    .array(z.string().regex(/^[A-Za-z0-9:/_+=,.@-]{1,256}$/, { message: 'not an IAM principal' }))
+    .default([]),
+  notificationEmails: z.array(z.email({ message: 'not an email address' })).default([]),
+  /** Secrets Manager secret holding the armoured private signing key. */
+  signingKeySecret: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/)
+    .default('releng/signing-key'),
+});
+
+export const ConfigSchema = z
+  .strictObject({
+    stage: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,20}$/, { message: 'not a stage name' })
+      .default('dev'),
+    defaultMajor: MajorKey.default('8'),
+    mounts: MountRoots,
+    categoryStub: RelativePath,
+    sigCategoryStub: RelativePath,
+    /** Owner of synced files (rsync --chown). Applied only when running as root. */
+    owner: z.strictObject({ uid: z.number().int().min(0), gid: z.number().int().min(0) }),
+    /** Globs hardlink never merges: files edited in place must not leak between trees. */
+    hardlinkExclude: z.array(z.string().min(1)),
+    /** Worker count for the parallel per-repo syncs (the seed ran 18 GNU parallel jobs). */
+    syncJobs: z.number().int().min(1).max(64),
+    /** createrepo_c worker count (the seed used 12). */
+    createrepoWorkers: z.number().int().min(1).max(64),
+    /** Largest fraction of files a publish may delete or shrink without --allow-shrink. */
+    maxShrinkFraction: z.number().min(0).max(1),
+    signing: z.strictObject({
+      /** gpg home relative to --root; on AWS the host fills it from the signing-key secret. */
+      gpgHome: RelativePath,
+    }),
+    errata: z.strictObject({ apolloBaseUrl: z.url({ message: 'not a URL' }) }),
+    approval: z.strictObject({
+      /** The approver must not be the requester. */
+      twoPersonRule: z.boolean(),
+      timeoutHours: z
+        .number()
+        .positive()
+        .max(24 * 365),
+    }),
+    /** Quiet window in which koji events of one lane coalesce into one compose. */
+    intake: z.strictObject({ quietWindowSeconds: z.number().int().min(1).max(86400) }),
+    torrents: z.strictObject({
+      trackers: z.array(z.url()).min(1),
+      commentUrl: z.string().includes('{revision}', { message: 'must contain {revision}' }),
+    }),
+    aws: AwsSettings.prefault({}),
+    majors: z.record(MajorKey, MajorSettings),
+  })
+  .superRefine((config, ctx) => {
+    if (!(config.defaultMajor in config.majors)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultMajor'],
+        message: `names no configured major (have ${Object.keys(config.majors).join(', ')})`,
+        input: config.defaultMajor,
+      });
+    }
+    for (const [major, m] of Object.entries(config.majors)) {
+      const at = (...path: (string | number)[]) => ['majors', major, ...path];
+      const repos = new Set([...m.reposWithComps, ...m.reposWithoutComps]);
+      m.moduleRepos.forEach((repo, i) => {
+        if (!m.reposWithComps.includes(repo))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('moduleRepos', i),
+            message: 'is not in reposWithComps',
+            input: repo,
+          });
+      });
+      for (const repo of Object.keys(m.linkRepos)) {
+        if (!repos.has(repo))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('linkRepos', repo),
+            message: 'links a repo that is not configured',
+            input: repo,
+          });
+      }
+      m.stagingOrder.forEach((name, i) => {
+        if (!(name in m.composes))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('stagingOrder', i),
+            message: 'names no configured compose',
+            input: name,
+          });
+      });
+      for (const name of Object.keys(m.composes)) {
+        if (!m.stagingOrder.includes(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('stagingOrder'),
+            message: `misses compose ${name}`,
+            input: m.stagingOrder,
+          });
+      }
+      for (const [tag, compose] of Object.entries(m.kojiTags)) {
+        if (!(compose in m.composes))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('kojiTags', tag),
+            message: 'maps to no configured compose',
+            input: compose,
+          });
+      }
+      for (const [name, c] of Object.entries(m.composes)) {
+        c.variants.forEach((v, i) => {
+          if (!repos.has(v) && !m.isoOnlyVariants.includes(v))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('composes', name, 'variants', i),
+              message: 'is not a configured repo',
+              input: v,
+            });
+        });
+      }
+    }
+  });
+
+export type ReleaseConfig = z.infer<typeof ConfigSchema>;
+/** What a config file may hold: any part of the config, merged over the defaults. */
+export type ConfigOverrides = { [K in keyof ReleaseConfig]?: unknown };

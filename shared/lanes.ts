@@ -1,0 +1,44 @@
+import type { ReleaseConfig } from './config/schema.ts';
+
+/** A lane is one compose of one major: `8/Rocky`, `8/Extras`. One writer per lane at a time. */
+export interface Lane {
+  major: string;
+  compose: string;
+}
+
+export class LaneError extends Error {
+  override readonly name = 'LaneError';
+}
+
+export function laneId(lane: Lane): string {
+  return `${lane.major}/${lane.compose}`;
+}
+
+export function parseLane(config: ReleaseConfig, id: string): Lane {
+  const match = /^([0-9]{1,3})\/([A-Za-z][A-Za-z0-9_-]{0,63})$/.exec(id);
+  if (!match) throw new LaneError(`lane ${JSON.stringify(id)} is not <major>/<compose> (e.g. 8/Rocky)`);
+  const lane = { major: match[1]!, compose: match[2]! };
+  const settings = config.majors[lane.major];
+  if (!settings) throw new LaneError(`lane ${id}: major ${lane.major} is not configured`);
+  if (!(lane.compose in settings.composes)) {
+    throw new LaneError(
+      `lane ${id}: compose ${lane.compose} is not one of ${Object.keys(settings.composes).join(', ')}`,
+    );
+  }
+  return lane;
+}
+
+/** The lane a koji tag feeds, or undefined for tags this pipeline does not compose from. */
+export function laneForTag(config: ReleaseConfig, tag: string): Lane | undefined {
+  for (const [major, settings] of Object.entries(config.majors)) {
+    const compose = settings.kojiTags[tag];
+    if (compose) return { major, compose };
+  }
+  return undefined;
+}
+
+/** Lock names in the lock table: one per lane, one for production publishing. */
+export const PUBLISH_LOCK = 'publish';
+export function laneLockName(lane: Lane): string {
+  return `lane:${laneId(lane)}`;
+}

@@ -1,0 +1,4 @@
+export * from './compose-request.ts';
+export * from './fields.ts';
+export * from './koji.ts';
+export * from './promotion.ts';

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { Channel } from '../config/schema.ts';
+import {
+  ComposeId,
+  ExecutionName,
+  Identifier,
+  Major,
+  Reason,
+  Revision,
+  Sha256,
+  Timestamp,
+  UserName,
+} from './fields.ts';
+
+/** What an approver is shown and what a promotion publishes: a summary of the staged manifest. */
+export const ManifestSummary = z.strictObject({
+  composeIds: z.array(ComposeId),
+  advisories: z.array(
+    z.string().regex(/^[A-Z][A-Z0-9]*-[0-9]{4}:?[0-9]{1,6}$/, { message: 'not an advisory id' }),
+  ),
+  packageCount: z.number().int().min(0),
+  repoCount: z.number().int().min(0),
+  /** Files added to, changed in and removed from production by this publish. */
+  diff: z.strictObject({
+    added: z.number().int().min(0),
+    changed: z.number().int().min(0),
+    removed: z.number().int().min(0),
+  }),
+});
+export type ManifestSummary = z.infer<typeof ManifestSummary>;
+
+const Release = {
+  major: Major,
+  channel: Channel,
+  revision: Revision,
+};
+
+/** The staging state machine says a release is staged, verified and ready for approval. */
+export const StagingReadyV1 = z.strictObject({
+  version: z.literal(1),
+  type: z.literal('staging-ready'),
+  ...Release,
+  digest: Sha256,
+  summary: ManifestSummary,
+  requestedBy: UserName,
+  sigs: z.array(Identifier).default([]),
+});
+export type StagingReadyV1 = z.infer<typeof StagingReadyV1>;
+
+/**
+ * An engineer's decision on a pending approval. Who decided is not in the body: the promotion
+ * handler takes it from the SQS SenderId, so it cannot be forged by writing a name here.
+ */
+export const ApprovalDecisionV1 = z.discriminatedUnion('type', [
+  z.strictObject({
+    version: z.literal(1),
+    type: z.literal('approve'),
+    approvalId: ExecutionName,
+    digest: Sha256,
+    reason: Reason.optional(),
+  }),
+  z.strictObject({
+    version: z.literal(1),
+    type: z.literal('reject'),
+    approvalId: ExecutionName,
+    digest: Sha256,
+    reason: Reason,
+  }),
+]);
+export type ApprovalDecisionV1 = z.infer<typeof ApprovalDecisionV1>;
+
+export const PromotionEventV1 = z.union([StagingReadyV1, ApprovalDecisionV1], {
+  message: 'type must be staging-ready, approve or reject with version 1',
+});
+export type PromotionEventV1 = z.infer<typeof PromotionEventV1>;
+
+/** The approval state: how a pending approval ended. */
+export const APPROVAL_OUTCOMES = ['APPROVED', 'REJECTED', 'TIMED_OUT'] as const;
+
+/** What the approval task returns to the promotion state machine (SendTaskSuccess output). */
+export const ApprovalResultV1 = z.strictObject({
+  version: z.literal(1),
+  outcome: z.enum(APPROVAL_OUTCOMES),
+  approvalId: ExecutionName,
+  digest: Sha256,
+  decidedBy: UserName.or(z.string().regex(/^[A-Za-z0-9:/_+=,.@-]{1,256}$/, { message: 'not a principal' })),
+  decidedAt: Timestamp,
+  reason: Reason.optional(),
+});
+export type ApprovalResultV1 = z.infer<typeof ApprovalResultV1>;
+
+/** A pending approval as stored (DynamoDB on AWS, the local store in the engine). */
+export const PendingApprovalV1 = z.strictObject({
+  version: z.literal(1),
+  approvalId: ExecutionName,
+  taskToken: z.string().min(1).max(2048),
+  digest: Sha256,
+  ...Release,
+  summary: ManifestSummary,
+  requestedBy: UserName,
+  requestedAt: Timestamp,
+  expiresAt: Timestamp,
+  status: z.enum(['PENDING', ...APPROVAL_OUTCOMES]),
+});
+export type PendingApprovalV1 = z.infer<typeof PendingApprovalV1>;

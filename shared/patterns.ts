@@ -1,0 +1,44 @@
+/**
+ * The tight character patterns every boundary checks: zod schemas here, SSM document
+ * `allowedPattern`s in cdk/, and host/ option parsing all use these same sources, so a value
+ * that passes one boundary passes them all and no shell metacharacter passes any.
+ */
+export const PATTERNS = {
+  /** RPM package name: `kernel-rt`, `python3.11-pip`, `libstdc++`. */
+  packageName: '^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}$',
+  /** RPM version or release: no `-` (it separates N-V-R), `~` and `^` are RPM sort markers. */
+  versionOrRelease: '^[A-Za-z0-9_.+~^]{1,100}$',
+  /** Koji tag: `dist-rocky8-updates-build`. */
+  kojiTag: '^[A-Za-z0-9_][A-Za-z0-9._+-]{0,99}$',
+  /** Koji user or principal name: `kojira`, `release-bot`, `jdoe@ROCKYLINUX.ORG`. */
+  userName: '^[A-Za-z0-9_][A-Za-z0-9._@-]{0,99}$',
+  /** Compose short name / variant / repo / SIG: `Rocky-devel`, `BaseOS`, `kernel`. */
+  identifier: '^[A-Za-z][A-Za-z0-9_-]{0,63}$',
+  /** Major release number. */
+  major: '^[0-9]{1,3}$',
+  /** Minor release `8.10`; compared as numbers, never cut from a string. */
+  revision: '^[0-9]{1,3}\\.[0-9]{1,3}$',
+  /** Directory suffix such as `-RC1`, `-BETA`, `-LookAhead`, or empty. */
+  dirSuffix: '^(-[A-Za-z0-9]{1,32})?$',
+  /** Architecture: `x86_64`, `aarch64`, `ppc64le`, `s390x`, `noarch`. */
+  arch: '^[a-z0-9_]{1,16}$',
+  /** Lowercase hex SHA-256 digest. */
+  sha256: '^[a-f0-9]{64}$',
+  /** Compose ID, `Rocky-8-updates-20210721.1` (see compose-id.ts for the parts). */
+  composeId:
+    '^[A-Za-z][A-Za-z0-9]*(-[A-Za-z][A-Za-z0-9]*)*-[0-9]+(\\.[0-9]+)*(-[a-z]+(-[a-z]+)*)?-[0-9]{8}(\\.n|\\.t)?\\.[0-9]{1,4}$',
+  /** Relative path inside a managed tree: no leading `/`, no `..` segment, plain characters. */
+  relativePath: '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._+/-]{1,1024}$',
+  /** Absolute path on a host (`--root /`, `/mnt/compose`). */
+  absolutePath: '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._+/-]{0,1024}$',
+  /** Step Functions execution / approval identifiers. */
+  executionName: '^[A-Za-z0-9_-]{1,80}$',
+  /** GnuPG key id or fingerprint, or an email-like user id. */
+  gpgKey: '^([A-Fa-f0-9]{8,40}|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)$',
+} as const;
+
+export type PatternName = keyof typeof PATTERNS;
+
+export const REGEX: { readonly [K in PatternName]: RegExp } = Object.fromEntries(
+  Object.entries(PATTERNS).map(([name, source]) => [name, new RegExp(source)]),
+) as { [K in PatternName]: RegExp };
