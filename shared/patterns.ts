@@ -33,6 +33,10 @@ export const PATTERNS = {
   absolutePath: '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._+/-]{0,1024}$',
   /** Step Functions execution / approval identifiers. */
   executionName: '^[A-Za-z0-9_-]{1,80}$',
+  /** A short free-text reason that may travel through SSM parameters (approvals, --allow-shrink). */
+  reason: '^[A-Za-z0-9][A-Za-z0-9 ,.:;()/#@_+=-]{0,199}$',
+  /** YYYYMMDD */
+  date: '^[0-9]{8}$',
   /** GnuPG key id or fingerprint, or an email-like user id. */
   gpgKey: '^([A-Fa-f0-9]{8,40}|[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+)$',
 } as const;

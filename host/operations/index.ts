@@ -1,0 +1,5 @@
+import type { HostOperationName } from '../../shared/operations.ts';
+import type { HostOperation } from '../framework/operation.ts';
+
+/** Every implemented operation, by catalogue name. Add one line per operation module. */
+export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {};

@@ -1,0 +1,217 @@
+import { COMPOSE_KINDS } from './config/schema.ts';
+import { PATTERNS, type PatternName } from './patterns.ts';
+
+/**
+ * The catalogue of compose-host operations: their names and parameters. host/ parses its
+ * command line from it, cdk/ derives the SSM Command documents (parameter names and
+ * allowedPattern) from it, and the engine builds `releng-host` argv from it, so the three can
+ * never disagree about what a parameter may hold.
+ */
+export type ParamKind =
+  | { type: 'pattern'; pattern: PatternName }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'flag' };
+
+export interface OperationParam {
+  /** Command-line flag without dashes, kebab-case: `approved-digest`. */
+  name: string;
+  kind: ParamKind;
+  required?: boolean;
+  description: string;
+}
+
+export interface OperationSpec {
+  name: string;
+  description: string;
+  params: readonly OperationParam[];
+  /** Upper bound for one run; the SSM document's executionTimeout. */
+  timeoutSeconds: number;
+}
+
+const p = (name: string, pattern: PatternName, description: string, required = false): OperationParam => ({
+  name,
+  kind: { type: 'pattern', pattern },
+  required,
+  description,
+});
+const oneOf = (
+  name: string,
+  values: readonly string[],
+  description: string,
+  required = false,
+): OperationParam => ({
+  name,
+  kind: { type: 'enum', values },
+  required,
+  description,
+});
+const flag = (name: string, description: string): OperationParam => ({
+  name,
+  kind: { type: 'flag' },
+  description,
+});
+
+/** Selects the release: which major, channel and (optionally) revision. */
+const RELEASE = [
+  p('major', 'major', 'major version, e.g. 8', true),
+  oneOf('channel', ['stable', 'beta', 'lh'], 'release channel (default stable)'),
+  p('revision', 'revision', 'overrides the channel revision, e.g. 8.10'),
+] as const;
+
+/** Parameters every operation takes. `root` is `/` on a compose host. */
+export const COMMON_PARAMS: readonly OperationParam[] = [
+  p('root', 'absolutePath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
+  p('config', 'absolutePath', 'releng.config.json to use instead of the defaults'),
+  flag('dry-run', 'print the plan and change nothing'),
+  flag('json', 'print one JSON result object as the last line'),
+];
+
+const HOUR = 3600;
+
+export const HOST_OPERATIONS = {
+  compose: {
+    name: 'compose',
+    description: 'run pungi-koji (or the local engine) for one compose, then move its latest- link',
+    params: [
+      ...RELEASE,
+      p('compose', 'identifier', 'compose short name: Rocky, Extras, Rocky-devel, Plus, NFV', true),
+      oneOf('kind', COMPOSE_KINDS, 'produce (ISOs) or updates', true),
+      oneOf('engine', ['auto', 'pungi', 'local'], 'pungi on a compose host, local elsewhere (default auto)'),
+      p('resume', 'composeId', 'resume this failed compose in debug mode'),
+    ],
+    timeoutSeconds: 48 * HOUR,
+  },
+  'sync-to-staging': {
+    name: 'sync-to-staging',
+    description: "copy a compose's latest- tree into staging, packages before repodata",
+    params: [...RELEASE, p('compose', 'identifier', 'compose short name', true)],
+    timeoutSeconds: 8 * HOUR,
+  },
+  'sync-to-staging-sig': {
+    name: 'sync-to-staging-sig',
+    description: 'copy a SIG compose into the staging SIG tree, with delete',
+    params: [
+      p('major', 'major', 'major version', true),
+      p('sig', 'identifier', 'SIG compose name: kernel, kmod', true),
+    ],
+    timeoutSeconds: 8 * HOUR,
+  },
+  'prep-staging': {
+    name: 'prep-staging',
+    description: 'createrepo --update over staging, re-add modules, restore .treeinfo',
+    params: [...RELEASE],
+    timeoutSeconds: 12 * HOUR,
+  },
+  'apply-updateinfo': {
+    name: 'apply-updateinfo',
+    description: 'put errata (updateinfo.xml) into every os repo from a file or Apollo',
+    params: [
+      ...RELEASE,
+      p('updateinfo', 'absolutePath', 'updateinfo.xml to apply instead of fetching from Apollo'),
+    ],
+    timeoutSeconds: 2 * HOUR,
+  },
+  'sign-repos': {
+    name: 'sign-repos',
+    description: 'detach-sign every changed repomd.xml and verify each signature',
+    params: [...RELEASE, oneOf('tree', ['staging', 'production'], 'which tree to sign (default staging)')],
+    timeoutSeconds: 2 * HOUR,
+  },
+  'verify-staging': {
+    name: 'verify-staging',
+    description: 'check signatures, checksums, comps, modules, errata; write the manifest and its digest',
+    params: [...RELEASE],
+    timeoutSeconds: 4 * HOUR,
+  },
+  'sync-to-prod': {
+    name: 'sync-to-prod',
+    description: 'publish approved staging to production in mirror-safe order, then hardlink',
+    params: [
+      ...RELEASE,
+      p('approved-digest', 'sha256', 'the manifest digest the approval named', true),
+      p('allow-shrink', 'reason', 'publish even when it deletes or shrinks more than allowed; the reason'),
+    ],
+    timeoutSeconds: 12 * HOUR,
+  },
+  rollback: {
+    name: 'rollback',
+    description: 'restore the repodata the last publish replaced, then rewrite the file lists',
+    params: [...RELEASE],
+    timeoutSeconds: 2 * HOUR,
+  },
+  'file-lists': {
+    name: 'file-lists',
+    description: 'write the quick-fedora-mirror file lists of the production trees, last',
+    params: [],
+    timeoutSeconds: 4 * HOUR,
+  },
+  'minor-release': {
+    name: 'minor-release',
+    description: 'GA staging sync: ISOs, CHECKSUM, golden kickstart, treeinfo, links, sign',
+    params: [...RELEASE],
+    timeoutSeconds: 12 * HOUR,
+  },
+  torrents: {
+    name: 'torrents',
+    description: 'one torrent per ISO set with the configured trackers',
+    params: [...RELEASE],
+    timeoutSeconds: 4 * HOUR,
+  },
+} as const satisfies Record<string, OperationSpec>;
+
+export type HostOperationName = keyof typeof HOST_OPERATIONS;
+
+export function isHostOperation(name: string): name is HostOperationName {
+  return Object.hasOwn(HOST_OPERATIONS, name);
+}
+
+/** Every parameter of an operation, its own and the common ones. */
+export function paramsOf(name: HostOperationName): readonly OperationParam[] {
+  return [...COMMON_PARAMS, ...HOST_OPERATIONS[name].params];
+}
+
+/** The regular expression a parameter's value must match, as SSM's allowedPattern takes it. */
+export function paramPattern(param: OperationParam): string | undefined {
+  if (param.kind.type === 'pattern') return PATTERNS[param.kind.pattern];
+  return undefined;
+}
+
+/** `releng-host` argv for an operation: validated values only, flags without values. */
+export function hostArgv(
+  name: HostOperationName,
+  values: Record<string, string | boolean | undefined>,
+): string[] {
+  const argv: string[] = [name];
+  const known = new Map(paramsOf(name).map((param) => [param.name, param]));
+  for (const [key, value] of Object.entries(values)) {
+    const param = known.get(key);
+    if (!param) throw new Error(`${name}: unknown parameter ${JSON.stringify(key)}`);
+    if (value === undefined || value === false) continue;
+    if (param.kind.type === 'flag') {
+      argv.push(`--${key}`);
+      continue;
+    }
+    const text = String(value);
+    checkParam(name, param, text);
+    argv.push(`--${key}`, text);
+  }
+  return argv;
+}
+
+export class ParamError extends Error {
+  override readonly name = 'ParamError';
+}
+
+/** Throws a ParamError naming the operation, flag and bad value. */
+export function checkParam(operation: string, param: OperationParam, value: string): void {
+  if (param.kind.type === 'enum' && !param.kind.values.includes(value)) {
+    throw new ParamError(
+      `${operation}: --${param.name} ${JSON.stringify(value)} is not one of ${param.kind.values.join(', ')}`,
+    );
+  }
+  if (param.kind.type === 'pattern' && !new RegExp(PATTERNS[param.kind.pattern]).test(value)) {
+    throw new ParamError(
+      `${operation}: --${param.name} ${JSON.stringify(value)} is not a valid ${param.kind.pattern}`,
+    );
+  }
+}
