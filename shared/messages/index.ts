@@ -2,3 +2,4 @@ export * from './compose-request.ts';
 export * from './fields.ts';
 export * from './koji.ts';
 export * from './promotion.ts';
+export * from './tasks.ts';
