@@ -42,7 +42,7 @@ export function execFile(argv: string[], options: ExecOptions = {}): Promise<Exe
     const child = spawn(cmd, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -58,6 +58,10 @@ export function execFile(argv: string[], options: ExecOptions = {}): Promise<Exe
       if ((options.okCodes ?? [0]).includes(result.code)) resolve(result);
       else reject(new CommandError(argv, result));
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A child may exit without reading its input; that is its business, not a crash of ours.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
   });
 }
