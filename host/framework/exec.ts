@@ -46,8 +46,8 @@ export function execFile(argv: string[], options: ExecOptions = {}): Promise<Exe
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
     child.on('error', (e) => reject(new Error(`cannot run ${cmd}: ${e.message}`)));
     child.on('close', (code, signal) => {
       const result = {
