@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { PUBLISH_LOCK } from '../../shared/lanes.ts';
+import { listedTrees, publishOwner, writeAllLists } from '../filelist/trees.ts';
+import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { LockHeldError } from '../framework/locks.ts';
+import type { HostOperation } from '../framework/operation.ts';
+import { lockOwner } from '../publish/release.ts';
+
+/** Writes the three trees' lists in parallel; the caller holds the publish lock. */
+export async function rewriteFileLists(ctx: OperationContext): Promise<Record<string, unknown>> {
+  const trees = listedTrees(ctx.config, ctx.root);
+  const present = trees.filter((t) => existsSync(t.dir));
+  const results = await ctx.step(
+    `write file lists of ${present.map((t) => `${t.label} (${t.dir})`).join(', ') || 'no tree (none exists)'}`,
+    () => writeAllLists(present, publishOwner(ctx.config), existsSync),
+  );
+  return {
+    trees: (results ?? []).map((r) => ({ tree: r.tree, entries: r.entries, repomdFiles: r.repomdFiles })),
+  };
+}
+
+/**
+ * file-lists: the publish signal mirrors poll, written last. It takes the publish lock, so it
+ * refuses while a production sync (or rollback) runs and no sync can start while it writes.
+ */
+export const fileLists: HostOperation = {
+  name: 'file-lists',
+  async run(ctx) {
+    if (ctx.dryRun) return rewriteFileLists(ctx);
+    try {
+      return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, () => rewriteFileLists(ctx));
+    } catch (err) {
+      if (err instanceof LockHeldError)
+        throw new HostOperationError(`file-lists refused: a production publish is running (${err.message})`);
+      throw err;
+    }
+  },
+};
