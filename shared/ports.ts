@@ -26,14 +26,23 @@ export interface LockStore {
   ): Promise<{ acquired: boolean; holder?: LockHolder }>;
   /** Releases `name` if `owner` holds it; releasing a lock one does not hold is a no-op. */
   release(name: string, owner: string): Promise<void>;
+  /** The unexpired holder of `name`, if any. */
+  holder(name: string): Promise<LockHolder | undefined>;
   list(): Promise<Array<LockHolder & { name: string }>>;
 }
 
 export interface ApprovalStore {
   put(approval: PendingApprovalV1): Promise<void>;
   get(approvalId: string): Promise<PendingApprovalV1 | undefined>;
-  /** Moves a PENDING approval to its outcome; false when it was no longer PENDING (decided twice). */
-  decide(approvalId: string, outcome: ApprovalResultV1['outcome']): Promise<boolean>;
+  /**
+   * Moves a PENDING approval to its outcome, keeping `decision` (who, when, why) when given;
+   * false when it was no longer PENDING (decided twice).
+   */
+  decide(
+    approvalId: string,
+    outcome: ApprovalResultV1['outcome'],
+    decision?: ApprovalResultV1,
+  ): Promise<boolean>;
   listPending(): Promise<PendingApprovalV1[]>;
 }
 
@@ -43,6 +52,15 @@ export interface Notifier {
 
 export type StateMachineName = 'compose' | 'staging' | 'promotion' | 'minor-release';
 
+/** Step Functions execution states. */
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE';
+
 export interface ExecutionStarter {
   /** Starts `name` once: `started: false` when an execution of that name already exists. */
   start(
@@ -50,6 +68,37 @@ export interface ExecutionStarter {
     name: string,
     input: unknown,
   ): Promise<{ executionId: string; started: boolean }>;
+  /**
+   * Status of the execution `name`, undefined when none exists. Optional: without it intake
+   * coalesces by execution name only.
+   */
+  status?(stateMachine: StateMachineName, name: string): Promise<ExecutionStatus | undefined>;
+}
+
+/** A compose execution intake started for a lane, with the digest of the NVR set it was asked for. */
+export interface LaneCompose {
+  executionName: string;
+  nvrDigest: string;
+  startedAt: string;
+}
+
+/** What intake remembers per lane (koji tags map to lanes; see shared/lanes.ts). */
+export interface LaneState {
+  laneId: string;
+  /** NVRs tagged into the lane's koji tags, as told by tag/untag events, sorted. */
+  nvrs: string[];
+  /** Composes intake started, newest last (a few are kept). */
+  started: LaneCompose[];
+  /** NVR-set digest of the last compose known to have succeeded. */
+  succeededDigest?: string;
+}
+
+export interface LaneStateStore {
+  get(laneId: string): Promise<LaneState | undefined>;
+  /** Adds and removes NVRs atomically (adding a present one is a no-op) and returns the new state. */
+  applyTagChanges(laneId: string, add: string[], remove: string[]): Promise<LaneState>;
+  recordStarted(laneId: string, compose: LaneCompose): Promise<void>;
+  recordSucceeded(laneId: string, nvrDigest: string): Promise<void>;
 }
 
 /** Step Functions task-token callbacks (SendTaskSuccess / SendTaskFailure). */

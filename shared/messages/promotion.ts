@@ -101,5 +101,7 @@ export const PendingApprovalV1 = z.strictObject({
   requestedAt: Timestamp,
   expiresAt: Timestamp,
   status: z.enum(['PENDING', ...APPROVAL_OUTCOMES]),
+  /** Who decided, when and why, once decided. */
+  decision: ApprovalResultV1.optional(),
 });
 export type PendingApprovalV1 = z.infer<typeof PendingApprovalV1>;

@@ -1,0 +1,88 @@
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { TaskTokenGoneError } from '../../shared/approvals/decide.ts';
+import type { ApprovalResultV1 } from '../../shared/messages/promotion.ts';
+import type {
+  ExecutionStarter,
+  ExecutionStatus,
+  StateMachineName,
+  TaskCallbacks,
+} from '../../shared/ports.ts';
+
+export type StateMachineArns = Partial<Record<StateMachineName, string>>;
+
+/** `arn:aws:states:r:a:stateMachine:sm` + name → `arn:aws:states:r:a:execution:sm:name`. */
+export function executionArn(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+export class SfnExecutionStarter implements ExecutionStarter {
+  constructor(
+    private readonly sfn: SFNClient,
+    private readonly arns: StateMachineArns,
+  ) {}
+
+  private arn(stateMachine: StateMachineName): string {
+    const arn = this.arns[stateMachine];
+    if (!arn) throw new Error(`no ARN configured for the ${stateMachine} state machine`);
+    return arn;
+  }
+
+  async start(stateMachine: StateMachineName, name: string, input: unknown) {
+    const stateMachineArn = this.arn(stateMachine);
+    try {
+      const out = await this.sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+      );
+      return { executionId: out.executionArn ?? executionArn(stateMachineArn, name), started: true };
+    } catch (err) {
+      // The name is taken: this start coalesces into the execution that has it.
+      if ((err as Error).name === 'ExecutionAlreadyExists') {
+        return { executionId: executionArn(stateMachineArn, name), started: false };
+      }
+      throw err;
+    }
+  }
+
+  async status(stateMachine: StateMachineName, name: string): Promise<ExecutionStatus | undefined> {
+    try {
+      const out = await this.sfn.send(
+        new DescribeExecutionCommand({ executionArn: executionArn(this.arn(stateMachine), name) }),
+      );
+      return out.status as ExecutionStatus | undefined;
+    } catch (err) {
+      if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw err;
+    }
+  }
+}
+
+/** Errors meaning the token no longer has a waiting task: the decision came too late. */
+const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+export class SfnTaskCallbacks implements TaskCallbacks {
+  constructor(private readonly sfn: SFNClient) {}
+
+  private async call(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<void> {
+    try {
+      await this.sfn.send(command as SendTaskSuccessCommand);
+    } catch (err) {
+      if (GONE.has((err as Error).name))
+        throw new TaskTokenGoneError(`${(err as Error).name}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  succeed(taskToken: string, output: ApprovalResultV1): Promise<void> {
+    return this.call(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  }
+
+  fail(taskToken: string, error: string, cause: string): Promise<void> {
+    return this.call(new SendTaskFailureCommand({ taskToken, error, cause }));
+  }
+}

@@ -1,0 +1,23 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock } from '../../shared/ports.ts';
+import { readLambdaEnv } from '../../shared/runtime-env.ts';
+import { createDocumentClient, createSfnClient } from '../adapters/clients.ts';
+import { DynamoApprovalStore } from '../adapters/dynamodb.ts';
+import { lambdaConfig } from '../adapters/runtime.ts';
+import { SfnExecutionStarter, SfnTaskCallbacks } from '../adapters/sfn.ts';
+import { createPromotionEventsHandler } from './process.ts';
+
+const env = readLambdaEnv(['promotionStateMachineArn', 'stateTable']);
+const sfn = createSfnClient();
+
+/** SQS promotion queue (staging-ready, approve, reject) → SQSBatchResponse. */
+export const handler = createPromotionEventsHandler(
+  {
+    config: lambdaConfig(),
+    approvals: new DynamoApprovalStore(createDocumentClient(), env.stateTable),
+    callbacks: new SfnTaskCallbacks(sfn),
+    starter: new SfnExecutionStarter(sfn, { promotion: env.promotionStateMachineArn }),
+    clock: systemClock,
+  },
+  new Logger({ serviceName: 'promotion-events' }),
+);

@@ -1,0 +1,51 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide.ts';
+import { startPromotion } from '../../shared/approvals/promotion.ts';
+import { describeIssues, parseJsonBody, RejectedMessageError } from '../../shared/intake/reason.ts';
+import { PromotionEventV1 } from '../../shared/messages/promotion.ts';
+import type { ExecutionStarter } from '../../shared/ports.ts';
+import type { LogPort } from '../adapters/runtime.ts';
+
+export interface PromotionEventsDeps extends DecisionDeps {
+  starter: ExecutionStarter;
+}
+
+/**
+ * The promotion-events Lambda over injected ports. staging-ready starts the promotion of that
+ * digest (once: the execution name is the digest's); approve / reject are checked against the
+ * pending approval with the sender SQS vouches for (attributes.SenderId, never a body field or
+ * message attribute). A refused decision fails its record with the reason, so it ends in the
+ * DLQ as evidence rather than vanishing.
+ */
+export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: LogPort) {
+  const handleRecord = async (record: SQSRecord) => {
+    const messageId = record.messageId;
+    try {
+      const parsed = PromotionEventV1.safeParse(parseJsonBody(record.body));
+      if (!parsed.success) throw new RejectedMessageError(describeIssues(parsed.error));
+      const message = parsed.data;
+      if (message.type === 'staging-ready') {
+        const { executionName, started } = await startPromotion(deps.starter, message);
+        logger.info(started ? 'promotion started' : 'promotion already started', {
+          messageId,
+          executionName,
+          digest: message.digest,
+        });
+        return;
+      }
+      const sender = record.attributes?.SenderId;
+      const decision = await decideApproval(deps, message, sender);
+      if (!decision.accepted) throw new RejectedMessageError(`decision refused: ${decision.reason}`);
+      logger.info('approval decided', { messageId, ...decision.result });
+    } catch (err) {
+      logger.error('promotion event failed', { messageId, reason: (err as Error).message });
+      throw err;
+    }
+  };
+  return (event: SQSEvent, context?: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
+      ...(context ? { context } : {}),
+      throwOnFullBatchFailure: false,
+    });
+}

@@ -1,0 +1,139 @@
+import type { ReleaseConfig } from '../config/schema.ts';
+import { type Lane, laneLockName } from '../lanes.ts';
+import { ComposeRequestV1 } from '../messages/compose-request.ts';
+import type { Clock, ExecutionStarter, LaneState, LaneStateStore, LockStore } from '../ports.ts';
+import { followUpExecutionName, nvrSetDigest, windowExecutionName } from './names.ts';
+import type { LaneChange } from './parse.ts';
+
+export interface IntakeDeps {
+  config: ReleaseConfig;
+  lanes: LaneStateStore;
+  locks: LockStore;
+  starter: ExecutionStarter;
+  clock: Clock;
+}
+
+/**
+ * What intake did for one lane:
+ * - started: a new compose execution was started;
+ * - follow-up: a compose of the lane is running, the one compose after it was started;
+ * - coalesced: an execution covering these events already exists (same window, or started but
+ *   not yet composing);
+ * - skipped: nothing to compose, the lane's NVR set is what was (or is being) composed.
+ */
+export type LaneAction = 'started' | 'follow-up' | 'coalesced' | 'skipped';
+
+export interface LaneOutcome {
+  laneId: string;
+  action: LaneAction;
+  /** The execution started or coalesced into; absent when skipped. */
+  executionName?: string;
+  reason: string;
+  nvrDigest: string;
+  events: number;
+}
+
+/** The last change of each NVR wins: tag then untag of one build is no change at all. */
+function netChanges(changes: readonly LaneChange[]): { add: string[]; remove: string[] } {
+  const last = new Map<string, LaneChange['change']>();
+  for (const c of changes) last.set(c.nvr, c.change);
+  const add: string[] = [];
+  const remove: string[] = [];
+  for (const [nvr, change] of last) (change === 'tag' ? add : remove).push(nvr);
+  return { add, remove };
+}
+
+function composeRequest(lane: Lane, changes: readonly LaneChange[], executionName: string): ComposeRequestV1 {
+  const tags = [...new Set(changes.map((c) => c.tag))].join(', ');
+  const listed = changes
+    .slice(0, 20)
+    .map((c) => `${c.change} ${c.nvr}`)
+    .join(', ');
+  const more = changes.length > 20 ? ` and ${changes.length - 20} more` : '';
+  const reason = `koji: ${changes.length} change(s) in ${tags}: ${listed}${more}`.slice(0, 1000);
+  return ComposeRequestV1.parse({
+    version: 1,
+    major: lane.major,
+    channel: 'stable',
+    composes: [{ name: lane.compose, kind: 'updates' }],
+    requestedBy: changes.at(-1)!.user,
+    reason,
+    requestId: executionName,
+  });
+}
+
+/** Finds out whether the last compose intake started has succeeded, remembering it if so. */
+async function lastComposeStatus(deps: IntakeDeps, state: LaneState) {
+  const last = state.started.at(-1);
+  if (!last || !deps.starter.status)
+    return { last, status: undefined, succeededDigest: state.succeededDigest };
+  const status = await deps.starter.status('compose', last.executionName);
+  let succeededDigest = state.succeededDigest;
+  if (status === 'SUCCEEDED' && succeededDigest !== last.nvrDigest) {
+    await deps.lanes.recordSucceeded(state.laneId, last.nvrDigest);
+    succeededDigest = last.nvrDigest;
+  }
+  return { last, status, succeededDigest };
+}
+
+/**
+ * Applies one lane's koji changes and starts at most one compose for them. The lane lock holder
+ * (the compose state machine takes `lane:<lane>` with its requestId as owner) is the compose
+ * that is composing now; a compose started but not yet holding the lock has not read koji yet,
+ * so later events ride along with it.
+ */
+export async function coalesceLane(
+  deps: IntakeDeps,
+  lane: Lane,
+  laneKey: string,
+  changes: readonly LaneChange[],
+): Promise<LaneOutcome> {
+  const { add, remove } = netChanges(changes);
+  const state = await deps.lanes.applyTagChanges(laneKey, add, remove);
+  const nvrDigest = nvrSetDigest(state.nvrs);
+  const outcome = (action: LaneAction, reason: string, executionName?: string): LaneOutcome => ({
+    laneId: laneKey,
+    action,
+    reason,
+    nvrDigest,
+    events: changes.length,
+    ...(executionName ? { executionName } : {}),
+  });
+
+  const holder = await deps.locks.holder(laneLockName(lane));
+  const { last, status, succeededDigest } = await lastComposeStatus(deps, state);
+  if (last && status === 'RUNNING' && holder?.owner !== last.executionName) {
+    return outcome(
+      'coalesced',
+      `${last.executionName} is started and has not begun composing`,
+      last.executionName,
+    );
+  }
+
+  let name: string;
+  if (holder) {
+    const composing = state.started.find((s) => s.executionName === holder.owner);
+    if (composing?.nvrDigest === nvrDigest) {
+      return outcome('skipped', `the running compose ${holder.owner} already has this NVR set`);
+    }
+    name = followUpExecutionName(lane, holder.owner);
+  } else {
+    if (nvrDigest === succeededDigest) {
+      return outcome('skipped', 'the tagged NVR set is unchanged since the last successful compose');
+    }
+    name = windowExecutionName(lane, deps.clock.now(), deps.config.intake.quietWindowSeconds);
+  }
+
+  const { started } = await deps.starter.start('compose', name, composeRequest(lane, changes, name));
+  if (!state.started.some((s) => s.executionName === name)) {
+    await deps.lanes.recordStarted(laneKey, {
+      executionName: name,
+      nvrDigest,
+      startedAt: deps.clock.now().toISOString(),
+    });
+  }
+  if (!started) return outcome('coalesced', `${name} already exists`, name);
+  return holder
+    ? outcome('follow-up', `runs after ${holder.owner}, which is composing`, name)
+    : outcome('started', `new changes since the last successful compose`, name);
+}

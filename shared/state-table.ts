@@ -1,0 +1,44 @@
+/**
+ * The one DynamoDB state table (LAMBDA_ENV.stateTable): lane locks, the publish lock, pending
+ * approvals, lane state and Powertools idempotency records share it, told apart by the key.
+ * cdk/ reads the attribute names from here; the state machines' direct DynamoDB lock tasks and
+ * the Lambdas' adapters write the same item shapes, so either sees the other's locks.
+ */
+export const STATE_TABLE = {
+  /** String partition key. */
+  partitionKey: 'pk',
+  /** String sort key. */
+  sortKey: 'sk',
+  /** Number, epoch seconds: DynamoDB TTL deletes expired items (Powertools idempotency uses it too). */
+  ttlAttribute: 'expiration',
+} as const;
+
+export interface StateKey {
+  pk: string;
+  sk: string;
+}
+
+export const stateKey = {
+  /** `LOCK#lane:8/Rocky`, `LOCK#publish` (names from shared/lanes.ts). */
+  lock: (name: string): StateKey => ({ pk: `LOCK#${name}`, sk: 'LOCK' }),
+  approval: (approvalId: string): StateKey => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' }),
+  lane: (laneId: string): StateKey => ({ pk: `LANE#${laneId}`, sk: 'STATE' }),
+};
+
+/** Partition key value under which Powertools idempotency stores its records (sort key = hash). */
+export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';
+
+/**
+ * A lock item. Taken with a conditional put:
+ * `attribute_not_exists(pk) OR expiresAtEpoch < :now OR owner = :owner`; released with a
+ * conditional delete `owner = :owner`. `expiration` equals `expiresAtEpoch` so TTL cleans up.
+ */
+export interface LockItem extends StateKey {
+  owner: string;
+  /** Epoch seconds: the state machines compute it from EfsPreflightOutputV1.nowEpochSeconds. */
+  expiresAtEpoch: number;
+  expiration: number;
+}
+
+/** How long decided approvals and lane state stay in the table for audit after they end. */
+export const AUDIT_RETENTION_SECONDS = 90 * 24 * 3600;
