@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { lookupResource, type ResourceIndex } from '../definitions.ts';
+import type { AttributeValue, Item } from '../expressions.ts';
+import { ConditionalCheckFailedError, LocalTable } from '../local-table.ts';
+import { requireString, serviceError, type TaskAdapter, type TaskContext } from './types.ts';
+
+/** The local table behind a template's DynamoDB table, by logical id. */
+export function tableFor(engineDir: string, index: ResourceIndex, tableName: unknown): LocalTable {
+  const [logicalId, keys] = lookupResource(index.tables, tableName, 'DynamoDB table');
+  return new LocalTable(join(engineDir, 'tables', `${logicalId}.json`), keys);
+}
+
+/** `DynamoDB.X` for optimized integrations, `DynamoDb.X` for aws-sdk ones: what Catch matches. */
+function errorName(task: TaskContext, error: string): string {
+  return `${task.resource.sdk ? 'DynamoDb' : 'DynamoDB'}.${error}`;
+}
+
+function writeOptions(input: Record<string, unknown>) {
+  return {
+    condition: input.ConditionExpression as string | undefined,
+    names: input.ExpressionAttributeNames as Record<string, string> | undefined,
+    values: input.ExpressionAttributeValues as Record<string, AttributeValue> | undefined,
+  };
+}
+
+function returned(input: Record<string, unknown>, before: Item | undefined, after: Item | undefined) {
+  const mode = input.ReturnValues;
+  if (mode === 'ALL_OLD' && before) return { Attributes: before };
+  if ((mode === 'ALL_NEW' || mode === 'UPDATED_NEW') && after) return { Attributes: after };
+  return {};
+}
+
+/** dynamodb:putItem/getItem/deleteItem/updateItem against the durable local tables. */
+export function createDynamoDbAdapter(engineDir: string, index: ResourceIndex): TaskAdapter {
+  return async (input, task) => {
+    const table = tableFor(engineDir, index, requireString(input, 'TableName', task));
+    try {
+      switch (task.resource.action) {
+        case 'putItem': {
+          const item = input.Item as Item;
+          return returned(input, await table.put(item, writeOptions(input)), item);
+        }
+        case 'getItem': {
+          const item = await table.get(input.Key as Item);
+          return item ? { Item: item } : {};
+        }
+        case 'deleteItem':
+          return returned(input, await table.delete(input.Key as Item, writeOptions(input)), undefined);
+        case 'updateItem': {
+          const expression = requireString(input, 'UpdateExpression', task);
+          const before = await table.get(input.Key as Item);
+          return returned(
+            input,
+            before,
+            await table.update(input.Key as Item, expression, writeOptions(input)),
+          );
+        }
+      }
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedError) {
+        throw serviceError(errorName(task, 'ConditionalCheckFailedException'), err.message);
+      }
+      if ((err as Error).name === 'ValidationException') {
+        throw serviceError(errorName(task, 'ValidationException'), (err as Error).message);
+      }
+      throw err;
+    }
+    throw serviceError(
+      'States.Runtime',
+      `${task.state}: dynamodb:${task.resource.action} is not served locally`,
+    );
+  };
+}

@@ -1,0 +1,338 @@
+import './polyfill.ts';
+import { join, resolve } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { REGEX } from '../../shared/patterns.ts';
+import type { ExecutionStarter, StateMachineName } from '../../shared/ports.ts';
+import { createDynamoDbAdapter } from './adapters/dynamodb.ts';
+import { createLambdaAdapter, type LocalFunctions, TASK_TOKEN_PLACEHOLDER } from './adapters/lambda.ts';
+import {
+  createSnsAdapter,
+  createSqsAdapter,
+  type LocalSqsMessage,
+  LogNotifier,
+  sqsEvent,
+} from './adapters/messaging.ts';
+import { createSsmAdapters } from './adapters/ssm.ts';
+import type { EngineListener, TaskAdapter, TaskContext } from './adapters/types.ts';
+import { serviceError } from './adapters/types.ts';
+import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
+import { type EngineDefinitions, lookupResource } from './definitions.ts';
+import { type ExecutionRecord, ExecutionStore } from './execution-store.ts';
+import { failureOf, recordEvents } from './run-events.ts';
+import { LocalTaskTokens } from './task-tokens.ts';
+import { retryIntervals, waitOverrides } from './timing.ts';
+
+export interface LocalEngineOptions {
+  /** The local root: mounts under `mnt/`, engine state under `engine/`. */
+  root: string;
+  definitions: EngineDefinitions;
+  /** The Lambda handlers, built with local adapters; they may start executions on this engine. */
+  functions?: (engine: LocalEngine) => LocalFunctions;
+  /** releng.config.json passed to every host operation. */
+  configFile?: string;
+  hostCommand?: string[];
+  env?: NodeJS.ProcessEnv;
+  listener?: EngineListener;
+  /** Milliseconds each Wait state lasts locally (default 100): shortened, never skipped. */
+  waitMs?: number;
+  /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
+  retryMsPerSecond?: number;
+}
+
+/** The Task resources the engine serves, as `service:action`. */
+export const SERVED_RESOURCES = [
+  'ssm:sendCommand',
+  'ssm:getCommandInvocation',
+  'lambda:invoke',
+  'dynamodb:putItem',
+  'dynamodb:getItem',
+  'dynamodb:deleteItem',
+  'dynamodb:updateItem',
+  'sqs:sendMessage',
+  'sns:publish',
+  'states:startExecution',
+] as const;
+
+export const executionArn = (machine: StateMachineName, name: string) =>
+  `arn:aws:states:local:000000000000:execution:${machine}:${name}`;
+
+/**
+ * Runs the CDK-defined state machines with aws-local-stepfunctions, every Task served by a local
+ * adapter, and keeps executions, events and logs under the root. It is the ExecutionStarter the
+ * local handlers get, so a handler or a state machine starting another machine starts it here.
+ */
+export class LocalEngine implements ExecutionStarter {
+  readonly root: string;
+  readonly engineDir: string;
+  readonly store: ExecutionStore;
+  readonly tokens: LocalTaskTokens;
+  readonly notifier: LogNotifier;
+  readonly functions: LocalFunctions;
+  private readonly adapters: Record<string, TaskAdapter>;
+  private readonly running = new Map<string, Promise<ExecutionRecord>>();
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(readonly options: LocalEngineOptions) {
+    this.root = resolve(options.root);
+    this.engineDir = join(this.root, 'engine');
+    this.store = new ExecutionStore(this.engineDir);
+    this.tokens = new LocalTaskTokens(this.engineDir);
+    this.notifier = new LogNotifier(this.engineDir, options.listener);
+    this.functions = options.functions?.(this) ?? {};
+    const { index } = options.definitions;
+    const ssm = createSsmAdapters({
+      index,
+      store: this.store,
+      root: this.root,
+      configFile: options.configFile,
+      hostCommand: options.hostCommand,
+      env: options.env,
+      listener: options.listener,
+    });
+    const dynamodb = createDynamoDbAdapter(this.engineDir, index);
+    this.adapters = {
+      'ssm:sendCommand': ssm.send,
+      'ssm:getCommandInvocation': ssm.get,
+      'lambda:invoke': createLambdaAdapter({
+        index,
+        functions: this.functions,
+        tokens: this.tokens,
+        listener: options.listener,
+      }),
+      'dynamodb:putItem': dynamodb,
+      'dynamodb:getItem': dynamodb,
+      'dynamodb:deleteItem': dynamodb,
+      'dynamodb:updateItem': dynamodb,
+      'sqs:sendMessage': createSqsAdapter(
+        (message) => this.deliver(message),
+        (url) => url.split('/').pop() ?? url,
+      ),
+      'sns:publish': createSnsAdapter(this.notifier),
+      'states:startExecution': (input, task) => this.startFromTask(input, task),
+    };
+  }
+
+  /** The adapter for a Task resource; throws for any resource the engine cannot serve. */
+  adapterFor(resource: TaskResource, state: string): TaskAdapter {
+    const adapter = this.adapters[`${resource.service}:${resource.action}`];
+    if (!adapter) {
+      throw new UnservedResourceError(
+        `task ${state}: ${resource.service}:${resource.action} is not served by the local engine`,
+      );
+    }
+    return adapter;
+  }
+
+  definition(machine: StateMachineName): AslDefinition {
+    const definition = this.options.definitions.machines[machine];
+    if (!definition) throw new Error(`state machine ${machine} is not in the CDK app`);
+    return definition;
+  }
+
+  async start(
+    stateMachine: StateMachineName,
+    name: string,
+    input: unknown,
+    rerunOf?: string,
+  ): Promise<{ executionId: string; started: boolean }> {
+    if (!REGEX.executionName.test(name)) {
+      throw new Error(`execution name ${JSON.stringify(name)} must be 1-80 of A-Z a-z 0-9 _ -`);
+    }
+    const definition = this.definition(stateMachine);
+    const handlers = this.handlersFor(stateMachine, name, definition);
+    const created = await this.store.create({
+      name,
+      stateMachine,
+      status: 'RUNNING',
+      input,
+      startDate: new Date().toISOString(),
+      currentStates: [],
+      pid: process.pid,
+      ...(rerunOf ? { rerunOf } : {}),
+    });
+    if (!created) return { executionId: name, started: false };
+    this.options.listener?.({
+      execution: name,
+      stateMachine,
+      kind: 'started',
+      message: `${stateMachine} started`,
+    });
+    const run = this.execute(stateMachine, name, definition, handlers, input);
+    this.running.set(name, run);
+    void run.finally(() => this.running.delete(name));
+    return { executionId: name, started: true };
+  }
+
+  /** Starts the execution and waits for it to end. */
+  async run(stateMachine: StateMachineName, name: string, input: unknown): Promise<ExecutionRecord> {
+    const { started } = await this.start(stateMachine, name, input);
+    if (!started) throw new Error(`an execution named ${name} exists already; pick another name or rerun it`);
+    return this.wait(name);
+  }
+
+  /** Starts a new execution with the input of an earlier one (after fixing what failed). */
+  async rerun(name: string): Promise<string> {
+    const previous = await this.store.get(name);
+    const base = name.replace(/-rerun-[0-9]+$/, '');
+    const existing = new Set((await this.store.list()).map((r) => r.name));
+    let n = 1;
+    while (existing.has(`${base}-rerun-${n}`)) n++;
+    const rerunName = `${base.slice(0, 70)}-rerun-${n}`;
+    await this.start(previous.stateMachine, rerunName, previous.input, name);
+    return rerunName;
+  }
+
+  /** The final record of an execution this engine runs, or the stored one. */
+  async wait(name: string): Promise<ExecutionRecord> {
+    const run = this.running.get(name);
+    return run ? run : this.store.get(name);
+  }
+
+  /** Waits until no execution or queued delivery of this engine is still going. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0 || this.background.size > 0) {
+      await Promise.allSettled([...this.running.values(), ...this.background]);
+    }
+  }
+
+  /** Hands an SQS message to the queue's consumer, as its event source mapping would. */
+  async deliver(message: LocalSqsMessage): Promise<void> {
+    const consumers = this.options.definitions.index.queueConsumers;
+    const consumer = Object.hasOwn(consumers, message.queue) ? consumers[message.queue] : undefined;
+    const fn = consumer ? this.functions[consumer] : undefined;
+    if (!fn) throw serviceError('SQS.QueueDoesNotExist', `no local consumer for queue ${message.queue}`);
+    const delivery = fn(sqsEvent(message)).then((response) => {
+      const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
+      if (failures.length > 0) {
+        return this.notifier.publish(
+          'message failed',
+          `${consumer} rejected a message on ${message.queue}: ${message.body.slice(0, 200)}`,
+        );
+      }
+    });
+    this.background.add(delivery);
+    void delivery.catch(() => undefined).finally(() => this.background.delete(delivery));
+  }
+
+  private handlersFor(machine: StateMachineName, execution: string, definition: AslDefinition) {
+    const handlers: Record<string, (input: unknown) => Promise<never>> = {};
+    for (const task of taskStates(definition)) {
+      const adapter = this.adapterFor(task.resource, task.name);
+      const context: TaskContext = {
+        execution,
+        stateMachine: machine,
+        state: task.name,
+        resource: task.resource,
+        // The ASL default, as aws-local-stepfunctions applies it: a waiting adapter stops then too.
+        timeoutSeconds: task.state.TimeoutSeconds ?? 60,
+      };
+      handlers[task.name] = (input) => adapter(input as Record<string, unknown>, context) as Promise<never>;
+    }
+    return handlers;
+  }
+
+  private async execute(
+    machine: StateMachineName,
+    name: string,
+    definition: AslDefinition,
+    handlers: Record<string, (input: unknown) => Promise<never>>,
+    input: unknown,
+  ): Promise<ExecutionRecord> {
+    const sm = new StateMachine(definition as never, {
+      validationOptions: { checkArn: false, checkPaths: false },
+    });
+    const execution = sm.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        waitTimeOverrides: waitOverrides(definition, this.options.waitMs ?? 100),
+        retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
+      },
+      context: {
+        Execution: {
+          Id: executionArn(machine, name),
+          Name: name,
+          StartTime: new Date().toISOString(),
+          Input: input as never,
+        },
+        StateMachine: { Id: `arn:aws:states:local:000000000000:stateMachine:${machine}`, Name: machine },
+        Task: { Token: TASK_TOKEN_PLACEHOLDER },
+      },
+    });
+    const events = recordEvents(
+      this.store,
+      name,
+      machine,
+      definition,
+      execution.eventLogs,
+      this.options.listener,
+    );
+    let record: ExecutionRecord;
+    try {
+      const output = await execution.result;
+      await events;
+      record = await this.store.update(name, (r) => {
+        Object.assign(r, {
+          status: 'SUCCEEDED',
+          output,
+          stopDate: new Date().toISOString(),
+          currentStates: [],
+        });
+      });
+    } catch (err) {
+      const { failedState } = await events.catch(() => ({ failedState: undefined }));
+      const failure = failureOf(err);
+      record = await this.store.update(name, (r) => {
+        Object.assign(r, { ...failure, stopDate: new Date().toISOString(), currentStates: [] });
+        if (failedState) r.failedState = failedState;
+      });
+    }
+    this.options.listener?.({
+      execution: name,
+      stateMachine: machine,
+      kind: 'finished',
+      message:
+        record.status === 'SUCCEEDED'
+          ? 'succeeded'
+          : `${record.status}: ${record.error ?? ''} ${record.cause ?? ''}`.trim(),
+    });
+    return record;
+  }
+
+  private async startFromTask(input: Record<string, unknown>, task: TaskContext): Promise<unknown> {
+    const [, machine] = lookupResource(
+      this.options.definitions.index.stateMachines,
+      input.StateMachineArn,
+      'state machine',
+    );
+    const body = typeof input.Input === 'string' ? JSON.parse(input.Input) : (input.Input ?? {});
+    const name =
+      typeof input.Name === 'string'
+        ? input.Name
+        : `${task.execution.slice(0, 50)}-${machine}-${Date.now().toString(36)}`;
+    const { started } = await this.start(machine, name, body);
+    if (!started && JSON.stringify((await this.store.get(name)).input) !== JSON.stringify(body)) {
+      throw serviceError(
+        'StepFunctions.ExecutionAlreadyExistsException',
+        `execution ${name} exists with other input`,
+      );
+    }
+    const arn = executionArn(machine, name);
+    if (task.resource.pattern !== 'sync') return { ExecutionArn: arn, StartDate: new Date().toISOString() };
+    const done = await this.wait(name);
+    if (done.status !== 'SUCCEEDED') {
+      throw serviceError(
+        'States.TaskFailed',
+        `${machine} execution ${name} ${done.status}: ${done.error ?? ''} ${done.cause ?? ''}`,
+      );
+    }
+    // `.sync:2` returns the output as JSON, `.sync` as a JSON string, like Step Functions.
+    const output = task.resource.suffix === '.sync:2' ? done.output : JSON.stringify(done.output);
+    return {
+      ExecutionArn: arn,
+      Status: done.status,
+      Output: output,
+      StartDate: done.startDate,
+      StopDate: done.stopDate,
+    };
+  }
+}

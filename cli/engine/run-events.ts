@@ -1,0 +1,95 @@
+import type { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachineName } from '../../shared/ports.ts';
+import type { EngineListener } from './adapters/types.ts';
+import { type AslDefinition, allStates } from './asl.ts';
+import type { ExecutionEvent, ExecutionRecord, ExecutionStore } from './execution-store.ts';
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+function text(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** The flat, stored form of one aws-local-stepfunctions event. */
+export function toExecutionEvent(event: EventLog): ExecutionEvent {
+  const e = event as EventLog & {
+    state?: { name: string; type: string };
+    Error?: string;
+    Cause?: unknown;
+    index?: number;
+  };
+  const out: ExecutionEvent = { timestamp: new Date(e.timestamp).toISOString(), type: e.type };
+  if (e.state) {
+    out.state = e.state.name;
+    out.stateType = e.state.type;
+  }
+  if (e.Error !== undefined) out.error = e.Error;
+  const cause = text(e.Cause);
+  if (cause !== undefined) out.cause = cause;
+  if (typeof e.index === 'number') out.index = e.index;
+  return out;
+}
+
+/**
+ * Stores every event as it happens and keeps the record's current states up to date; tells the
+ * listener when a Task starts. Resolves with the Task state that last failed, if any.
+ */
+export async function recordEvents(
+  store: ExecutionStore,
+  name: string,
+  machine: StateMachineName,
+  definition: AslDefinition,
+  events: AsyncGenerator<EventLog>,
+  listener?: EngineListener,
+): Promise<{ failedState?: string }> {
+  const tasks = new Set(
+    allStates(definition)
+      .filter((s) => s.state.Type === 'Task')
+      .map((s) => s.name),
+  );
+  const current: string[] = [];
+  let failedState: string | undefined;
+  let failedTask: string | undefined;
+  for await (const raw of events) {
+    const event = toExecutionEvent(raw);
+    await store.appendEvent(name, event);
+    if (!event.state) continue;
+    if (event.type === 'StateEntered') {
+      current.push(event.state);
+      if (tasks.has(event.state)) {
+        listener?.({
+          execution: name,
+          stateMachine: machine,
+          kind: 'step',
+          state: event.state,
+          message: event.state,
+        });
+      }
+    } else if (event.type === 'StateExited' || event.type === 'StateFailed' || event.type === 'StateCaught') {
+      const at = current.lastIndexOf(event.state);
+      if (at >= 0) current.splice(at, 1);
+    }
+    if (event.type === 'StateFailed') {
+      failedState = event.state;
+      if (tasks.has(event.state)) failedTask = event.state;
+    }
+    if (event.type === 'StateEntered' || event.type === 'StateExited') {
+      const snapshot = [...current];
+      await store.update(name, (r) => {
+        r.currentStates = snapshot;
+      });
+    }
+  }
+  return { failedState: failedTask ?? failedState };
+}
+
+/** Status, error and cause of a failed run, from the error aws-local-stepfunctions threw. */
+export function failureOf(err: unknown): Pick<ExecutionRecord, 'status' | 'error' | 'cause'> {
+  const e = err as Error & { cause?: Error };
+  if (e.name === 'ExecutionTimeoutError')
+    return { status: 'TIMED_OUT', error: 'States.Timeout', cause: e.message };
+  if (e.name === 'ExecutionAbortedError') return { status: 'ABORTED', error: 'Aborted', cause: e.message };
+  const inner = e.cause instanceof Error ? e.cause : e;
+  return { status: 'FAILED', error: inner.name, cause: inner.message };
+}

@@ -1,0 +1,172 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { EngineDefinitions } from '../../cli/engine/definitions.ts';
+import { LocalEngine } from '../../cli/engine/engine.ts';
+import { ExecutionStore } from '../../cli/engine/execution-store.ts';
+import { LocalTaskTokens } from '../../cli/engine/task-tokens.ts';
+import { fixtureDefinitions } from './fixture-stack.ts';
+
+let definitions: EngineDefinitions;
+let root: string;
+let approvals: Array<{ taskToken: string; digest: string }>;
+let received: Array<{ body: string; sender: string }>;
+
+beforeAll(() => {
+  definitions = fixtureDefinitions();
+});
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'releng-engine-'));
+  approvals = [];
+  received = [];
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function engine(): LocalEngine {
+  return new LocalEngine({
+    root,
+    definitions,
+    waitMs: 20,
+    retryMsPerSecond: 10,
+    functions: () => ({
+      'approval-request': async (event) => {
+        approvals.push(event as { taskToken: string; digest: string });
+        return {};
+      },
+      'promotion-events': async (event) => {
+        const record = (event as { Records: Array<{ body: string; attributes: { SenderId: string } }> })
+          .Records[0]!;
+        received.push({ body: record.body, sender: record.attributes.SenderId });
+        return { batchItemFailures: [] };
+      },
+    }),
+  });
+}
+
+async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 500; i++) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('LocalEngine on a synthesized CDK stack', () => {
+  it('runs a host operation through ssm:sendCommand and the poll loop, under a released lane lock', async () => {
+    await mkdir(join(root, 'mnt/repos-production/mirror/pub/rocky/8.10/BaseOS'), { recursive: true });
+    await writeFile(join(root, 'mnt/repos-production/mirror/pub/rocky/8.10/BaseOS/x.rpm'), 'x');
+    const local = engine();
+    const record = await local.run('compose', 'lists-1', { lane: 'lane:8/Rocky', operation: 'file-lists' });
+
+    expect(record.status).toBe('SUCCEEDED');
+    // The real releng-host wrote the file lists under the engine root.
+    const list = await readFile(
+      join(root, 'mnt/repos-production/mirror/pub/rocky/fullfiletimelist-rocky'),
+      'utf8',
+    );
+    expect(list).toContain('8.10/BaseOS/x.rpm');
+    // The lock is released, and the notification logged.
+    expect(
+      await readFile(join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`), 'utf8'),
+    ).toBe('{}\n');
+    expect(await readFile(join(root, 'engine/notifications.log'), 'utf8')).toContain('compose done');
+    // Another process sees the same execution, its events and the host's log.
+    const store = new ExecutionStore(join(root, 'engine'));
+    const events = await store.events('lists-1');
+    expect(events.map((e) => e.state)).toContain('Poll host');
+    expect(events.at(-1)?.type).toBe('ExecutionSucceeded');
+    const logs = await store.logs('lists-1', 'Send file-lists');
+    expect(logs[0]?.text).toContain(`releng-host file-lists --root ${root} --json`);
+    expect(logs[0]?.text).toContain('[exit 0');
+  });
+
+  it('fails at the failing host step, releases the lock and records where and why', async () => {
+    const local = engine();
+    const record = await local.run('compose', 'broken-1', { lane: 'lane:8/Rocky', operation: 'rollback' });
+
+    expect(record.status).toBe('FAILED');
+    expect(record.error).toBe('HostCommandFailed');
+    expect(record.failedState).toBe('Host command failed');
+    expect(
+      await readFile(join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`), 'utf8'),
+    ).toBe('{}\n');
+    const logs = await local.store.logs('broken-1');
+    expect(logs.map((l) => l.text).join('')).toMatch(/rollback is not implemented|exit [12]/);
+  });
+
+  it('never lets two executions of one lane hold the lock together', async () => {
+    const local = engine();
+    await local.start('compose', 'lane-a', { lane: 'lane:8/Rocky', operation: 'file-lists' });
+    await local.start('compose', 'lane-b', { lane: 'lane:8/Rocky', operation: 'file-lists' });
+    await local.idle();
+    const spans = [];
+    for (const name of ['lane-a', 'lane-b']) {
+      expect((await local.store.get(name)).status).toBe('SUCCEEDED');
+      const events = await local.store.events(name);
+      const taken = events.find((e) => e.type === 'StateExited' && e.state === 'Take lane lock')!;
+      const released = events.find(
+        (e) => e.type === 'StateExited' && e.state?.startsWith('Release lane lock'),
+      )!;
+      spans.push([Date.parse(taken.timestamp), Date.parse(released.timestamp)] as const);
+    }
+    const [a, b] = spans as [readonly [number, number], readonly [number, number]];
+    expect(a[1] <= b[0] || b[1] <= a[0]).toBe(true);
+    // The second one waited on the lock: its put was retried.
+    const retried = [...(await local.store.events('lane-a')), ...(await local.store.events('lane-b'))].filter(
+      (e) => e.type === 'StateRetried',
+    );
+    expect(retried.length).toBeGreaterThan(0);
+  });
+
+  it('waits for the approval token, then announces on the queue and starts a compose', async () => {
+    const local = engine();
+    await local.start('promotion', 'promo-1', { digest: 'abc' });
+    const request = await until(() => approvals[0], 'the approval request');
+    expect(request.taskToken).toMatch(/^local-/);
+    expect(request.digest).toBe('abc');
+    expect((await local.store.get('promo-1')).currentStates).toEqual(['Request approval']);
+
+    // The decision comes from another process: a separate token store on the same root.
+    await new LocalTaskTokens(join(root, 'engine')).succeed(request.taskToken, { outcome: 'APPROVED' });
+    const record = await local.wait('promo-1');
+    await local.idle();
+
+    expect(record.status).toBe('SUCCEEDED');
+    expect(record.output).toMatchObject({
+      approval: { outcome: 'APPROVED' },
+      followUp: { status: 'SUCCEEDED' },
+    });
+    expect(received).toEqual([
+      { body: JSON.stringify({ type: 'published', digest: 'abc' }), sender: 'local:state-machine/promotion' },
+    ]);
+    expect((await local.store.get('promo-1-compose')).status).toBe('SUCCEEDED');
+  });
+
+  it('routes a rejection through the Catch and publishes nothing', async () => {
+    const local = engine();
+    await local.start('promotion', 'promo-2', { digest: 'abc' });
+    const request = await until(() => approvals[0], 'the approval request');
+    await local.tokens.fail(request.taskToken, 'ApprovalRejected', 'not today');
+    const record = await local.wait('promo-2');
+
+    expect(record).toMatchObject({ status: 'FAILED', error: 'ApprovalRejected', cause: 'not today' });
+    expect(received).toEqual([]);
+    await expect(local.tokens.succeed(request.taskToken, {})).rejects.toThrow(/already used/);
+  });
+
+  it('refuses a second execution of the same name and reruns with the same input', async () => {
+    const local = engine();
+    await local.run('compose', 'again', { lane: 'lane:8/Rocky', operation: 'rollback' });
+    expect(await local.start('compose', 'again', {})).toEqual({ executionId: 'again', started: false });
+    const rerun = await local.rerun('again');
+    expect(rerun).toBe('again-rerun-1');
+    const record = await local.wait(rerun);
+    expect(record.input).toEqual({ lane: 'lane:8/Rocky', operation: 'rollback' });
+    expect(record.rerunOf).toBe('again');
+  });
+});
