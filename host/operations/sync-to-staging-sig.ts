@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { releasePaths, resolveRelease, sigLatestLinkName } from '../../shared/release.ts';
+import { HostOperationError } from '../framework/context.ts';
+import type { HostOperation } from '../framework/operation.ts';
+import { withLaneLock } from '../repo/lane-lock.ts';
+import { relengDir } from '../repo/staged.ts';
+import { depthTwoUnits, finishedCompose, syncTree } from '../repo/sync.ts';
+
+/**
+ * sync-to-staging-sig: a SIG compose (`latest-SIG-<sig>-<major>`) into the staging SIG tree
+ * (`mirror/pub/sig/`), with delete as the seed does; deletes run after the new repodata landed.
+ */
+export const syncToStagingSig: HostOperation = {
+  name: 'sync-to-staging-sig',
+  async run(ctx) {
+    const major = ctx.options.major as string;
+    const sig = ctx.options.sig as string;
+    let release: ReturnType<typeof resolveRelease>;
+    try {
+      release = resolveRelease(ctx.config, { major });
+    } catch (err) {
+      throw new HostOperationError(`sync-to-staging-sig: ${(err as Error).message}`);
+    }
+    const sigs = release.settings.sigComposes;
+    if (!sigs[sig])
+      throw new HostOperationError(
+        `SIG ${JSON.stringify(sig)} is not one of ${Object.keys(sigs).join(', ') || '(none configured)'}`,
+      );
+    const paths = releasePaths(ctx.config, ctx.root, release);
+    return withLaneLock(ctx, { major, compose: `SIG-${sig}` }, 8 * 3600, async () => {
+      const link = join(paths.composeRoot, sigLatestLinkName(sig, major));
+      const source = await finishedCompose(link, `sync-to-staging-sig ${sig}`);
+      const tree = join(source.composeDir, 'compose');
+      const copied = await syncTree(ctx, {
+        source: tree,
+        target: paths.stagingSig,
+        units: await depthTwoUnits(tree, ['metadata']),
+        deleteMissing: true,
+        tempDir: join(relengDir(paths), 'rsync-tmp', `${major}-SIG-${sig}`),
+      });
+      return { composeId: source.composeId, target: paths.stagingSig, ...copied };
+    });
+  },
+};

@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { latestLinkName } from '../../shared/release.ts';
+import { HostOperationError } from '../framework/context.ts';
+import type { HostOperation } from '../framework/operation.ts';
+import { selectedRelease } from '../publish/release.ts';
+import { withLaneLock } from '../repo/lane-lock.ts';
+import { recordStaged, relengDir } from '../repo/staged.ts';
+import { depthTwoUnits, finishedCompose, syncTopLevel, syncTree } from '../repo/sync.ts';
+
+const SYNC_LOCK_TTL = 8 * 3600;
+
+/**
+ * sync-to-staging: one compose's latest- tree into `…/rocky/<version><suffix>/`, no delete (the
+ * older packages stay, as in the seed), packages before repodata. The main compose (the last of
+ * stagingOrder) also brings COMPOSE_ID and metadata/, which the seed's copy never did.
+ */
+export const syncToStaging: HostOperation = {
+  name: 'sync-to-staging',
+  async run(ctx) {
+    const { release, paths } = selectedRelease(ctx);
+    const name = ctx.options.compose as string;
+    const composes = release.settings.composes;
+    if (!composes[name])
+      throw new HostOperationError(
+        `compose ${JSON.stringify(name)} is not one of ${Object.keys(composes).join(', ')}`,
+      );
+    const lane = { major: release.major, compose: name };
+    return withLaneLock(ctx, lane, SYNC_LOCK_TTL, async () => {
+      const link = join(paths.composeRoot, latestLinkName(name, release.major));
+      const source = await finishedCompose(link, `sync-to-staging ${name}`);
+      ctx.log(`syncing ${source.composeId} into ${paths.stagingRelease}`);
+      const tree = join(source.composeDir, 'compose');
+      const sync = {
+        source: tree,
+        target: paths.stagingRelease,
+        units: await depthTwoUnits(tree, ['metadata']),
+        deleteMissing: false,
+        tempDir: join(relengDir(paths), 'rsync-tmp', `${release.major}-${name}`),
+      };
+      const copied = await syncTree(ctx, sync);
+      const main = release.settings.stagingOrder.at(-1) === name;
+      if (main)
+        await syncTopLevel(ctx, sync, [
+          { from: join(source.composeDir, 'COMPOSE_ID'), name: 'COMPOSE_ID' },
+          { from: join(tree, 'metadata'), name: 'metadata' },
+        ]);
+      await ctx.step(`record ${source.composeId} as staged in ${release.stagingDirName}`, () =>
+        recordStaged(paths, release.stagingDirName, name, source.composeId, ctx.clock.now()),
+      );
+      return { composeId: source.composeId, stagingDir: paths.stagingRelease, ...copied, topLevel: main };
+    });
+  },
+};

@@ -1,0 +1,133 @@
+import type { Dirent } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readdir, realpath, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { isFinished, readComposeStatus } from '../compose/pungi.ts';
+import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { mapLimit } from './parallel.ts';
+
+/**
+ * The staging sync of the seed (depth-2 dirs, parallel rsync, --relative), made mirror-safe:
+ * pass 1 copies every unit without its repodata, pass 2 copies the repodata once every
+ * package of every repo is in place, each repodata dir landing at once (--delay-updates).
+ * rsync's temp files go to a per-lane dir that a rerun clears, so a killed sync leaves no
+ * half-written file in the tree and a rerun finishes it.
+ */
+
+export interface ComposeSource {
+  /** The compose dir the latest- link pointed at when the sync started (it may move later). */
+  composeDir: string;
+  composeId: string;
+}
+
+/** Resolves a latest- link and refuses a compose that is missing or not finished. */
+export async function finishedCompose(link: string, what: string): Promise<ComposeSource> {
+  if (!existsSync(link))
+    throw new HostOperationError(`${what}: ${link} does not exist (no finished compose yet)`);
+  const composeDir = await realpath(link);
+  const status = await readComposeStatus(composeDir);
+  if (!isFinished(status))
+    throw new HostOperationError(
+      `${what}: compose ${composeDir} is ${status ?? 'without STATUS'}, not FINISHED`,
+    );
+  const composeId = composeDir.split('/').at(-1)!;
+  return { composeDir, composeId };
+}
+
+async function entries(dir: string): Promise<Dirent[]> {
+  return (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The seed's units: every entry two levels down (`BaseOS/x86_64`, `BaseOS/source`). */
+export async function depthTwoUnits(tree: string, skipTop: readonly string[] = []): Promise<string[]> {
+  const units: string[] = [];
+  for (const top of await entries(tree)) {
+    if (!top.isDirectory() || skipTop.includes(top.name)) continue;
+    for (const sub of await entries(join(tree, top.name))) units.push(`${top.name}/${sub.name}`);
+  }
+  return units;
+}
+
+/** repodata dirs under `dir`, relative to `base`; Packages dirs are not walked. */
+export async function repodataDirs(base: string, dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (d: string) => {
+    for (const e of await entries(d).catch(() => [] as Dirent[])) {
+      if (!e.isDirectory() || e.name === 'Packages') continue;
+      if (e.name === 'repodata') found.push(relative(base, join(d, e.name)));
+      else await visit(join(d, e.name));
+    }
+  };
+  await visit(dir);
+  return found;
+}
+
+export interface TreeSync {
+  /** Dir whose units are copied (`…/compose`). */
+  source: string;
+  target: string;
+  units: string[];
+  /** SIG trees mirror the compose: files gone from it are deleted, after its repodata landed. */
+  deleteMissing: boolean;
+  /** rsync's temp dir on the target's file system, cleared before the run. */
+  tempDir: string;
+}
+
+function rsyncBase(config: ReleaseConfig, tempDir: string): string[] {
+  const argv = ['rsync', '-a', '--relative', `--temp-dir=${tempDir}`];
+  // Ownership as configured; only root may give files away (the seed ran rsync under sudo).
+  if (process.getuid?.() === 0) argv.push(`--chown=${config.owner.uid}:${config.owner.gid}`);
+  return argv;
+}
+
+export async function syncTree(
+  ctx: OperationContext,
+  sync: TreeSync,
+): Promise<{ units: number; repodata: number }> {
+  const base = rsyncBase(ctx.config, sync.tempDir);
+  await ctx.step(`clear rsync temp dir ${sync.tempDir}`, async () => {
+    await rm(sync.tempDir, { recursive: true, force: true });
+    await mkdir(sync.tempDir, { recursive: true });
+    await mkdir(sync.target, { recursive: true });
+  });
+  const at = (unit: string) => `${sync.source}/./${unit}`;
+  const target = `${sync.target}/`;
+  // Pass 1: packages and everything else but repodata, in parallel over the units.
+  await mapLimit(sync.units, ctx.config.syncJobs, (unit) =>
+    ctx.run([...base, '--exclude=repodata/', at(unit), target]),
+  );
+  // Pass 2: repodata, each dir landing at once; for SIG trees the deletes come last.
+  const repodata = (
+    await Promise.all(sync.units.map((u) => repodataDirs(sync.source, join(sync.source, u))))
+  ).flat();
+  if (sync.deleteMissing) {
+    await mapLimit(sync.units, ctx.config.syncJobs, (unit) =>
+      ctx.run([...base, '--delay-updates', '--delete-after', at(unit), target]),
+    );
+  } else {
+    await mapLimit(repodata, ctx.config.syncJobs, (dir) =>
+      ctx.run([...base, '--delay-updates', at(dir), target]),
+    );
+  }
+  return { units: sync.units.length, repodata: repodata.length };
+}
+
+/** Copies files (COMPOSE_ID) and dirs (metadata/) from a compose to the target's top level. */
+export async function syncTopLevel(
+  ctx: OperationContext,
+  sync: TreeSync,
+  items: { from: string; name: string }[],
+) {
+  const base = rsyncBase(ctx.config, sync.tempDir).filter((a) => a !== '--relative');
+  for (const item of items) {
+    if (!existsSync(item.from)) throw new HostOperationError(`${item.from} is missing from the compose`);
+    const isDir = statSync(item.from).isDirectory();
+    await ctx.run([
+      ...base,
+      '--delay-updates',
+      isDir ? `${item.from}/` : item.from,
+      join(sync.target, item.name) + (isDir ? '/' : ''),
+    ]);
+  }
+}
