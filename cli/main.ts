@@ -1,12 +1,14 @@
 import { ConfigError } from '../shared/config/load.ts';
 import { UsageError } from './args.ts';
 import { configCommand } from './commands/config.ts';
+import { intakeCommand } from './commands/intake.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 type Command = (argv: string[], out: Output) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; help: string }> = {
   config: { run: configCommand, help: 'config show [--major N] [--json] | config check FILE' },
+  intake: { run: intakeCommand, help: 'intake koji FILE [--root DIR] [--json] [--dry-run]' },
 };
 
 function usage(): string {
