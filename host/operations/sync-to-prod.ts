@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import { PUBLISH_LOCK } from '../../shared/lanes.ts';
+import { HOST_OPERATIONS } from '../../shared/operations.ts';
+import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import type { HostOperation } from '../framework/operation.ts';
+import { describeShrink, measureShrink } from '../publish/guard.ts';
+import { hardlinkTree } from '../publish/hardlink.ts';
+import {
+  publishLinksAndComposeInfo,
+  publishMetadata,
+  publishPackages,
+  scanChanges,
+} from '../publish/passes.ts';
+import { lockOwner, selectedRelease } from '../publish/release.ts';
+import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
+
+/**
+ * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if staging is the
+ * content the approval named, in an order mirrors can read at any moment:
+ *   1. every package and other file, no delete;
+ *   2. each repo's repodata: new metadata files, then repomd.xml and its .asc together, then the
+ *      files the new repomd no longer names (the replaced ones are recorded for rollback first);
+ *   3. the top-level links, COMPOSE_ID and metadata/;
+ *   4. hardlink identical files, never the ones edited in place.
+ * A publish that deletes or shrinks more than maxShrinkFraction needs --allow-shrink REASON.
+ */
+/** Computes the digest of what is staged now, the way verify-staging computed the approved one. */
+export type StagingDigest = (ctx: OperationContext, stagingRelease: string) => Promise<string>;
+
+export function syncToProdWith(stagingDigest: StagingDigest): HostOperation {
+  return { name: 'sync-to-prod', run: (ctx) => syncToProdRun(ctx, stagingDigest) };
+}
+
+async function syncToProdRun(
+  ctx: OperationContext,
+  stagingDigest: StagingDigest,
+): Promise<Record<string, unknown>> {
+  const { release, paths } = selectedRelease(ctx);
+  if (!release.publishable)
+    throw new HostOperationError(
+      `sync-to-prod refuses the ${release.channel} channel: only publishable channels go to production`,
+    );
+  const staging = paths.stagingRelease;
+  const production = paths.productionRelease;
+  if (!existsSync(staging)) throw new HostOperationError(`staging release ${staging} does not exist`);
+  const approved = ctx.options['approved-digest'] as string;
+  const actual = await stagingDigest(ctx, staging);
+  if (actual !== approved)
+    throw new HostOperationError(
+      `staging ${staging} is not the approved content: its digest is ${actual}, the approval named ${approved}; production untouched`,
+    );
+  const publish = () => publishRelease(ctx, staging, production, approved, release.productionDirName);
+  if (ctx.dryRun) return publish();
+  return ctx.locks.with(
+    PUBLISH_LOCK,
+    lockOwner(ctx),
+    HOST_OPERATIONS['sync-to-prod'].timeoutSeconds,
+    publish,
+  );
+}
+
+async function publishRelease(
+  ctx: OperationContext,
+  staging: string,
+  production: string,
+  digest: string,
+  productionDir: string,
+): Promise<Record<string, unknown>> {
+  const scan = await scanChanges(ctx, staging, production);
+  const shrink = await measureShrink(scan.changes, scan.stagingFiles, staging, production, scan.repodataDirs);
+  const allowShrink = ctx.options['allow-shrink'] as string | undefined;
+  if (shrink.worstFraction > ctx.config.maxShrinkFraction) {
+    const what = `${describeShrink(shrink)}: ${(shrink.worstFraction * 100).toFixed(1)}% > ${(ctx.config.maxShrinkFraction * 100).toFixed(1)}% allowed`;
+    if (!allowShrink)
+      throw new HostOperationError(
+        `sync-to-prod refused: ${what}; rerun with --allow-shrink REASON if intended`,
+      );
+    ctx.log(`allowed shrink (${allowShrink}): ${what}`);
+  }
+  const store = new RollbackStore(rollbackRoot(ctx.config, ctx.root, productionDir));
+  const packages = await publishPackages(ctx, staging, production, scan);
+  const metadata = await publishMetadata(ctx, staging, production, scan, store, digest);
+  await publishLinksAndComposeInfo(ctx, staging, production);
+  await ctx.step(`hardlink identical files in ${production}`, () => hardlinkTree(ctx, production));
+  await ctx.step('mark the publish complete in its rollback record', async () => {
+    const record = await store.load(digest);
+    if (record && !record.completedAt)
+      await store.save({ ...record, completedAt: ctx.clock.now().toISOString() });
+  });
+  return {
+    staging,
+    production,
+    digest,
+    filesPublished: packages,
+    reposUpdated: metadata,
+    shrink: { ...shrink, allowedBecause: allowShrink },
+  };
+}

@@ -1,0 +1,72 @@
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { primaryPackageCount } from './repodata.ts';
+import { type ItemizedChange, isTransfer } from './rsync.ts';
+
+/** What a publish would do to production, measured before anything changes. */
+export interface ShrinkReport {
+  /** Files production has and staging does not (outside repodata). */
+  missingFromStaging: number;
+  /** Files staging would replace with a smaller one. */
+  shrunk: number;
+  /** Production file count the fractions are taken of. */
+  productionFiles: number;
+  /** Repos whose metadata would list fewer packages: `BaseOS/x86_64/os: 120 -> 40`. */
+  shrinkingRepos: Array<{ repo: string; before: number; after: number }>;
+  /** The largest of the file fraction and each repo's package-count fraction. */
+  worstFraction: number;
+}
+
+/**
+ * Measures deletions and shrinkage from a dry-run itemized list (taken with `--delete`, so
+ * files production has and staging lacks show as `*deleting`) and from every repo's declared
+ * package count. Packages are never deleted from the main tree, but metadata that stops naming
+ * them hides them just the same, so both count.
+ */
+export async function measureShrink(
+  changes: ItemizedChange[],
+  stagingFiles: number,
+  stagingRelease: string,
+  productionRelease: string,
+  repodataDirs: string[],
+): Promise<ShrinkReport> {
+  let missingFromStaging = 0;
+  let created = 0;
+  let shrunk = 0;
+  for (const change of changes) {
+    if (change.item === '*deleting') {
+      if (!change.path.endsWith('/')) missingFromStaging++;
+      continue;
+    }
+    if (!isTransfer(change) || change.item[1] !== 'f') continue;
+    if (change.item.includes('+++')) {
+      created++;
+      continue;
+    }
+    const before = await lstat(join(productionRelease, change.path)).catch(() => undefined);
+    if (before && before.size > change.size) shrunk++;
+  }
+  const productionFiles = Math.max(stagingFiles - created + missingFromStaging, 0);
+  const shrinkingRepos: ShrinkReport['shrinkingRepos'] = [];
+  let worstFraction = productionFiles ? (missingFromStaging + shrunk) / productionFiles : 0;
+  for (const dir of repodataDirs) {
+    const repo = dir.replace(/\/?repodata$/, '');
+    const [before, after] = await Promise.all([
+      primaryPackageCount(join(productionRelease, repo)),
+      primaryPackageCount(join(stagingRelease, repo)),
+    ]);
+    if (before === undefined || after === undefined || after >= before) continue;
+    shrinkingRepos.push({ repo, before, after });
+    worstFraction = Math.max(worstFraction, (before - after) / before);
+  }
+  return { missingFromStaging, shrunk, productionFiles, shrinkingRepos, worstFraction };
+}
+
+export function describeShrink(report: ShrinkReport): string {
+  const parts = [
+    `${report.missingFromStaging} file(s) production has are missing from staging`,
+    `${report.shrunk} file(s) would shrink (of ${report.productionFiles})`,
+    ...report.shrinkingRepos.map((r) => `${r.repo} would list ${r.after} packages instead of ${r.before}`),
+  ];
+  return parts.join('; ');
+}

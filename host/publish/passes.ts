@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { lstat, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { replaceSymlink } from '../framework/fsutil.ts';
+import { findRepoDirs } from '../repo/walk.ts';
+import { installRepodata } from './install-repodata.ts';
+import { namesIn, sameRepomd } from './repodata.ts';
+import type { RollbackStore } from './rollback-record.ts';
+import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase } from './rsync.ts';
+
+/** What the dry run found: the changes outside repodata and every repo staging has. */
+export interface ChangeScan {
+  changes: ItemizedChange[];
+  stagingFiles: number;
+  /** Repo dirs (holding repodata/) relative to the release: `BaseOS/x86_64/os`. */
+  repoDirs: string[];
+  /** The same as repodata dirs, as the guard reads them. */
+  repodataDirs: string[];
+}
+
+/** Never part of the packages pass: metadata goes later, rsync's and createrepo's temp dirs never. */
+const PACKAGES_PASS_EXCLUDES = [
+  '--exclude=repodata/',
+  '--exclude=.repodata/',
+  '--exclude=.~tmp~/',
+  '--exclude=/COMPOSE_ID',
+  '--exclude=/metadata/',
+];
+
+function isTopLevelLink(change: ItemizedChange): boolean {
+  return !change.path.includes('/') && change.item[1] === 'L';
+}
+
+/**
+ * One read-only rsync dry run over the whole release (the only full walk of the publish): it
+ * itemizes what the packages pass copies and, with --delete, what production has that staging
+ * lacks, for the shrink guard. The packages pass then copies exactly that list.
+ */
+export async function scanChanges(
+  ctx: OperationContext,
+  staging: string,
+  production: string,
+): Promise<ChangeScan> {
+  const result = await ctx.read([
+    ...rsyncBase(ctx.config),
+    '--dry-run',
+    '--delete',
+    '--stats',
+    '--no-human-readable',
+    ITEMIZE_FORMAT,
+    ...PACKAGES_PASS_EXCLUDES,
+    `${staging}/`,
+    `${production}/`,
+  ]);
+  const files = /Number of files: [0-9,]+ \(reg: ([0-9,]+)/.exec(result.stdout)?.[1] ?? '0';
+  const statsAt = result.stdout.indexOf('\nNumber of files:');
+  const changes = parseItemized(statsAt >= 0 ? result.stdout.slice(0, statsAt) : result.stdout);
+  const repoDirs = await findRepoDirs(staging);
+  for (const repo of repoDirs) {
+    // Fail closed before anything changes: an unsigned repomd.xml is never published.
+    if (!existsSync(join(staging, repo, 'repodata', 'repomd.xml.asc')))
+      throw new HostOperationError(
+        `${join(staging, repo, 'repodata')}/repomd.xml has no signature (repomd.xml.asc)`,
+      );
+  }
+  return {
+    changes,
+    stagingFiles: Number(files.replaceAll(',', '')),
+    repoDirs,
+    repodataDirs: repoDirs.map((d) => join(d, 'repodata')),
+  };
+}
+
+/** Pass 1: packages and every other non-metadata file, exactly the dry run's list, no delete. */
+export async function publishPackages(
+  ctx: OperationContext,
+  staging: string,
+  production: string,
+  scan: ChangeScan,
+): Promise<number> {
+  // A directory whose only change is its mtime (its contents changed in an earlier run) is left.
+  const list = scan.changes
+    .filter((c) => c.item !== '*deleting' && !isTopLevelLink(c) && !c.item.startsWith('.d'))
+    .map((c) => c.path);
+  if (!list.length) {
+    ctx.log('packages pass: nothing to copy');
+    return 0;
+  }
+  await ctx.run(
+    [...rsyncBase(ctx.config), '--mkpath', '--files-from=-', '--from0', `${staging}/`, `${production}/`],
+    { input: `${list.join('\0')}\0` },
+  );
+  return list.length;
+}
+
+/**
+ * Pass 2, per repo whose repomd.xml or signature differs: record production's repodata for
+ * rollback; copy the new metadata files (nothing names them yet); copy repomd.xml and .asc
+ * together (`--delay-updates` renames them in one burst at the end); remove files the new
+ * repomd no longer names. Killed anywhere, each repomd.xml names files that exist.
+ */
+export async function publishMetadata(
+  ctx: OperationContext,
+  staging: string,
+  production: string,
+  scan: ChangeScan,
+  store: RollbackStore,
+  digest: string,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const repo of scan.repoDirs) {
+    if (!(await sameRepomd(join(staging, repo, 'repodata'), join(production, repo, 'repodata'))))
+      changed.push(repo);
+  }
+  if (!changed.length) {
+    ctx.log('metadata pass: every repomd.xml is already published');
+    return changed;
+  }
+  await ctx.step(`record the repodata of ${changed.length} repo(s) for rollback`, async () => {
+    const record = (await store.load(digest)) ?? {
+      version: 1 as const,
+      digest,
+      productionDir: production.slice(production.lastIndexOf('/') + 1),
+      startedAt: ctx.clock.now().toISOString(),
+      repos: [],
+    };
+    await store.save(record);
+    for (const repo of changed)
+      await store.recordRepodata(record, join(production, repo, 'repodata'), join(repo, 'repodata'));
+    await store.markLast(digest);
+  });
+  await installRepodata(
+    ctx,
+    staging,
+    production,
+    changed.map((repo) => join(repo, 'repodata')),
+  );
+  return changed;
+}
+
+/** Pass 3: top-level links (nfv, devel, live) swapped atomically, then COMPOSE_ID and metadata/. */
+export async function publishLinksAndComposeInfo(
+  ctx: OperationContext,
+  staging: string,
+  production: string,
+): Promise<void> {
+  for (const name of await namesIn(staging)) {
+    const info = await lstat(join(staging, name));
+    if (!info.isSymbolicLink()) continue;
+    const target = await readlink(join(staging, name));
+    const current = await readlink(join(production, name)).catch(() => undefined);
+    if (current !== target)
+      await ctx.step(`link ${name} -> ${target} in production`, () =>
+        replaceSymlink(target, join(production, name)),
+      );
+  }
+  const composeInfo = ['COMPOSE_ID', 'metadata'].filter((n) => existsSync(join(staging, n)));
+  if (!composeInfo.length) return;
+  await ctx.run([
+    ...rsyncBase(ctx.config),
+    '--checksum',
+    '--delay-updates',
+    ...composeInfo.map((n) => join(staging, n)),
+    `${production}/`,
+  ]);
+}

@@ -1,0 +1,44 @@
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { publishOwner } from '../filelist/trees.ts';
+
+/**
+ * rsync argv for publishing: archive mode, numeric ids, and `--chown` to the configured owner
+ * when we may chown (the seed's `rsync --chown 10004:10005`). Values are argv elements, never
+ * shell text.
+ */
+export function rsyncBase(config: ReleaseConfig): string[] {
+  const owner = publishOwner(config);
+  return ['rsync', '-a', '--numeric-ids', ...(owner ? [`--chown=${owner.uid}:${owner.gid}`] : [])];
+}
+
+/** One line of `rsync --itemize-changes`: what would change, and the size it would have. */
+export interface ItemizedChange {
+  /** `>f+++++++++`, `cd+++++++++`, `*deleting` … */
+  item: string;
+  path: string;
+  /** New size in bytes (`%l`), for transfers. */
+  size: number;
+}
+
+/** `--out-format` that parseItemized reads: item, size, path, separated by tabs. */
+export const ITEMIZE_FORMAT = '--out-format=%i\t%l\t%n';
+
+export function parseItemized(stdout: string): ItemizedChange[] {
+  const changes: ItemizedChange[] = [];
+  for (const line of stdout.split('\n')) {
+    if (!line) continue;
+    if (line.startsWith('*deleting')) {
+      changes.push({ item: '*deleting', path: line.replace(/^\*deleting\s+/, ''), size: 0 });
+      continue;
+    }
+    const [item, size, path] = line.split('\t', 3);
+    if (item === undefined || path === undefined || !/^[<>ch.*][fdLDS]/.test(item)) continue;
+    changes.push({ item, path, size: Number(size) });
+  }
+  return changes;
+}
+
+/** Whether an itemized line transfers content or creates something (not only attributes). */
+export function isTransfer(change: ItemizedChange): boolean {
+  return change.item !== '*deleting' && (change.item[0] === '>' || change.item[0] === 'c');
+}

@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from '../../host/framework/exec.ts';
+import { sha256 } from '../../host/framework/fsutil.ts';
+import { fileLists } from '../../host/operations/file-lists.ts';
+import { rollback } from '../../host/operations/rollback.ts';
+import { syncToProdWith } from '../../host/operations/sync-to-prod.ts';
+import { dnfClient } from '../support/rpm.ts';
+import {
+  buildPackages,
+  noarch,
+  type PackageSet,
+  repomdProblems,
+  testRelease,
+  writeRepo,
+} from './fixtures.ts';
+import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
+import { runOperation } from './run.ts';
+
+// Interim staging digest until verify-staging's lands: every staged path, size and content hash.
+async function fixtureDigest(_ctx: unknown, dir: string): Promise<string> {
+  const { stdout } = await execFile(['find', '.', '-type', 'f', '-printf', '%P\n'], { cwd: dir });
+  const files = stdout.split('\n').filter(Boolean).sort();
+  return sha256(files.map((f) => `${f}\t${sha256(readFileSync(join(dir, f)))}`).join('\n'));
+}
+const syncToProd = syncToProdWith(fixtureDigest);
+
+let work: string;
+let root: string;
+let set: PackageSet;
+const { paths } = testRelease('/');
+const at = () => testRelease(root).paths;
+
+async function stage(layout: Record<string, string[]>): Promise<void> {
+  const staging = at().stagingRelease;
+  for (const [repo, packages] of Object.entries(layout)) await writeRepo(set, join(staging, repo), packages);
+}
+
+async function publish(extra: string[] = []) {
+  const digest = await fixtureDigest(undefined, at().stagingRelease);
+  return runOperation(syncToProd, root, [
+    '--major',
+    '8',
+    '--revision',
+    '8.10',
+    '--approved-digest',
+    digest,
+    ...extra,
+  ]);
+}
+
+/** path -> size:mtime:sha of repomd files, to prove production did not move. */
+async function snapshot(dir: string): Promise<string> {
+  const { stdout } = await execFile(['find', '.', '-printf', '%P %y %s %T@\n'], { cwd: dir });
+  return stdout.split('\n').sort().join('\n');
+}
+
+async function dnfSees(repo: string, clientDir: string): Promise<string[]> {
+  const dnf = await dnfClient(join(work, clientDir), [
+    { id: repo.replaceAll('/', '-'), path: join(at().productionRelease, repo), gpgKey: set.publicKey },
+  ]);
+  await dnf.refresh();
+  const { stdout } = await dnf.run(['repoquery', '--qf', '%{name}-%{version}', '--refresh']);
+  return stdout.split('\n').filter(Boolean).sort();
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'releng-prod-'));
+  root = join(work, 'root');
+  set = await buildPackages(work, [
+    noarch('hello', '1.0'),
+    noarch('hello', '1.1'),
+    noarch('tools', '1.0'),
+    noarch('app', '1.0'),
+    noarch('devtool', '1.0'),
+  ]);
+  await stage({
+    'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'tools-1.0-1.noarch'],
+    'AppStream/x86_64/os': ['app-1.0-1.noarch'],
+    'Devel/x86_64/os': ['hello-1.0-1.noarch', 'devtool-1.0-1.noarch'],
+  });
+  const staging = at().stagingRelease;
+  await writeFile(join(staging, 'BaseOS/x86_64/os/.treeinfo'), '[general]\nfamily = Rocky Linux\n');
+  await symlink('Devel', join(staging, 'devel'));
+  await writeFile(join(staging, 'COMPOSE_ID'), 'Rocky-8-updates-20260101.0\n');
+  await mkdir(join(staging, 'metadata'));
+  await writeFile(join(staging, 'metadata', 'composeinfo.json'), '{}\n');
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('sync-to-prod', () => {
+  it('publishes 8.10 staging to production 8.10, signed, hardlinked, readable by dnf', async () => {
+    const { result } = await publish();
+    const prod = at().productionRelease;
+    expect(prod.endsWith('/rocky/8.10')).toBe(true);
+    expect(result.reposUpdated).toEqual(['AppStream/x86_64/os', 'BaseOS/x86_64/os', 'Devel/x86_64/os']);
+    expect(await repomdProblems(prod, set.key)).toEqual([]);
+    expect(readlinkSync(join(prod, 'devel'))).toBe('Devel');
+    expect(readFileSync(join(prod, 'COMPOSE_ID'), 'utf8')).toBe('Rocky-8-updates-20260101.0\n');
+    // The same package in BaseOS and Devel is one file now; metadata is never merged.
+    const inode = (p: string) => statSync(join(prod, p)).ino;
+    expect(inode('BaseOS/x86_64/os/Packages/h/hello-1.0-1.noarch.rpm')).toBe(
+      inode('Devel/x86_64/os/Packages/h/hello-1.0-1.noarch.rpm'),
+    );
+    expect(await dnfSees('BaseOS/x86_64/os', 'dnf-baseos')).toEqual(['hello-1.0', 'tools-1.0']);
+    expect(await dnfSees('Devel/x86_64/os', 'dnf-devel')).toEqual(['devtool-1.0', 'hello-1.0']);
+    expect(await dnfSees('AppStream/x86_64/os', 'dnf-appstream')).toEqual(['app-1.0']);
+  });
+
+  it('is a no-op when run again', async () => {
+    const before = await snapshot(at().productionRelease);
+    const { result } = await publish();
+    expect(result.reposUpdated).toEqual([]);
+    expect(result.filesPublished).toBe(0);
+    expect(await snapshot(at().productionRelease)).toBe(before);
+  });
+
+  it('lets an rsync mirror fetch exactly what the file lists name', async () => {
+    await runOperation(fileLists, root, []);
+    const pub = join(at().production, 'mirror', 'pub');
+    const mirror = join(work, 'mirror');
+    await withRsyncDaemon(work, pub, (url) => execFile(['rsync', '-a', url, `${mirror}/`]));
+    for (const [tree, list] of [
+      ['rocky', 'fullfiletimelist-rocky'],
+      ['', 'fullfiletimelist-rocky'],
+    ] as const) {
+      const { files, sha1 } = await readTimeList(join(mirror, tree, list));
+      expect(files.length).toBeGreaterThan(20);
+      expect(
+        await mismatches(
+          join(mirror, tree),
+          files.filter((f) => f.type !== 'd'),
+        ),
+      ).toEqual([]);
+      expect([...sha1.keys()].filter((p) => p.endsWith('BaseOS/x86_64/os/repodata/repomd.xml'))).toHaveLength(
+        1,
+      );
+      const fullfilelist = (await readFile(join(mirror, tree, 'fullfilelist'), 'utf8'))
+        .split('\n')
+        .filter(Boolean);
+      expect(fullfilelist.sort()).toEqual(files.map((f) => f.path).sort());
+      expect(
+        fullfilelist.filter((p) => !existsSync(join(mirror, tree, p)) && !isLink(join(mirror, tree, p))),
+      ).toEqual([]);
+    }
+    expect(readFileSync(join(mirror, 'rocky', 'fullfiletimelist-rocky-linux'), 'utf8')).toBe(
+      readFileSync(join(mirror, 'rocky', 'fullfiletimelist-rocky'), 'utf8'),
+    );
+  });
+
+  it('refuses content other than the approved digest and leaves production untouched', async () => {
+    const before = await snapshot(at().productionRelease);
+    await writeFile(
+      join(at().stagingRelease, 'BaseOS/x86_64/os/.treeinfo'),
+      '[general]\nfamily = tampered\n',
+    );
+    const digest = 'f'.repeat(64);
+    await expect(
+      runOperation(syncToProd, root, ['--major', '8', '--revision', '8.10', '--approved-digest', digest]),
+    ).rejects.toThrow(/is not the approved content: its digest is [a-f0-9]{64}, the approval named f{64}/);
+    expect(await snapshot(at().productionRelease)).toBe(before);
+    await writeFile(
+      join(at().stagingRelease, 'BaseOS/x86_64/os/.treeinfo'),
+      '[general]\nfamily = Rocky Linux\n',
+    );
+  });
+
+  it('refuses the beta and lookahead channels', async () => {
+    for (const channel of ['beta', 'lh']) {
+      await expect(
+        runOperation(syncToProd, root, [
+          '--major',
+          '8',
+          '--channel',
+          channel,
+          '--approved-digest',
+          'a'.repeat(64),
+        ]),
+      ).rejects.toThrow(`sync-to-prod refuses the ${channel} channel`);
+    }
+  });
+
+  it('rolls back to the earlier metadata byte for byte, and dnf reads it', async () => {
+    const prod = at().productionRelease;
+    const repomd = (repo: string) => readFileSync(join(prod, repo, 'repodata', 'repomd.xml'));
+    const asc = (repo: string) => readFileSync(join(prod, repo, 'repodata', 'repomd.xml.asc'));
+    const v1 = { repomd: repomd('BaseOS/x86_64/os'), asc: asc('BaseOS/x86_64/os') };
+    await stage({ 'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'hello-1.1-1.noarch', 'tools-1.0-1.noarch'] });
+    const { result } = await publish();
+    expect(result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
+    expect(await dnfSees('BaseOS/x86_64/os', 'dnf-v2')).toEqual(['hello-1.0', 'hello-1.1', 'tools-1.0']);
+
+    const rolledBack = await runOperation(rollback, root, ['--major', '8', '--revision', '8.10']);
+    expect(rolledBack.result.restored).toEqual(['BaseOS/x86_64/os/repodata']);
+    expect(repomd('BaseOS/x86_64/os').equals(v1.repomd)).toBe(true);
+    expect(asc('BaseOS/x86_64/os').equals(v1.asc)).toBe(true);
+    expect(await repomdProblems(prod, set.key)).toEqual([]);
+    expect(await dnfSees('BaseOS/x86_64/os', 'dnf-rolled-back')).toEqual(['hello-1.0', 'tools-1.0']);
+    // The package stays: only metadata moved back.
+    expect(existsSync(join(prod, 'BaseOS/x86_64/os/Packages/h/hello-1.1-1.noarch.rpm'))).toBe(true);
+    // And the file lists were rewritten to name the restored repomd.xml.
+    const { sha1 } = await readTimeList(join(at().productionCategory, 'fullfiletimelist-rocky'));
+    expect(sha1.get('8.10/BaseOS/x86_64/os/repodata/repomd.xml')).toBe(createSha1(v1.repomd));
+  });
+
+  it('refuses a publish that hides most packages unless --allow-shrink gives a reason', async () => {
+    const staging = at().stagingRelease;
+    await rm(join(staging, 'BaseOS/x86_64/os/Packages/h'), { recursive: true });
+    await writeRepo(set, join(staging, 'BaseOS/x86_64/os'), []);
+    const before = await snapshot(at().productionRelease);
+    await expect(publish()).rejects.toThrow(
+      /BaseOS\/x86_64\/os would list 1 packages instead of 2.*--allow-shrink/,
+    );
+    expect(await snapshot(at().productionRelease)).toBe(before);
+    const { result } = await publish(['--allow-shrink', 'hello moved to AppStream (test)']);
+    expect(result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
+    expect((result.shrink as { allowedBecause: string }).allowedBecause).toBe(
+      'hello moved to AppStream (test)',
+    );
+    expect(await dnfSees('BaseOS/x86_64/os', 'dnf-shrunk')).toEqual(['tools-1.0']);
+  });
+});
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function createSha1(data: Buffer): string {
+  return createHash('sha1').update(data).digest('hex');
+}
