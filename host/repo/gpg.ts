@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 
 /**
@@ -32,24 +34,24 @@ export async function repoSigner(ctx: OperationContext, keyId: string): Promise<
   return { gpgHome, keyId };
 }
 
-/** Writes `<file>.asc`, a detached ASCII-armoured signature, then verifies it. */
+/**
+ * Writes `<file>.asc`, a detached ASCII-armoured signature: signed to a temp name, verified,
+ * then renamed, so the published .asc is never half-written or unchecked.
+ */
 export async function signDetached(ctx: OperationContext, signer: RepoSigner, file: string): Promise<void> {
-  await ctx.run(
-    [
-      'gpg',
-      '--batch',
-      '--yes',
-      '--local-user',
-      signer.keyId,
-      '--armor',
-      '--detach-sign',
-      '--output',
-      `${file}.asc`,
-      file,
-    ],
-    { env: gpgEnv(signer.gpgHome) },
-  );
-  if (!ctx.dryRun) await verifyDetached(ctx, signer.gpgHome, file, signer.keyId);
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.asc`);
+  const argv = ['gpg', '--batch', '--yes', '--local-user', signer.keyId, '--armor', '--detach-sign'];
+  try {
+    await ctx.run([...argv, '--output', tmp, file], { env: gpgEnv(signer.gpgHome) });
+    if (ctx.dryRun) return;
+    if (!(await signatureValid(ctx, signer.gpgHome, file, signer.keyId, tmp)))
+      throw new HostOperationError(
+        `the signature just made for ${file} does not verify with key ${signer.keyId}`,
+      );
+    await rename(tmp, `${file}.asc`);
+  } finally {
+    await rm(tmp, { force: true });
+  }
 }
 
 /** True when `<file>.asc` is a good signature by `keyId` over `file`; never throws on a bad one. */
@@ -58,10 +60,11 @@ export async function signatureValid(
   gpgHome: string,
   file: string,
   keyId: string,
+  signature = `${file}.asc`,
 ): Promise<boolean> {
-  if (!existsSync(`${file}.asc`)) return false;
+  if (!existsSync(signature)) return false;
   try {
-    const result = await ctx.read(['gpg', '--batch', '--status-fd', '1', '--verify', `${file}.asc`, file], {
+    const result = await ctx.read(['gpg', '--batch', '--status-fd', '1', '--verify', signature, file], {
       env: gpgEnv(gpgHome),
     });
     const good = /^\[GNUPG:\] VALIDSIG ([A-F0-9]+) .* ([A-F0-9]+)$/m.exec(result.stdout);
