@@ -4,7 +4,7 @@ import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { selectedRelease } from '../publish/release.ts';
 import { withLaneLock } from '../repo/lane-lock.ts';
-import { recordStaged, relengDir } from '../repo/staged.ts';
+import { readStaged, recordStaged, relengDir } from '../repo/staged.ts';
 import { depthTwoUnits, finishedCompose, syncTopLevel, syncTree } from '../repo/sync.ts';
 
 const SYNC_LOCK_TTL = 8 * 3600;
@@ -28,6 +28,13 @@ export const syncToStaging: HostOperation = {
     return withLaneLock(ctx, lane, SYNC_LOCK_TTL, async () => {
       const link = join(paths.composeRoot, latestLinkName(name, release.major));
       const source = await finishedCompose(link, `sync-to-staging ${name}`);
+      const staged = await readStaged(paths, release.stagingDirName);
+      if (staged.composes[name]?.composeId === source.composeId) {
+        // Synced to the end before: syncing again would put the compose's own repodata back
+        // over what prep, updateinfo and signing made of it.
+        ctx.log(`${source.composeId} is already staged in ${release.stagingDirName}; nothing to do`);
+        return { composeId: source.composeId, stagingDir: paths.stagingRelease, alreadyStaged: true };
+      }
       ctx.log(`syncing ${source.composeId} into ${paths.stagingRelease}`);
       const tree = join(source.composeDir, 'compose');
       const sync = {

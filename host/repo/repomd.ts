@@ -7,6 +7,8 @@ export interface RepomdRecord {
   href: string;
   checksumType: string;
   checksum: string;
+  /** Checksum of the uncompressed content, when recorded. */
+  openChecksum?: string;
   size?: number;
 }
 
@@ -19,11 +21,13 @@ export function parseRepomd(xml: string): { revision?: string; records: RepomdRe
     const href = /<location href="([^"]+)"/.exec(body);
     if (!checksum || !href) throw new Error(`repomd.xml record ${match[1]} has no checksum or location`);
     const size = /<size>([0-9]+)<\/size>/.exec(body);
+    const open = /<open-checksum type="[^"]+">([a-f0-9]+)<\/open-checksum>/.exec(body);
     records.push({
       type: match[1]!,
       href: href[1]!,
       checksumType: checksum[1]!,
       checksum: checksum[2]!,
+      openChecksum: open?.[1],
       size: size ? Number(size[1]) : undefined,
     });
   }
