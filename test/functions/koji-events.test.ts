@@ -220,16 +220,14 @@ describe('koji-events failures', () => {
   });
 
   it('fails the records of a lane whose StartExecution fails, so SQS retries them; other lanes go on', async () => {
-    sfn.mock
-      .on(StartExecutionCommand, { name: 'compose-8-Extras-20261127T100000Z' })
-      .rejects(
-        new SFNServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          message: 'Rate exceeded',
-          $metadata: {},
-        }),
-      );
+    sfn.mock.on(StartExecutionCommand, { name: 'compose-8-Extras-20261127T100000Z' }).rejects(
+      new SFNServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        message: 'Rate exceeded',
+        $metadata: {},
+      }),
+    );
     const response = await handler(
       sqsEvent([
         sqsRecord('rocky', bashBuild(1)),
