@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { mockClient } from 'aws-sdk-client-mock';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnsNotifier } from '../../functions/adapters/sns.ts';
 import { createApprovalRequestHandler } from '../../functions/approval-request/process.ts';
@@ -11,7 +11,7 @@ const TOPIC = 'arn:aws:sns:eu-west-1:111111111111:releng-approvals';
 const APPROVAL_ID = 'promote-8-stable-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 
 let stores: Awaited<ReturnType<typeof tempStores>>;
-let sns: ReturnType<typeof mockClient<SNSClient>>;
+let sns: AwsClientStub<SNSClient>;
 let handler: ReturnType<typeof createApprovalRequestHandler>;
 const clock = manualClock();
 

@@ -4,7 +4,7 @@ import {
   EFSClient,
   FileSystemNotFound,
 } from '@aws-sdk/client-efs';
-import { mockClient } from 'aws-sdk-client-mock';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createEfsPreflightHandler } from '../../functions/efs-preflight/process.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
@@ -13,13 +13,13 @@ import { captureLog, manualClock } from './support.ts';
 const KOJI = 'fs-0123456789abcdef0';
 const COMPOSE = 'fs-0fedcba9876543210';
 
-let efs: ReturnType<typeof mockClient<EFSClient>>;
+let efs: AwsClientStub<EFSClient>;
 let handler: ReturnType<typeof createEfsPreflightHandler>;
 
 beforeEach(() => {
   const client = new EFSClient({ region: 'eu-west-1' });
   efs = mockClient(client);
-  efs.on(DescribeFileSystemsCommand).callsFake(({ FileSystemId }) => ({
+  efs.on(DescribeFileSystemsCommand).callsFake(({ FileSystemId }: { FileSystemId: string }) => ({
     FileSystems: [{ FileSystemId, LifeCycleState: 'available', SizeInBytes: { Value: 5_000_000 } }],
   }));
   efs.on(DescribeMountTargetsCommand).resolves({
@@ -45,22 +45,18 @@ describe('efs-preflight', () => {
   });
 
   it('fails early naming every file system that is missing, not available or has no mount target', async () => {
-    efs
-      .on(DescribeFileSystemsCommand, { FileSystemId: KOJI })
-      .rejects(
-        new FileSystemNotFound({
-          message: 'File system not found',
-          $metadata: {},
-          ErrorCode: 'FileSystemNotFound',
-        }),
-      );
-    efs
-      .on(DescribeFileSystemsCommand, { FileSystemId: COMPOSE })
-      .resolves({
-        FileSystems: [
-          { FileSystemId: COMPOSE, LifeCycleState: 'available', SizeInBytes: { Value: 1 } } as never,
-        ],
-      });
+    efs.on(DescribeFileSystemsCommand, { FileSystemId: KOJI }).rejects(
+      new FileSystemNotFound({
+        message: 'File system not found',
+        $metadata: {},
+        ErrorCode: 'FileSystemNotFound',
+      }),
+    );
+    efs.on(DescribeFileSystemsCommand, { FileSystemId: COMPOSE }).resolves({
+      FileSystems: [
+        { FileSystemId: COMPOSE, LifeCycleState: 'available', SizeInBytes: { Value: 1 } } as never,
+      ],
+    });
     efs.on(DescribeMountTargetsCommand, { FileSystemId: COMPOSE }).resolves({
       MountTargets: [
         { MountTargetId: 'fsmt-9', FileSystemId: COMPOSE, SubnetId: 's', LifeCycleState: 'deleting' },
