@@ -1,8 +1,22 @@
 import type { HostOperationName } from '../../shared/operations.ts';
 import type { HostOperation } from '../framework/operation.ts';
+import { applyUpdateinfo } from './apply-updateinfo.ts';
+import { compose } from './compose.ts';
 import { fileLists } from './file-lists.ts';
+import { prepStaging } from './prep-staging.ts';
+import { signReposOperation } from './sign-repos.ts';
+import { syncToStaging } from './sync-to-staging.ts';
+import { syncToStagingSig } from './sync-to-staging-sig.ts';
+import { verifyStaging } from './verify-staging.ts';
 
 /** Every implemented operation, by catalogue name. Add one line per operation module. */
 export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {
   'file-lists': fileLists,
+  compose,
+  'apply-updateinfo': applyUpdateinfo,
+  'prep-staging': prepStaging,
+  'sign-repos': signReposOperation,
+  'verify-staging': verifyStaging,
+  'sync-to-staging': syncToStaging,
+  'sync-to-staging-sig': syncToStagingSig,
 };

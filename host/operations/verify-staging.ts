@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestSummary } from '../../shared/messages/promotion.ts';
+import type { Release, ReleasePaths } from '../../shared/release.ts';
+import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { writeFileAtomic } from '../framework/fsutil.ts';
+import type { HostOperation } from '../framework/operation.ts';
+import { selectedRelease } from '../publish/release.ts';
+import { computeStagedContent, contentDigest, diffAgainst } from '../repo/manifest.ts';
+import { checkRepo, type RepoFacts, repoclosure, rpmFiles } from '../repo/repo-checks.ts';
+import { readStaged, relengDir } from '../repo/staged.ts';
+import { findRepoDirs } from '../repo/walk.ts';
+
+/**
+ * verify-staging: the gate before approval. Every repomd signature verifies, every file
+ * repomd names exists with its checksum, comps and modules are where configured, advisories'
+ * packages are present, no os repo is empty or shrunk beyond maxShrinkFraction against
+ * production, and repoclosure passes where dnf has it. Then it writes the manifest and its
+ * digest outside the mirror tree: `<staging mount>/.releng/manifests/<stagingDir>.json`
+ * and `.sha256`. The digest covers every file's path, size and SHA-256 (contentDigest).
+ */
+
+export function manifestPaths(paths: ReleasePaths, release: Release): { manifest: string; digest: string } {
+  const base = join(relengDir(paths), 'manifests', release.stagingDirName);
+  return { manifest: `${base}.json`, digest: `${base}.sha256` };
+}
+
+function layoutProblems(release: Release, paths: ReleasePaths, facts: RepoFacts[]): string[] {
+  const problems: string[] = [];
+  const settings = release.settings;
+  for (const repo of facts) {
+    const [name, arch, kind] = repo.rel.split('/');
+    if (kind !== 'os' || !name || !arch) continue;
+    if (settings.reposWithComps.includes(name) && !repo.types.includes('group'))
+      problems.push(`${repo.rel}: no comps (group) although ${name} is a repo with comps`);
+    const modulesYaml = join(paths.moduleMetadata, arch, `${name}-modules.yaml`);
+    if (settings.moduleRepos.includes(name) && existsSync(modulesYaml) && !repo.types.includes('modules'))
+      problems.push(`${repo.rel}: no modules although ${modulesYaml} exists`);
+    if (repo.packageCount === 0) problems.push(`${repo.rel}: has no packages`);
+  }
+  return problems;
+}
+
+async function shrinkProblems(
+  ctx: OperationContext,
+  paths: ReleasePaths,
+  facts: RepoFacts[],
+): Promise<string[]> {
+  const problems: string[] = [];
+  const fraction = ctx.config.maxShrinkFraction;
+  for (const repo of facts.filter((f) => f.rel.endsWith('/os'))) {
+    const production = (await rpmFiles(join(paths.productionRelease, repo.rel))).length;
+    if (production > 0 && repo.packageCount < production * (1 - fraction))
+      problems.push(
+        `${repo.rel}: ${repo.packageCount} packages in staging, ${production} in production (shrinks more than ${fraction * 100}%)`,
+      );
+  }
+  return problems;
+}
+
+async function closureProblems(
+  ctx: OperationContext,
+  release: Release,
+  paths: ReleasePaths,
+  facts: RepoFacts[],
+) {
+  const tree = paths.stagingRelease;
+  await mkdir(relengDir(paths), { recursive: true });
+  const scratch = await mkdtemp(join(relengDir(paths), 'repoclosure-'));
+  try {
+    const problems: string[] = [];
+    for (const arch of release.settings.arches) {
+      const repos = facts
+        .filter((f) => f.rel.endsWith(`/${arch}/os`))
+        .map((f) => ({ id: f.rel.replaceAll('/', '-'), dir: join(tree, f.rel) }));
+      if (repos.length === 0) continue;
+      const result = await repoclosure(ctx, repos, arch, release.major, join(scratch, arch));
+      if (result === undefined) {
+        ctx.log('repoclosure: dnf has no repoclosure command here (dnf-plugins-core), skipped');
+        return { problems, ran: false };
+      }
+      problems.push(...result);
+    }
+    return { problems, ran: true };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+export const verifyStaging: HostOperation = {
+  name: 'verify-staging',
+  async run(ctx) {
+    const { release, paths } = selectedRelease(ctx);
+    const tree = paths.stagingRelease;
+    if (!existsSync(tree)) throw new HostOperationError(`staging release ${tree} does not exist`);
+    const signer = {
+      gpgHome: join(ctx.root, ctx.config.signing.gpgHome),
+      keyId: release.settings.signingKeyId,
+    };
+    const problems: string[] = [];
+    const facts: RepoFacts[] = [];
+    const repos = await findRepoDirs(tree);
+    if (repos.length === 0) problems.push(`${tree} holds no repos`);
+    for (const rel of repos) facts.push(await checkRepo(ctx, tree, rel, signer, problems));
+    problems.push(...layoutProblems(release, paths, facts), ...(await shrinkProblems(ctx, paths, facts)));
+    const closure = await closureProblems(ctx, release, paths, facts);
+    problems.push(...closure.problems);
+    if (problems.length)
+      throw new HostOperationError(
+        `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
+      );
+
+    const content = await computeStagedContent(tree);
+    const digest = contentDigest(content);
+    const staged = await readStaged(paths, release.stagingDirName);
+    const summary: ManifestSummary = {
+      composeIds: [...new Set(Object.values(staged.composes).map((c) => c.composeId))].sort(),
+      advisories: [...new Set(facts.flatMap((f) => f.advisories))].sort(),
+      packageCount: facts.reduce((n, f) => n + f.packageCount, 0),
+      repoCount: facts.length,
+      diff: await diffAgainst(content, paths.productionRelease),
+    };
+    const out = manifestPaths(paths, release);
+    const manifest = {
+      version: 1,
+      major: release.major,
+      channel: release.channel,
+      revision: release.revision,
+      stagingDir: release.stagingDirName,
+      digest,
+      summary,
+      repoclosure: closure.ran ? 'passed' : 'not available',
+      repos: facts.map((f) => ({
+        path: f.rel,
+        repomdSha256: f.repomdSha256,
+        packages: f.packageCount,
+        advisories: f.advisories,
+      })),
+      ...content,
+    };
+    await ctx.step(`write manifest ${out.manifest} and digest ${digest}`, async () => {
+      await writeFileAtomic(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+      await writeFileAtomic(out.digest, `${digest}  ${release.stagingDirName}.json\n`);
+    });
+    return { digest, manifest: out.manifest, summary };
+  },
+};
