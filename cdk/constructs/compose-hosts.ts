@@ -1,0 +1,365 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Aws, BundlingOutput, DockerImage, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { HOST_INSTALL } from './host-documents.ts';
+
+/** The four EFS mounts of a compose host, by config key, and where they are mounted. */
+export const HOST_MOUNTS = {
+  koji: '/mnt/koji',
+  compose: '/mnt/compose',
+  staging: '/mnt/repos-staging',
+  production: '/mnt/repos-production',
+} as const;
+type MountName = keyof typeof HOST_MOUNTS;
+
+export interface ComposeHostsProps {
+  readonly config: ReleaseConfig;
+  /** The releng config overrides the hosts get as their releng.config.json. */
+  readonly configOverrides: unknown;
+}
+
+export class ComposeHostsError extends Error {
+  override readonly name = 'ComposeHostsError';
+}
+
+const NFS_OPTIONS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev';
+
+/** The host/ entry bundled by esbuild into one ESM file: the S3 asset the hosts install. */
+function hostBundle(scope: Construct): s3assets.Asset {
+  const hostDir = fileURLToPath(new URL('../../host', import.meta.url));
+  return new s3assets.Asset(scope, 'HostBundle', {
+    path: hostDir,
+    bundling: {
+      image: DockerImage.fromRegistry('unused-local-bundling-only'),
+      outputType: BundlingOutput.SINGLE_FILE,
+      local: {
+        tryBundle(outputDir) {
+          buildSync({
+            stdin: {
+              contents:
+                "import { main } from './main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n",
+              resolveDir: hostDir,
+              loader: 'ts',
+            },
+            bundle: true,
+            platform: 'node',
+            format: 'esm',
+            target: 'node20',
+            outfile: `${outputDir}/releng-host.mjs`,
+            banner: {
+              js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+            },
+            logLevel: 'error',
+          });
+          return true;
+        },
+      },
+    },
+  });
+}
+
+/**
+ * The compose hosts the pipelines run releng-host on: existing instances imported by id, or
+ * one created from the Rocky 8 AMI in the configured SSM parameter, with its EFS mounts. Either
+ * way an SSM association installs the bundled host/ entry, Node.js and the stack's releng
+ * config on every host, and reruns whenever the bundle or config changes, so a deploy updates
+ * what the hosts run.
+ */
+export class ComposeHosts extends Construct {
+  /** The host every pipeline sends its commands to. */
+  readonly primaryInstanceId: string;
+  readonly instanceIds: string[];
+  /** The EFS file systems behind the four mounts (the preflight checks them). */
+  readonly fileSystemIds: Record<MountName, string>;
+  /** Where the hosts' command output goes. */
+  readonly commandLogs: logs.LogGroup;
+  readonly installDocument: ssm.CfnDocument;
+  readonly instance?: ec2.Instance;
+  readonly fileSystem?: efs.FileSystem;
+
+  constructor(scope: Construct, id: string, props: ComposeHostsProps) {
+    super(scope, id);
+    const aws = props.config.aws;
+    const hosts = aws.composeHosts;
+    if (hosts.tag && hosts.instanceIds.length === 0) {
+      throw new ComposeHostsError(
+        `aws.composeHosts.tag ${JSON.stringify(`${hosts.tag.key}=${hosts.tag.value}`)} needs instanceIds as well: ` +
+          'a pipeline polls one instance for its command, so it must know which',
+      );
+    }
+    if (hosts.instanceIds.length > 0 && !aws.efs) {
+      throw new ComposeHostsError(
+        `aws.composeHosts.instanceIds ${JSON.stringify(hosts.instanceIds)} names existing hosts but aws.efs is not set: ` +
+          'existing hosts mount existing file systems, name them in aws.efs',
+      );
+    }
+    if (aws.vpcId && aws.subnetIds.length === 0) {
+      throw new ComposeHostsError(`aws.vpcId ${JSON.stringify(aws.vpcId)} is set but aws.subnetIds is empty`);
+    }
+
+    this.commandLogs = new logs.LogGroup(this, 'CommandLogs', {
+      retention: logs.RetentionDays.SIX_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    if (hosts.instanceIds.length > 0 && aws.efs) {
+      this.instanceIds = [...hosts.instanceIds];
+      this.fileSystemIds = { ...aws.efs };
+    } else {
+      const created = this.createHost(props.config);
+      this.instance = created.instance;
+      this.fileSystem = created.fileSystem;
+      this.instanceIds = [created.instance.instanceId];
+      this.fileSystemIds = created.fileSystemIds;
+    }
+    this.primaryInstanceId = this.instanceIds[0]!;
+
+    this.installDocument = this.install(props);
+  }
+
+  private createHost(config: ReleaseConfig) {
+    const aws = config.aws;
+    const vpc = aws.vpcId
+      ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+          vpcId: aws.vpcId,
+          // Only used to group the subnets; the instance's AZ follows from its subnet (see below).
+          availabilityZones: aws.subnetIds.map((_, i) => `subnet-${i}-az`),
+          privateSubnetIds: aws.subnetIds,
+        })
+      : this.createVpc();
+    const hostSg = new ec2.SecurityGroup(this, 'HostSecurityGroup', {
+      vpc,
+      description: 'releng compose host: outbound to SSM, S3, EFS and koji',
+      allowAllOutbound: true,
+    });
+    const efsSg = new ec2.SecurityGroup(this, 'EfsSecurityGroup', {
+      vpc,
+      description: 'releng EFS: NFS from the compose host only',
+      allowAllOutbound: false,
+    });
+    efsSg.addIngressRule(hostSg, ec2.Port.tcp(2049), 'NFS from the compose host');
+
+    let fileSystemIds: Record<MountName, string>;
+    let fileSystem: efs.FileSystem | undefined;
+    if (aws.efs) {
+      fileSystemIds = { ...aws.efs };
+    } else {
+      fileSystem = new efs.FileSystem(this, 'FileSystem', {
+        vpc,
+        vpcSubnets: { subnets: vpc.privateSubnets },
+        securityGroup: efsSg,
+        encrypted: true,
+        performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
+        throughputMode: efs.ThroughputMode.ELASTIC,
+        enableAutomaticBackups: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      const id = fileSystem.fileSystemId;
+      fileSystemIds = { koji: id, compose: id, staging: id, production: id };
+    }
+
+    const role = new iam.Role(this, 'HostRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'releng compose host: SSM agent, command output, signing key',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'the SSM agent needs exactly this managed policy to receive Run Command and associations',
+    });
+    const instance = new ec2.Instance(this, 'Host', {
+      vpc,
+      vpcSubnets: { subnets: [vpc.privateSubnets[0]!] },
+      instanceType: new ec2.InstanceType(aws.composeHosts.instanceType),
+      machineImage: ec2.MachineImage.fromSsmParameter(aws.composeHosts.amiParameter, {
+        os: ec2.OperatingSystemType.LINUX,
+      }),
+      securityGroup: hostSg,
+      role,
+      requireImdsv2: true,
+      detailedMonitoring: true,
+      disableApiTermination: true,
+      blockDevices: [
+        {
+          deviceName: '/dev/sda1',
+          volume: ec2.BlockDeviceVolume.ebs(200, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+          }),
+        },
+      ],
+    });
+    if (aws.vpcId) {
+      // An imported subnet's AZ is unknown offline; EC2 takes it from SubnetId.
+      (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
+    }
+    if (fileSystem) instance.node.addDependency(fileSystem.mountTargetsAvailable);
+    instance.userData.addCommands(...mountCommands(fileSystemIds, !aws.efs));
+    return { instance, fileSystem, fileSystemIds };
+  }
+
+  private createVpc(): ec2.Vpc {
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'hosts', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+      ],
+    });
+    vpc.addFlowLog('FlowLogs', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(
+        new logs.LogGroup(this, 'FlowLogGroup', {
+          retention: logs.RetentionDays.ONE_MONTH,
+          removalPolicy: RemovalPolicy.RETAIN,
+        }),
+      ),
+    });
+    return vpc;
+  }
+
+  /** The install document and its association over every host. */
+  private install(props: ComposeHostsProps): ssm.CfnDocument {
+    const bundle = hostBundle(this);
+    const configAsset = new s3assets.Asset(this, 'HostConfig', {
+      path: fileURLToPath(new URL('.', import.meta.url)),
+      bundling: {
+        image: DockerImage.fromRegistry('unused-local-bundling-only'),
+        outputType: BundlingOutput.SINGLE_FILE,
+        local: {
+          tryBundle(outputDir) {
+            writeJson(`${outputDir}/releng.config.json`, props.configOverrides);
+            return true;
+          },
+        },
+      },
+    });
+    const doc = new ssm.CfnDocument(this, 'InstallDocument', {
+      documentType: 'Command',
+      documentFormat: 'JSON',
+      updateMethod: 'NewVersion',
+      content: installDocumentContent(),
+    });
+    new ssm.CfnAssociation(this, 'InstallAssociation', {
+      name: doc.ref,
+      targets: [{ key: 'InstanceIds', values: this.instanceIds }],
+      parameters: {
+        bundleUrl: [bundle.httpUrl],
+        configUrl: [configAsset.httpUrl],
+      },
+      maxConcurrency: '1',
+      maxErrors: '0',
+      applyOnlyAtCronInterval: false,
+    });
+    for (const principal of this.hostPrincipals()) {
+      principal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [bundle, configAsset].map(
+            (a) => `arn:${Aws.PARTITION}:s3:::${a.s3BucketName}/${a.s3ObjectKey}`,
+          ),
+        }),
+      );
+      this.commandLogs.grantWrite(principal);
+      principal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [
+            `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${props.config.aws.signingKeySecret}-??????`,
+          ],
+        }),
+      );
+    }
+    return doc;
+  }
+
+  /** The roles this stack can grant to: only a host it created (imported hosts keep their own). */
+  private hostPrincipals(): iam.IRole[] {
+    return this.instance ? [this.instance.role] : [];
+  }
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value ?? {}, null, 2)}\n`);
+}
+
+/** Mounts each file system at its mount point through /etc/fstab, so reboots keep them. */
+export function mountCommands(fileSystemIds: Record<MountName, string>, subdirectories: boolean): string[] {
+  const lines = ['set -euo pipefail', 'dnf -y install nfs-utils'];
+  for (const [name, mountPoint] of Object.entries(HOST_MOUNTS) as [MountName, string][]) {
+    const fsId = fileSystemIds[name];
+    const server = `${fsId}.efs.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    if (subdirectories) {
+      // One file system holds all four trees, each in its own directory.
+      lines.push(
+        `mkdir -p /mnt/.efs-${name} && mount -t nfs4 -o ${NFS_OPTIONS} ${server}:/ /mnt/.efs-${name}`,
+        `mkdir -p /mnt/.efs-${name}/${name} && umount /mnt/.efs-${name}`,
+      );
+    }
+    const source = subdirectories ? `${server}:/${name}` : `${server}:/`;
+    lines.push(
+      `mkdir -p ${mountPoint}`,
+      `grep -q ' ${mountPoint} ' /etc/fstab || echo '${source} ${mountPoint} nfs4 ${NFS_OPTIONS} 0 0' >> /etc/fstab`,
+    );
+  }
+  lines.push('mount -a -t nfs4');
+  return lines;
+}
+
+export function installDocumentContent(): Record<string, unknown> {
+  const urlPattern = '^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)+$';
+  return {
+    schemaVersion: '2.2',
+    description: 'Install releng-host (the bundled host/ entry), Node.js and the releng config',
+    parameters: {
+      bundleUrl: { type: 'String', description: 'S3 URL of releng-host.mjs', allowedPattern: urlPattern },
+      configUrl: { type: 'String', description: 'S3 URL of releng.config.json', allowedPattern: urlPattern },
+    },
+    mainSteps: [
+      {
+        action: 'aws:downloadContent',
+        name: 'bundle',
+        inputs: {
+          sourceType: 'S3',
+          sourceInfo: '{"path":"{{ bundleUrl }}"}',
+          destinationPath: '/var/lib/releng/download/bundle',
+        },
+      },
+      {
+        action: 'aws:downloadContent',
+        name: 'config',
+        inputs: {
+          sourceType: 'S3',
+          sourceInfo: '{"path":"{{ configUrl }}"}',
+          destinationPath: '/var/lib/releng/download/config',
+        },
+      },
+      {
+        action: 'aws:runShellScript',
+        name: 'install',
+        inputs: {
+          timeoutSeconds: '1800',
+          runCommand: [
+            'set -euo pipefail',
+            'command -v node >/dev/null || dnf -y module install nodejs:20/common',
+            `install -D -m 0644 /var/lib/releng/download/bundle/*.mjs ${HOST_INSTALL.bundle}`,
+            `install -D -m 0644 /var/lib/releng/download/config/*.json ${HOST_INSTALL.config}`,
+            `printf '#!/bin/sh\\nexec node ${HOST_INSTALL.bundle} "$@"\\n' > ${HOST_INSTALL.bin}.new`,
+            `chmod 0755 ${HOST_INSTALL.bin}.new && mv ${HOST_INSTALL.bin}.new ${HOST_INSTALL.bin}`,
+            'rm -rf /var/lib/releng/download',
+            `${HOST_INSTALL.bin} --help >/dev/null`,
+          ],
+        },
+      },
+    ],
+  };
+}

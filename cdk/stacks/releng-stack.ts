@@ -1,0 +1,160 @@
+import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
+import { ComposeHosts } from '../constructs/compose-hosts.ts';
+import { HostOperationDocuments } from '../constructs/host-documents.ts';
+import { Monitoring, Notifications } from '../constructs/notifications.ts';
+import { PipelineKit } from '../constructs/pipeline-kit.ts';
+import { PipelineStateMachine } from '../constructs/pipeline-state-machine.ts';
+import { QueueWorker } from '../constructs/queue-worker.ts';
+import { RelengFunction } from '../constructs/releng-function.ts';
+import { StateTable } from '../constructs/state-table.ts';
+import { composeDefinition } from '../state-machines/compose.ts';
+import { minorReleaseDefinition } from '../state-machines/minor-release.ts';
+import { promotionDefinition } from '../state-machines/promotion.ts';
+import { stagingDefinition } from '../state-machines/staging.ts';
+
+export interface RelengStackProps extends StackProps {
+  readonly config: ReleaseConfig;
+  /** The releng.config.json overrides (what differs from the defaults), for hosts and Lambdas. */
+  readonly configOverrides: unknown;
+}
+
+/** Construct ids of the pipelines: the local engine and the tests find them by these. */
+export const PIPELINE_IDS = {
+  compose: 'ComposePipeline',
+  staging: 'StagingPipeline',
+  promotion: 'PromotionPipeline',
+  minorRelease: 'MinorReleasePipeline',
+} as const;
+
+/** The whole release pipeline: hosts, documents, locks, queues, Lambdas, state machines, alarms. */
+export class RelengStack extends Stack {
+  readonly notifications: Notifications;
+  readonly state: StateTable;
+  readonly documents: HostOperationDocuments;
+  readonly hosts: ComposeHosts;
+  readonly pipelines: Record<keyof typeof PIPELINE_IDS, PipelineStateMachine>;
+  readonly kojiEvents: QueueWorker;
+  readonly promotionEvents: QueueWorker;
+  readonly approvalRequest: RelengFunction;
+  readonly efsPreflight: RelengFunction;
+
+  constructor(scope: Construct, id: string, props: RelengStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const overrides = JSON.stringify(props.configOverrides ?? {});
+    const commonEnv = { [LAMBDA_ENV.stage]: config.stage, [LAMBDA_ENV.configOverrides]: overrides };
+
+    this.notifications = new Notifications(this, 'Notifications', { emails: config.aws.notificationEmails });
+    const topic = this.notifications.topic;
+    this.state = new StateTable(this, 'State');
+    this.documents = new HostOperationDocuments(this, 'HostDocuments');
+    this.hosts = new ComposeHosts(this, 'ComposeHosts', { config, configOverrides: props.configOverrides });
+
+    this.efsPreflight = new RelengFunction(this, 'EfsPreflight', {
+      handlerName: 'efs-preflight',
+      environment: commonEnv,
+    });
+    this.efsPreflight.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['elasticfilesystem:DescribeFileSystems', 'elasticfilesystem:DescribeMountTargets'],
+        resources: [...new Set(Object.values(this.hosts.fileSystemIds))].map(
+          (fsId) =>
+            `arn:${Aws.PARTITION}:elasticfilesystem:${Aws.REGION}:${Aws.ACCOUNT_ID}:file-system/${fsId}`,
+        ),
+      }),
+    );
+    this.approvalRequest = new RelengFunction(this, 'ApprovalRequest', {
+      handlerName: 'approval-request',
+      environment: {
+        ...commonEnv,
+        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
+        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
+      },
+    });
+    this.state.table.grantReadWriteData(this.approvalRequest);
+    this.notifications.grantPublish(this.approvalRequest);
+
+    const kit = new PipelineKit({
+      config,
+      documents: this.documents,
+      hosts: this.hosts,
+      state: this.state,
+      preflight: this.efsPreflight,
+      topic,
+    });
+    const pipeline = (
+      id: string,
+      comment: string,
+      timeout: Duration,
+      definition: (scope: Construct) => sfn.IChainable,
+    ) => {
+      const p = new PipelineStateMachine(this, id, { definition, comment, timeout, alarmTopic: topic });
+      this.notifications.grantPublish(p.stateMachine);
+      return p;
+    };
+    const approvalHours = config.approval.timeoutHours;
+    const promotion = pipeline(
+      PIPELINE_IDS.promotion,
+      'Approve staged releases, then publish them to production and write the file lists',
+      Duration.hours(approvalHours + 72),
+      (scope) => promotionDefinition(scope, kit, this.approvalRequest),
+    );
+    this.promotionEvents = new QueueWorker(this, 'PromotionEvents', {
+      handlerName: 'promotion-events',
+      alarmTopic: topic,
+      environment: {
+        ...commonEnv,
+        [LAMBDA_ENV.promotionStateMachineArn]: promotion.stateMachine.stateMachineArn,
+        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
+        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
+      },
+    });
+    promotion.stateMachine.grantStartExecution(this.promotionEvents.function);
+    promotion.stateMachine.grantTaskResponse(this.promotionEvents.function);
+    this.state.table.grantReadWriteData(this.promotionEvents.function);
+    this.notifications.grantPublish(this.promotionEvents.function);
+
+    const staging = pipeline(
+      PIPELINE_IDS.staging,
+      'Sync built composes into staging, prepare, sign and verify it, and announce it for promotion',
+      Duration.hours(72),
+      (scope) => stagingDefinition(scope, kit, this.promotionEvents.queue),
+    );
+    const compose = pipeline(
+      PIPELINE_IDS.compose,
+      'Compose the requested composes of a release under their lane locks, then start staging',
+      Duration.hours(100),
+      (scope) => composeDefinition(scope, kit, staging.stateMachine),
+    );
+    const minorRelease = pipeline(
+      PIPELINE_IDS.minorRelease,
+      'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
+      Duration.hours(100 + 36 + approvalHours + 48),
+      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine),
+    );
+    this.pipelines = { compose, staging, promotion, minorRelease };
+
+    this.kojiEvents = new QueueWorker(this, 'KojiEvents', {
+      handlerName: 'koji-events',
+      alarmTopic: topic,
+      environment: {
+        ...commonEnv,
+        [LAMBDA_ENV.composeStateMachineArn]: compose.stateMachine.stateMachineArn,
+        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
+      },
+    });
+    compose.stateMachine.grantStartExecution(this.kojiEvents.function);
+    this.state.table.grantReadWriteData(this.kojiEvents.function);
+
+    new Monitoring(this, 'Monitoring', {
+      topic,
+      stateMachines: Object.fromEntries(Object.entries(this.pipelines).map(([k, p]) => [k, p.stateMachine])),
+      queues: { koji: this.kojiEvents, promotion: this.promotionEvents },
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { FAILURE_PATH, type PipelineKit, withDefaults } from '../constructs/pipeline-kit.ts';
+import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
+
+/**
+ * compose — input ComposeRequestV1. Checks EFS, composes each requested compose under its lane
+ * lock, then starts staging with what was built (execution `<name>-staging`, so a redrive does
+ * not start it twice).
+ */
+export function composeDefinition(
+  scope: Construct,
+  kit: PipelineKit,
+  staging: sfn.IStateMachine,
+): sfn.IChainable {
+  const startStaging = new tasks.StepFunctionsStartExecution(scope, 'Start staging', {
+    stateMachine: staging,
+    integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE,
+    name: sfn.JsonPath.format('{}-staging', sfn.JsonPath.executionName),
+    input: sfn.TaskInput.fromObject({
+      version: 1,
+      'major.$': '$.major',
+      'channel.$': '$.channel',
+      'revision.$': '$.revision',
+      'composes.$': '$.composes[*].name',
+      'sigs.$': '$.sigs',
+      'requestedBy.$': '$.requestedBy',
+      'requestId.$': '$.requestId',
+    }),
+    resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+    resultPath: '$.staging',
+  });
+  const body = new sfn.Parallel(scope, 'Compose release', { resultPath: sfn.JsonPath.DISCARD });
+  body.branch(kit.checkEfs(scope, 'Check EFS').next(composeEach(scope, kit)).next(startStaging));
+  body.addCatch(kit.failurePath(scope, 'compose'), { errors: ['States.ALL'], resultPath: FAILURE_PATH });
+  return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)
+    .next(body)
+    .next(new sfn.Succeed(scope, 'Composed'));
+}

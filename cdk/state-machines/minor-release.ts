@@ -1,0 +1,100 @@
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import {
+  at,
+  FAILURE_PATH,
+  type PipelineKit,
+  releaseParams,
+  withDefaults,
+} from '../constructs/pipeline-kit.ts';
+import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
+import { STAGING_LOCK_TTL } from './staging.ts';
+
+/**
+ * minor-release — input ComposeRequestV1 naming the produce composes of the new minor release
+ * (with `revision`, e.g. 8.10). Composes each under its lane lock, then under the staging lock
+ * runs minor-release (ISOs, CHECKSUM, kickstart, treeinfo, links, signatures), torrents and
+ * verify-staging, and hands the verified release to the promotion pipeline (the same approval
+ * and publish path), waiting for it to finish.
+ */
+export function minorReleaseDefinition(
+  scope: Construct,
+  kit: PipelineKit,
+  promotion: sfn.IStateMachine,
+): sfn.IChainable {
+  const lock = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
+  const nameLock = new sfn.Pass(scope, 'Name staging lock', {
+    parameters: { 'name.$': sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
+    resultPath: '$.lock',
+  });
+  const ready = new sfn.Pass(scope, 'Staging ready', {
+    parameters: {
+      version: 1,
+      type: 'staging-ready',
+      'major.$': '$.major',
+      'channel.$': '$.channel',
+      'revision.$': '$.verify.output.revision',
+      'digest.$': '$.verify.output.digest',
+      'summary.$': '$.verify.output.summary',
+      'requestedBy.$': '$.requestedBy',
+      'sigs.$': '$.sigs',
+    },
+    resultPath: '$.ready',
+  });
+  const hours = kit.config.approval.timeoutHours;
+  const promote = new tasks.StepFunctionsStartExecution(scope, 'Promote', {
+    stateMachine: promotion,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    name: sfn.JsonPath.format('{}-promotion', sfn.JsonPath.executionName),
+    input: sfn.TaskInput.fromObject({
+      version: 1,
+      'releases.$': 'States.Array($.ready)',
+    }),
+    // Approval wait plus the publish itself.
+    taskTimeout: sfn.Timeout.duration(Duration.hours(hours + 48)),
+    resultSelector: { 'status.$': '$.Status' },
+    resultPath: '$.promotion',
+  });
+
+  const promotionId = Stack.of(scope).getLogicalId(promotion.node.defaultChild as CfnElement);
+  Validations.of(scope).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${promotionId}"}]}]}*]`,
+    reason:
+      'waiting for the promotion run (.sync) needs DescribeExecution/StopExecution on its executions, whose names are not known in advance',
+  });
+  const body = new sfn.Parallel(scope, 'Minor release', { resultPath: sfn.JsonPath.DISCARD });
+  body.branch(
+    kit
+      .checkEfs(scope, 'Check EFS')
+      .next(composeEach(scope, kit))
+      // The composes took hours: read the clock again for the staging lock's expiry.
+      .next(kit.checkEfs(scope, 'Check EFS again'))
+      .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
+      .next(kit.host(scope, 'Stage minor release', 'minor-release', releaseParams()))
+      .next(kit.host(scope, 'Make torrents', 'torrents', releaseParams()))
+      .next(
+        kit.host(scope, 'Verify staging', 'verify-staging', releaseParams(), {
+          resultPath: '$.verify',
+          parseOutput: true,
+        }),
+      )
+      .next(kit.release(scope, lock))
+      .next(ready)
+      .next(promote),
+  );
+  body.addCatch(
+    kit.failurePath(scope, 'minor-release', [
+      kit.release(scope, { ...lock, label: 'Staging lock after failure' }),
+    ]),
+    {
+      errors: ['States.ALL'],
+      resultPath: FAILURE_PATH,
+    },
+  );
+  return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)
+    .next(nameLock)
+    .next(body)
+    .next(new sfn.Succeed(scope, 'Released'));
+}

@@ -1,0 +1,188 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { PUBLISH_LOCK } from '../../shared/lanes.ts';
+import { acknowledgeVersionInvoke, at, FAILURE_PATH, type PipelineKit } from '../constructs/pipeline-kit.ts';
+
+/** Production publish and file lists hold the global publish lock; sync-to-prod can take 12 h per release. */
+export const PUBLISH_LOCK_TTL = Duration.hours(36);
+/** The error a decision handler may fail the approval task with (SendTaskFailure) to reject. */
+export const APPROVAL_REJECTED = 'ApprovalRejected';
+/** Key of a pending approval in the state table; the approval-request Lambda writes it. */
+export const approvalKey = (approvalIdPath: string) =>
+  sfn.JsonPath.format('approval:{}', sfn.JsonPath.stringAt(approvalIdPath));
+
+/**
+ * The approval of one release (Map iteration input `{release: StagingReadyV1, approvalId}`):
+ * the approval-request Lambda invoked with .waitForTaskToken; its task result (ApprovalResultV1)
+ * lands in `$.approval`. A rejection by SendTaskFailure(ApprovalRejected) and a timeout both end
+ * as an ApprovalResultV1-shaped outcome; a timeout is also recorded on the pending approval.
+ */
+function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.IFunction): sfn.IChainable {
+  const hours = kit.config.approval.timeoutHours;
+  acknowledgeVersionInvoke(scope, approvalFn);
+  const ask = new tasks.LambdaInvoke(scope, 'Request approval', {
+    lambdaFunction: approvalFn,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      version: 1,
+      taskToken: sfn.JsonPath.taskToken,
+      'approvalId.$': '$.approvalId',
+      'request.$': '$.release',
+    }),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(Math.round(hours * 3600))),
+    resultPath: '$.approval',
+  });
+  const recordTimeout = new tasks.DynamoUpdateItem(scope, 'Record approval timeout', {
+    table: kit.props.state.table,
+    key: { pk: tasks.DynamoAttributeValue.fromString(approvalKey('$.approvalId')) },
+    updateExpression: 'SET #status = :timedOut',
+    conditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+    expressionAttributeNames: { '#status': 'status' },
+    expressionAttributeValues: {
+      ':timedOut': tasks.DynamoAttributeValue.fromString('TIMED_OUT'),
+      ':pending': tasks.DynamoAttributeValue.fromString('PENDING'),
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+  });
+  const timedOut = new sfn.Pass(scope, 'Approval timed out', {
+    parameters: {
+      version: 1,
+      outcome: 'TIMED_OUT',
+      'approvalId.$': '$.approvalId',
+      'digest.$': '$.release.digest',
+      decidedBy: 'timeout',
+      'decidedAt.$': '$$.State.EnteredTime',
+      reason: `no decision within ${hours} hours`,
+    },
+    resultPath: '$.approval',
+  });
+  // Already decided in the same instant: the decision stands, the timeout is still the outcome here.
+  recordTimeout.addCatch(timedOut, {
+    errors: ['DynamoDB.ConditionalCheckFailedException'],
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  recordTimeout.next(timedOut);
+  const rejected = new sfn.Pass(scope, 'Approval rejected', {
+    parameters: {
+      version: 1,
+      outcome: 'REJECTED',
+      'approvalId.$': '$.approvalId',
+      'digest.$': '$.release.digest',
+      decidedBy: 'approver',
+      'decidedAt.$': '$$.State.EnteredTime',
+      'reason.$': '$.rejection.Cause',
+    },
+    resultPath: '$.approval',
+  });
+  ask.addCatch(recordTimeout, { errors: ['States.Timeout'], resultPath: '$.timeout' });
+  ask.addCatch(rejected, { errors: [APPROVAL_REJECTED], resultPath: '$.rejection' });
+  return ask;
+}
+
+/**
+ * promotion — input `{version: 1, releases: StagingReadyV1[]}` (one release, or several at once:
+ * 8 and 9, the main tree and SIGs). Every release is approved or rejected on its own; then,
+ * only if one was approved, under the publish lock: sync-to-prod of each approved release with
+ * the approved digest, file lists once after every sync, unlock, notify. If none was approved,
+ * production is untouched and the rejection reasons are notified.
+ */
+export function promotionDefinition(
+  scope: Construct,
+  kit: PipelineKit,
+  approvalFn: lambda.IFunction,
+): sfn.IChainable {
+  const approvals = new sfn.Map(scope, 'Request approvals', {
+    itemsPath: '$.releases',
+    maxConcurrency: 10,
+    itemSelector: {
+      'release.$': '$$.Map.Item.Value',
+      'approvalId.$': sfn.JsonPath.format(
+        '{}-{}',
+        sfn.JsonPath.executionName,
+        sfn.JsonPath.stringAt('$$.Map.Item.Index'),
+      ),
+    },
+    resultSelector: { 'items.$': '$', 'outcomes.$': '$[*].approval.outcome' },
+    resultPath: '$.approvals',
+  });
+  approvals.itemProcessor(requestApproval(scope, kit, approvalFn));
+
+  const tally = new sfn.Pass(scope, 'Tally approvals', {
+    parameters: {
+      'anyApproved.$': sfn.JsonPath.arrayContains(sfn.JsonPath.listAt('$.approvals.outcomes'), 'APPROVED'),
+    },
+    resultPath: '$.decision',
+  });
+
+  const outcomes = sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.approvals.items'));
+  const notPublished = kit
+    .notify(
+      scope,
+      'Notify not published',
+      'releng promotion not published',
+      sfn.JsonPath.format(
+        'releng promotion {}: nothing approved, production untouched: {}',
+        sfn.JsonPath.executionName,
+        outcomes,
+      ),
+    )
+    .next(new sfn.Succeed(scope, 'Production untouched'));
+
+  const lock = { label: 'Publish lock', lockName: { value: PUBLISH_LOCK } } as const;
+  const syncEach = new sfn.Map(scope, 'Sync approved to production', {
+    itemsPath: '$.approvals.items',
+    // Releases publish one after another; the file lists wait for all of them.
+    maxConcurrency: 1,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  syncEach.itemProcessor(
+    new sfn.Choice(scope, 'Approved?')
+      .when(
+        sfn.Condition.stringEquals('$.approval.outcome', 'APPROVED'),
+        kit.host(scope, 'Sync to production', 'sync-to-prod', {
+          major: at('$.release.major'),
+          channel: at('$.release.channel'),
+          revision: at('$.release.revision'),
+          'approved-digest': at('$.approval.digest'),
+        }),
+      )
+      .otherwise(new sfn.Pass(scope, 'Not approved: skipped')),
+  );
+  const publish = new sfn.Parallel(scope, 'Publish', { resultPath: sfn.JsonPath.DISCARD });
+  publish.branch(
+    kit
+      .checkEfs(scope, 'Check EFS')
+      .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: PUBLISH_LOCK_TTL }))
+      .next(syncEach)
+      .next(kit.host(scope, 'Write file lists', 'file-lists', {})),
+  );
+  // Releasing a lock this execution does not hold is a no-op, so one failure path serves both.
+  const onFailure = kit.failurePath(scope, 'promotion', [
+    kit.release(scope, { ...lock, label: 'Publish lock after failure' }),
+  ]);
+  publish.addCatch(onFailure, { errors: ['States.ALL'], resultPath: FAILURE_PATH });
+  approvals.addCatch(onFailure, { errors: ['States.ALL'], resultPath: FAILURE_PATH });
+  const published = kit
+    .release(scope, lock)
+    .next(
+      kit.notify(
+        scope,
+        'Notify published',
+        'releng promotion published',
+        sfn.JsonPath.format('releng promotion {} published: {}', sfn.JsonPath.executionName, outcomes),
+      ),
+    )
+    .next(new sfn.Succeed(scope, 'Published'));
+
+  return approvals
+    .next(tally)
+    .next(
+      new sfn.Choice(scope, 'Anything approved?')
+        .when(sfn.Condition.booleanEquals('$.decision.anyApproved', true), publish.next(published))
+        .otherwise(notPublished),
+    );
+}
