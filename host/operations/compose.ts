@@ -116,6 +116,12 @@ async function composeWithLocalEngine(ctx: OperationContext, o: Options, dirs: R
   }
 }
 
+/** The resumed compose's dir when it already finished: resuming it again changes nothing. */
+async function finishedComposeDir(o: Options): Promise<string | undefined> {
+  const dir = await existingCompose(o.paths.composeRoot, o.resume!, o.name);
+  return isFinished(await readComposeStatus(dir)) ? dir : undefined;
+}
+
 async function runCompose(ctx: OperationContext, o: Options): Promise<Record<string, unknown>> {
   const settings = o.release.settings;
   const dirs = sourceDirs(ctx.root, o.release.major, o.paths.moduleMetadata);
@@ -124,17 +130,22 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
     const commit = await checkoutSource(ctx, name, settings.git[name], dirs[name]);
     sources[name] = { ...settings.git[name], commit };
   }
-  const local = o.engine === 'local' ? await composeWithLocalEngine(ctx, o, dirs) : undefined;
-  const composeDir = o.engine === 'pungi' ? await composeWithPungi(ctx, o, dirs.pungi) : local?.composeDir;
+  const finishedResume = o.resume ? await finishedComposeDir(o) : undefined;
+  if (finishedResume) ctx.log(`${o.resume} already FINISHED: nothing to resume`);
+  const local =
+    o.engine === 'local' && !finishedResume ? await composeWithLocalEngine(ctx, o, dirs) : undefined;
+  const composeDir =
+    finishedResume ?? (o.engine === 'pungi' ? await composeWithPungi(ctx, o, dirs.pungi) : local?.composeDir);
   const link = join(o.paths.composeRoot, latestLinkName(o.name, o.release.major));
   const summary = { engine: o.engine, compose: o.name, kind: o.kind, sources, latestLink: link };
   if (!composeDir) return summary; // dry run
   const composeId = composeDir.slice(o.paths.composeRoot.length + 1);
   // Every compose says which configuration built it.
-  await writeFileAtomic(
-    join(composeDir, 'compose', 'metadata', 'releng.json'),
-    `${JSON.stringify({ composeId, engine: o.engine, kind: o.kind, pungiConfig: o.pungiConfig, sources }, null, 2)}\n`,
-  );
+  if (!finishedResume)
+    await writeFileAtomic(
+      join(composeDir, 'compose', 'metadata', 'releng.json'),
+      `${JSON.stringify({ composeId, engine: o.engine, kind: o.kind, pungiConfig: o.pungiConfig, sources }, null, 2)}\n`,
+    );
   const status = await readComposeStatus(composeDir);
   if (!isFinished(status)) {
     const previous = await readlink(link).catch(() => 'nothing');
@@ -142,9 +153,10 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
       `compose ${composeId} ended ${status ?? 'without a STATUS'}; ${latestLinkName(o.name, o.release.major)} still points at ${previous}`,
     );
   }
-  await ctx.step(`point ${link} at ${composeId} (new link renamed over the old)`, () =>
-    replaceSymlink(composeId, link),
-  );
+  if ((await readlink(link).catch(() => undefined)) !== composeId)
+    await ctx.step(`point ${link} at ${composeId} (new link renamed over the old)`, () =>
+      replaceSymlink(composeId, link),
+    );
   return { ...summary, composeId, composeDir, status, variants: local?.variants, packages: local?.packages };
 }
 
