@@ -29,6 +29,7 @@ function refOf(logicalId: string, type: string): string {
   switch (type) {
     case 'AWS::Lambda::Function':
     case 'AWS::DynamoDB::Table':
+    case 'AWS::DynamoDB::GlobalTable':
     case 'AWS::SSM::Document':
     case 'AWS::Logs::LogGroup':
     case 'AWS::SNS::Topic':
@@ -65,6 +66,7 @@ function getAtt(logicalId: string, type: string, attribute: string): string {
     case 'AWS::Lambda::Function':
       return `${arnPrefix('lambda')}:function:${logicalId}`;
     case 'AWS::DynamoDB::Table':
+    case 'AWS::DynamoDB::GlobalTable':
       return `${arnPrefix('dynamodb')}:table/${logicalId}`;
     case 'AWS::SQS::Queue':
       return `${arnPrefix('sqs')}:${logicalId}`;

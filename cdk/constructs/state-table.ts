@@ -3,19 +3,18 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { STATE_TABLE, stateKey } from '../../shared/state-table.ts';
 
 /**
- * The attributes of a lock item. `holder` is the owning execution's id (a redriven execution
- * keeps its id, so it can take its own lock again); `expiresAt` is epoch seconds, also the
- * table's TTL attribute, so a dead execution's lock stops counting at expiry and is
- * eventually removed.
+ * Lock items follow shared/state-table.ts (the Lambdas' adapters write the same shape): key
+ * `LOCK#<name>`/`LOCK`, `owner` the holding execution's id (a redriven execution keeps its id,
+ * so it can take its own lock again), `expiresAtEpoch` when the lock stops counting, and
+ * `expiration` (the TTL attribute) equal to it, so DynamoDB eventually removes a dead lock.
  */
-export const LOCK_ATTRIBUTES = { key: 'pk', holder: 'holder', expiresAt: 'expiresAt' } as const;
-
-/** A lock may be taken when nobody holds it, its holder's time is up, or we already hold it. */
-export const ACQUIRE_CONDITION = 'attribute_not_exists(pk) OR expiresAt < :now OR holder = :holder';
+export const ACQUIRE_CONDITION = 'attribute_not_exists(pk) OR expiresAtEpoch < :now OR #owner = :owner';
 /** Only the holder releases: a lock that expired and was taken over is left alone. */
-export const RELEASE_CONDITION = 'holder = :holder';
+export const RELEASE_CONDITION = '#owner = :owner';
+const OWNER_NAME = { '#owner': 'owner' };
 
 export interface LockStepOptions {
   /** Unique label for the state names: `Lane lock`. */
@@ -42,19 +41,26 @@ export class StateTable extends Construct {
   constructor(scope: Construct, id: string) {
     super(scope, id);
     this.table = new dynamodb.TableV2(this, 'Table', {
-      partitionKey: { name: LOCK_ATTRIBUTES.key, type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: STATE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       billing: dynamodb.Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: LOCK_ATTRIBUTES.expiresAt,
+      timeToLiveAttribute: STATE_TABLE.ttlAttribute,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
   }
 
-  private lockKey(options: LockStepOptions): tasks.DynamoAttributeValue {
-    return 'path' in options.lockName
-      ? tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(options.lockName.path))
-      : tasks.DynamoAttributeValue.fromString(options.lockName.value);
+  private lockKey(options: Pick<LockStepOptions, 'lockName'>): Record<string, tasks.DynamoAttributeValue> {
+    const { pk, sk } = stateKey.lock('{}');
+    const name =
+      'path' in options.lockName ? sfn.JsonPath.stringAt(options.lockName.path) : options.lockName.value;
+    return {
+      [STATE_TABLE.partitionKey]: tasks.DynamoAttributeValue.fromString(
+        'path' in options.lockName ? sfn.JsonPath.format(pk, name) : pk.replace('{}', name),
+      ),
+      [STATE_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sk),
+    };
   }
 
   /**
@@ -71,14 +77,16 @@ export class StateTable extends Construct {
     const put = new tasks.DynamoPutItem(scope, `${options.label}: take`, {
       table: this.table,
       item: {
-        [LOCK_ATTRIBUTES.key]: this.lockKey(options),
-        [LOCK_ATTRIBUTES.holder]: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
-        [LOCK_ATTRIBUTES.expiresAt]: tasks.DynamoAttributeValue.numberFromString(expiry),
+        ...this.lockKey(options),
+        owner: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
+        expiresAtEpoch: tasks.DynamoAttributeValue.numberFromString(expiry),
+        [STATE_TABLE.ttlAttribute]: tasks.DynamoAttributeValue.numberFromString(expiry),
       },
       conditionExpression: ACQUIRE_CONDITION,
+      expressionAttributeNames: OWNER_NAME,
       expressionAttributeValues: {
         ':now': tasks.DynamoAttributeValue.numberFromString(now),
-        ':holder': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
+        ':owner': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
@@ -110,10 +118,11 @@ export class StateTable extends Construct {
   release(scope: Construct, options: Pick<LockStepOptions, 'label' | 'lockName'>): sfn.Chain {
     const del = new tasks.DynamoDeleteItem(scope, `${options.label}: release`, {
       table: this.table,
-      key: { [LOCK_ATTRIBUTES.key]: this.lockKey(options as LockStepOptions) },
+      key: this.lockKey(options),
       conditionExpression: RELEASE_CONDITION,
+      expressionAttributeNames: OWNER_NAME,
       expressionAttributeValues: {
-        ':holder': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
+        ':owner': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId),
       },
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),

@@ -1,4 +1,4 @@
-import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -150,6 +150,25 @@ export class RelengStack extends Stack {
     });
     compose.stateMachine.grantStartExecution(this.kojiEvents.function);
     this.state.table.grantReadWriteData(this.kojiEvents.function);
+
+    // What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these).
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output('ComposeStateMachineArn', compose.stateMachine.stateMachineArn, 'compose pipeline');
+    output('StagingStateMachineArn', staging.stateMachine.stateMachineArn, 'staging pipeline');
+    output('PromotionStateMachineArn', promotion.stateMachine.stateMachineArn, 'promotion pipeline');
+    output(
+      'MinorReleaseStateMachineArn',
+      minorRelease.stateMachine.stateMachineArn,
+      'minor-release pipeline',
+    );
+    output(
+      'PromotionQueueUrl',
+      this.promotionEvents.queue.queueUrl,
+      'approval decisions and staging-ready messages',
+    );
+    output('KojiQueueUrl', this.kojiEvents.queue.queueUrl, 'koji build notifications');
+    output('StateTableName', this.state.table.tableName, 'locks, approvals and lane state');
 
     new Monitoring(this, 'Monitoring', {
       topic,

@@ -3,22 +3,31 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { APPROVAL_ERRORS } from '../../shared/approvals/decide.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
+import { STATE_TABLE, stateKey } from '../../shared/state-table.ts';
 import { acknowledgeVersionInvoke, at, FAILURE_PATH, type PipelineKit } from '../constructs/pipeline-kit.ts';
 
 /** Production publish and file lists hold the global publish lock; sync-to-prod can take 12 h per release. */
 export const PUBLISH_LOCK_TTL = Duration.hours(36);
-/** The error a decision handler may fail the approval task with (SendTaskFailure) to reject. */
-export const APPROVAL_REJECTED = 'ApprovalRejected';
-/** Key of a pending approval in the state table; the approval-request Lambda writes it. */
-export const approvalKey = (approvalIdPath: string) =>
-  sfn.JsonPath.format('approval:{}', sfn.JsonPath.stringAt(approvalIdPath));
+/** Key of a pending approval in the state table (the approval-request Lambda writes it). */
+function approvalKey(approvalIdPath: string): Record<string, tasks.DynamoAttributeValue> {
+  const { pk, sk } = stateKey.approval('{}');
+  return {
+    [STATE_TABLE.partitionKey]: tasks.DynamoAttributeValue.fromString(
+      sfn.JsonPath.format(pk, sfn.JsonPath.stringAt(approvalIdPath)),
+    ),
+    [STATE_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sk),
+  };
+}
 
 /**
  * The approval of one release (Map iteration input `{release: StagingReadyV1, approvalId}`):
- * the approval-request Lambda invoked with .waitForTaskToken; its task result (ApprovalResultV1)
- * lands in `$.approval`. A rejection by SendTaskFailure(ApprovalRejected) and a timeout both end
- * as an ApprovalResultV1-shaped outcome; a timeout is also recorded on the pending approval.
+ * the approval-request Lambda invoked with .waitForTaskToken. An approval returns
+ * ApprovalResultV1 (SendTaskSuccess); a rejection or a timeout decided by the promotion-events
+ * Lambda fails the task with ApprovalRejected/ApprovalTimedOut and the ApprovalResultV1 as the
+ * cause. The task's own timeout records TIMED_OUT on the pending approval. Every way ends with
+ * the ApprovalResultV1 in `$.approval`, so the outcome is data, not an execution failure.
  */
 function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.IFunction): sfn.IChainable {
   const hours = kit.config.approval.timeoutHours;
@@ -37,9 +46,9 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
   });
   const recordTimeout = new tasks.DynamoUpdateItem(scope, 'Record approval timeout', {
     table: kit.props.state.table,
-    key: { pk: tasks.DynamoAttributeValue.fromString(approvalKey('$.approvalId')) },
+    key: approvalKey('$.approvalId'),
     updateExpression: 'SET #status = :timedOut',
-    conditionExpression: 'attribute_not_exists(pk) OR #status = :pending',
+    conditionExpression: '#status = :pending',
     expressionAttributeNames: { '#status': 'status' },
     expressionAttributeValues: {
       ':timedOut': tasks.DynamoAttributeValue.fromString('TIMED_OUT'),
@@ -54,32 +63,30 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
       outcome: 'TIMED_OUT',
       'approvalId.$': '$.approvalId',
       'digest.$': '$.release.digest',
-      decidedBy: 'timeout',
+      decidedBy: 'releng',
       'decidedAt.$': '$$.State.EnteredTime',
       reason: `no decision within ${hours} hours`,
     },
     resultPath: '$.approval',
   });
-  // Already decided in the same instant: the decision stands, the timeout is still the outcome here.
+  // No pending item, or decided in the same instant: the timeout is still this run's outcome.
   recordTimeout.addCatch(timedOut, {
     errors: ['DynamoDB.ConditionalCheckFailedException'],
     resultPath: sfn.JsonPath.DISCARD,
   });
   recordTimeout.next(timedOut);
-  const rejected = new sfn.Pass(scope, 'Approval rejected', {
+  const decidedAgainst = new sfn.Pass(scope, 'Read the decision', {
     parameters: {
-      version: 1,
-      outcome: 'REJECTED',
+      'release.$': '$.release',
       'approvalId.$': '$.approvalId',
-      'digest.$': '$.release.digest',
-      decidedBy: 'approver',
-      'decidedAt.$': '$$.State.EnteredTime',
-      'reason.$': '$.rejection.Cause',
+      'approval.$': sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.decision.Cause')),
     },
-    resultPath: '$.approval',
   });
   ask.addCatch(recordTimeout, { errors: ['States.Timeout'], resultPath: '$.timeout' });
-  ask.addCatch(rejected, { errors: [APPROVAL_REJECTED], resultPath: '$.rejection' });
+  ask.addCatch(decidedAgainst, {
+    errors: [APPROVAL_ERRORS.rejected, APPROVAL_ERRORS.timedOut],
+    resultPath: '$.decision',
+  });
   return ask;
 }
 
