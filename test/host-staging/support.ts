@@ -1,0 +1,45 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createPackageStore, type PackageStore } from '../../cli/demo/package-store.ts';
+import { sha256 } from '../../host/framework/fsutil.ts';
+import { main } from '../../host/main.ts';
+
+/** One `releng-host` run in-process, as the SSM document and the engine run it. */
+export interface HostRun {
+  code: number;
+  result: Record<string, unknown> & { ok: boolean; error?: string; plan: string[] };
+  stderr: string;
+}
+
+export function hostRunner(store: PackageStore, extraEnv: NodeJS.ProcessEnv = {}) {
+  return async (operation: string, ...args: string[]): Promise<HostRun> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const major =
+      operation === 'sync-to-staging-sig' || args.includes('--major') ? [] : ['--major', store.major];
+    const code = await main(
+      [operation, '--root', store.root, '--config', store.configPath, ...major, ...args, '--json'],
+      { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...process.env, ...extraEnv } },
+    );
+    return { code, result: JSON.parse(out.at(-1) ?? '{}'), stderr: err.join('\n') };
+  };
+}
+
+export async function newStore(root: string): Promise<PackageStore> {
+  return createPackageStore({ root, major: '8' });
+}
+
+/** Every file under `dir` with size, mtime and content hash: "nothing changed" made checkable. */
+export async function treeState(dir: string): Promise<Map<string, string>> {
+  const state = new Map<string, string>();
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const path = join(e.parentPath, e.name);
+    if (e.isSymbolicLink()) state.set(path, 'link');
+    else if (e.isFile()) {
+      const s = await stat(path);
+      state.set(path, `${s.size}:${s.mtimeMs}:${sha256(await readFile(path))}`);
+    }
+  }
+  return state;
+}
