@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.ts';
+import type { Output } from '../../cli/output.ts';
+import { bashBuild } from '../functions/support.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'releng-intake-cli-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+async function releng(...argv: string[]) {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  const out: Output = {
+    line: (t) => lines.push(t),
+    error: (t) => errors.push(t),
+    json: (v) => lines.push(JSON.stringify(v)),
+  };
+  const code = await main(argv, out);
+  return { code, lines, errors, last: () => JSON.parse(lines.at(-1)!) };
+}
+
+async function eventsFile(): Promise<string> {
+  const lines = [
+    ...Array.from({ length: 23 }, (_, i) => bashBuild(i)),
+    bashBuild(1, 'dist-rocky8-extras-build'),
+    bashBuild(1, 'not-our-tag'),
+    '{"topic":"buildsys.tag","body":{"tag":{"name":"$(reboot)"}}}',
+    '',
+    'not json',
+  ];
+  const file = join(dir, 'events.jsonl');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe('releng intake koji', () => {
+  it('feeds every line through the koji-events handler and reports what it started', async () => {
+    const root = join(dir, 'root');
+    const run = await releng('intake', 'koji', await eventsFile(), '--root', root, '--json');
+    expect(run.code).toBe(0);
+    const report = run.last();
+    expect(report.received).toBe(27);
+    expect(report.accepted).toBe(25);
+    expect(report.rejected).toEqual([
+      { index: 25, reason: expect.stringMatching(/^body\.tag\.name: not a valid koji tag/) },
+      { index: 27, reason: expect.stringMatching(/^body is not JSON/) },
+    ]);
+    expect(report.ignored).toEqual([{ index: 24, reason: 'tag not-our-tag feeds no configured lane' }]);
+    expect(report.executions.map((e: { lane: string }) => e.lane)).toEqual(['8/Rocky', '8/Extras']);
+    const recorded = JSON.parse(await readFile(join(root, 'state', 'executions.json'), 'utf8'));
+    expect(Object.keys(recorded)).toHaveLength(2);
+
+    // The same events again, in the same quiet window: coalesced into what already exists.
+    const again = (await releng('intake', 'koji', await eventsFile(), '--root', root, '--json')).last();
+    expect(again.executions).toEqual([]);
+  });
+
+  it('--dry-run lists the executions that would start and changes nothing', async () => {
+    const root = join(dir, 'root');
+    const report = (
+      await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--dry-run')
+    ).last();
+    expect(report.dryRun).toBe(true);
+    expect(report.executions).toHaveLength(2);
+    expect(existsSync(join(root, 'state', 'executions.json'))).toBe(false);
+    expect(existsSync(join(root, 'state', 'lanes.json'))).toBe(false);
+  });
+
+  it('says how to call it when FILE is missing', async () => {
+    const run = await releng('intake', 'koji');
+    expect(run.code).toBe(2);
+    expect(run.errors).toEqual([
+      'releng intake: intake koji needs a FILE of JSON Lines, one SQS message body per line',
+    ]);
+  });
+});
