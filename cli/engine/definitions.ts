@@ -32,6 +32,12 @@ export interface EngineDefinitions {
   index: ResourceIndex;
 }
 
+/** For commands that only read the engine's state (status, history, approve): no synth needed. */
+export const NO_DEFINITIONS: EngineDefinitions = {
+  machines: {},
+  index: { operations: {}, functions: {}, stateMachines: {}, tables: {}, queueConsumers: {} },
+};
+
 interface TemplateResource {
   Type: string;
   Properties?: Record<string, unknown>;

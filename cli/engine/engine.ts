@@ -1,4 +1,5 @@
 import './polyfill.ts';
+import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { REGEX } from '../../shared/patterns.ts';
@@ -201,6 +202,11 @@ export class LocalEngine implements ExecutionStarter {
     const consumer = Object.hasOwn(consumers, message.queue) ? consumers[message.queue] : undefined;
     const fn = consumer ? this.functions[consumer] : undefined;
     if (!fn) throw serviceError('SQS.QueueDoesNotExist', `no local consumer for queue ${message.queue}`);
+    await mkdir(join(this.engineDir, 'queues'), { recursive: true });
+    await appendFile(
+      join(this.engineDir, 'queues', `${message.queue.replaceAll(/[^A-Za-z0-9_-]/g, '_')}.jsonl`),
+      `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`,
+    );
     const delivery = fn(sqsEvent(message)).then((response) => {
       const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
       if (failures.length > 0) {
@@ -212,6 +218,20 @@ export class LocalEngine implements ExecutionStarter {
     });
     this.background.add(delivery);
     void delivery.catch(() => undefined).finally(() => this.background.delete(delivery));
+  }
+
+  /** Bodies of the messages sent to any queue, oldest first, with the given `type`. */
+  async sentMessages(type: string): Promise<unknown[]> {
+    const dir = join(this.engineDir, 'queues');
+    const out: Array<{ at: string; body: unknown }> = [];
+    for (const file of await readdir(dir).catch(() => [] as string[])) {
+      for (const line of (await readFile(join(dir, file), 'utf8')).split('\n').filter(Boolean)) {
+        const entry = JSON.parse(line) as LocalSqsMessage & { at: string };
+        const body = JSON.parse(entry.body) as { type?: string };
+        if (body.type === type) out.push({ at: entry.at, body });
+      }
+    }
+    return out.sort((a, b) => a.at.localeCompare(b.at)).map((m) => m.body);
   }
 
   private handlersFor(machine: StateMachineName, execution: string, definition: AslDefinition) {

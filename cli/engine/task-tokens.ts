@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
+import { TaskTokenGoneError as TaskTokenError } from '../../shared/approvals/decide.ts';
 import type { ApprovalResultV1 } from '../../shared/messages/promotion.ts';
 import type { TaskCallbacks } from '../../shared/ports.ts';
 import { withFileMutex } from './file-mutex.ts';
@@ -17,10 +18,8 @@ interface TokenRecord {
   createdAt: string;
 }
 
-/** Step Functions' error for a callback to a token that is unknown or already used. */
-export class TaskTokenError extends Error {
-  override readonly name = 'TaskDoesNotExist';
-}
+/** Step Functions' TaskDoesNotExist/TaskTimedOut: the token is unknown or already used. */
+export { TaskTokenGoneError as TaskTokenError } from '../../shared/approvals/decide.ts';
 
 /** A task failure as the state machine sees it: `name` is the error its Catch matches. */
 export class TaskFailure extends Error {

@@ -1,0 +1,120 @@
+import { decideApproval } from '../../shared/approvals/decide.ts';
+import { ApprovalDecisionV1 } from '../../shared/messages/promotion.ts';
+import { REGEX } from '../../shared/patterns.ts';
+import { systemClock } from '../../shared/ports.ts';
+import { parse, UsageError } from '../args.ts';
+import { localUser } from '../engine/local-app.ts';
+import type { Output } from '../output.ts';
+import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+
+const DECISION_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  reason: { type: 'string' },
+  digest: { type: 'string' },
+} as const;
+
+function decisionOf(type: 'approve' | 'reject', approvalId: string, digest: string, reason?: string) {
+  const parsed = ApprovalDecisionV1.safeParse({
+    version: 1,
+    type,
+    approvalId,
+    digest,
+    ...(reason ? { reason } : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`${issue.path.join('.') || 'decision'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * `releng approve ID` / `releng reject ID --reason WHY`. Locally the decision goes through the
+ * promotion handler's decision logic as the engineer's user name; on AWS it is a message on the
+ * promotion queue, sent with the caller's credentials, so the handler authorizes that identity.
+ */
+async function decide(type: 'approve' | 'reject', argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, DECISION_OPTIONS);
+  const [approvalId] = positionals;
+  if (!approvalId || !REGEX.executionName.test(approvalId)) {
+    throw new UsageError(
+      `${type} needs an approval id (see releng approvals), got ${JSON.stringify(approvalId)}`,
+    );
+  }
+  if (type === 'reject' && !values.reason) throw new UsageError('reject needs --reason "<why>"');
+  if (engineKind(values) === 'aws') {
+    const aws = await openAws(values);
+    const digest = values.digest ?? (await aws.digestOf(approvalId));
+    const messageId = await aws.sendDecision(decisionOf(type, approvalId, digest, values.reason));
+    if (values.json) out.json({ approvalId, decision: type, digest, messageId, sent: true });
+    else out.line(`${type} of ${approvalId} sent to the promotion queue (message ${messageId})`);
+    return 0;
+  }
+  const session = await openLocal(values, out, { readOnly: true });
+  const pending = await session.adapters.approvals.get(approvalId);
+  if (!pending) throw new UsageError(`no approval ${approvalId}; run releng approvals to list pending ones`);
+  const digest = values.digest ?? pending.digest;
+  const sender = localUser();
+  const result = await decideApproval(
+    {
+      config: session.config,
+      approvals: session.adapters.approvals,
+      callbacks: session.engine.tokens,
+      clock: systemClock,
+      approvers: [sender],
+    },
+    decisionOf(type, approvalId, digest, values.reason),
+    sender,
+  );
+  if (!result.accepted) {
+    if (values.json) out.json({ approvalId, decision: type, accepted: false, reason: result.reason });
+    out.error(`releng ${type}: ${result.reason}`);
+    return 1;
+  }
+  if (values.json) out.json({ approvalId, decision: type, accepted: true, result: result.result });
+  else out.line(`${approvalId}: ${result.result.outcome} by ${result.result.decidedBy}`);
+  return 0;
+}
+
+export const approveCommand = (argv: string[], out: Output) => decide('approve', argv, out);
+export const rejectCommand = (argv: string[], out: Output) => decide('reject', argv, out);
+
+/** `releng approvals`: pending approvals, with what each would publish. */
+export async function approvalsCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = parse(argv, ENGINE_OPTIONS);
+  let pending: Array<{
+    approvalId: string;
+    digest: string;
+    revision: string;
+    requestedBy: string;
+    summary: unknown;
+  }>;
+  if (engineKind(values) === 'aws') {
+    const aws = await openAws(values);
+    pending = (await aws.pendingApprovals()).map(({ approvalId, request }) => ({ approvalId, ...request }));
+  } else {
+    const session = await openLocal(values, out, { readOnly: true });
+    pending = await session.adapters.approvals.listPending();
+  }
+  if (values.json) {
+    out.json({ pending });
+    return 0;
+  }
+  if (pending.length === 0) out.line('no pending approvals');
+  for (const p of pending) {
+    const s = p.summary as {
+      composeIds: string[];
+      advisories: string[];
+      packageCount: number;
+      diff: Record<string, number>;
+    };
+    out.line(`${p.approvalId}  Rocky ${p.revision}  requested by ${p.requestedBy}`);
+    out.line(`  digest ${p.digest}`);
+    out.line(`  composes ${s.composeIds.join(', ') || '-'}; advisories ${s.advisories.join(', ') || '-'}`);
+    out.line(
+      `  ${s.packageCount} packages; +${s.diff.added} ~${s.diff.changed} -${s.diff.removed} files against production`,
+    );
+    out.line(`  releng approve ${p.approvalId}   |   releng reject ${p.approvalId} --reason "<why>"`);
+  }
+  return 0;
+}

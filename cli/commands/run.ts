@@ -1,0 +1,277 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Channel, ComposeKind } from '../../shared/config/schema.ts';
+import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
+import { type HostOperationName, hostArgv, ParamError, paramsOf } from '../../shared/operations.ts';
+import type { StateMachineName } from '../../shared/ports.ts';
+import { parse, UsageError } from '../args.ts';
+import { HOST_ENTRY } from '../engine/adapters/ssm.ts';
+import type { ExecutionRecord } from '../engine/execution-store.ts';
+import { DEMO_APPROVER, localUser, sessionConfigFile } from '../engine/local-app.ts';
+import type { Output } from '../output.ts';
+import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+
+/**
+ * What each command starts: a state machine (with the input built from the options), and the
+ * host operation `--step` runs alone. Commands without a machine of their own are steps of
+ * the staging, promotion or minor-release machines and always run as one host operation.
+ */
+interface CommandSpec {
+  machine?: StateMachineName;
+  operation: HostOperationName;
+  help: string;
+}
+
+export const RUN_COMMANDS: Record<string, CommandSpec> = {
+  compose: {
+    machine: 'compose',
+    operation: 'compose',
+    help: 'compose --major 8 --compose Rocky [--kind updates] [--reason WHY]',
+  },
+  'sync-staging': {
+    machine: 'staging',
+    operation: 'sync-to-staging',
+    help: 'sync-staging --major 8 --compose Rocky [--step]',
+  },
+  prep: { operation: 'prep-staging', help: 'prep --major 8: createrepo over staging (one host step)' },
+  errata: { operation: 'apply-updateinfo', help: 'errata --major 8 [--updateinfo FILE] (one host step)' },
+  sign: { operation: 'sign-repos', help: 'sign --major 8 [--tree staging|production] (one host step)' },
+  verify: { operation: 'verify-staging', help: 'verify --major 8 (one host step)' },
+  promote: {
+    machine: 'promotion',
+    operation: 'sync-to-prod',
+    help: 'promote --major 8 --digest SHA256 [--yes] [--step]',
+  },
+  'file-lists': {
+    operation: 'file-lists',
+    help: 'file-lists: rewrite the mirror file lists (one host step)',
+  },
+  'minor-release': {
+    machine: 'minor-release',
+    operation: 'minor-release',
+    help: 'minor-release --release 8.10 --compose Rocky [--yes]',
+  },
+  torrents: { operation: 'torrents', help: 'torrents --major 8 (one host step)' },
+  rollback: { operation: 'rollback', help: 'rollback --major 8 (one host step)' },
+};
+
+const RUN_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  major: { type: 'string' },
+  channel: { type: 'string' },
+  release: { type: 'string' },
+  compose: { type: 'string', multiple: true },
+  kind: { type: 'string' },
+  sig: { type: 'string', multiple: true },
+  reason: { type: 'string' },
+  name: { type: 'string' },
+  digest: { type: 'string' },
+  updateinfo: { type: 'string' },
+  tree: { type: 'string' },
+  'allow-shrink': { type: 'string' },
+  step: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  yes: { type: 'boolean', default: false },
+} as const;
+
+type RunValues = ReturnType<typeof parse<typeof RUN_OPTIONS>>['values'];
+
+const stamp = () => new Date().toISOString().replaceAll(/[-:T]/g, '').slice(0, 14);
+
+function release(values: RunValues) {
+  const channel = Channel.safeParse(values.channel ?? 'stable');
+  if (!channel.success) throw new UsageError(`--channel ${values.channel}: expected stable, beta or lh`);
+  return {
+    major: values.major ?? values.release?.split('.')[0] ?? '8',
+    channel: channel.data,
+    revision: values.release,
+  };
+}
+
+function check<T>(
+  result:
+    | { success: true; data: T }
+    | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } },
+): T {
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new UsageError(`${issue.path.map(String).join('.') || 'input'}: ${issue.message}`);
+}
+
+/** The state machine input of a command, validated by the same schemas the handlers use. */
+export function machineInput(command: string, values: RunValues, requestId: string): unknown {
+  const { major, channel, revision } = release(values);
+  const requestedBy = localUser();
+  const composes = values.compose ?? [];
+  if (command === 'compose' || command === 'minor-release') {
+    const kind = check(
+      ComposeKind.safeParse(values.kind ?? (command === 'minor-release' ? 'produce' : 'updates')),
+    );
+    return check(
+      ComposeRequestV1.safeParse({
+        version: 1,
+        major,
+        channel,
+        ...(revision ? { revision } : {}),
+        composes: (composes.length ? composes : ['Rocky']).map((name) => ({ name, kind })),
+        sigs: values.sig ?? [],
+        requestedBy,
+        reason: values.reason ?? `releng ${command} by ${requestedBy}`,
+        requestId,
+      }),
+    );
+  }
+  if (command === 'sync-staging') {
+    return {
+      version: 1,
+      major,
+      channel,
+      revision: revision ?? '',
+      composes,
+      sigs: values.sig ?? [],
+      requestedBy,
+      requestId,
+    };
+  }
+  throw new UsageError(`${command} has no state machine input builder`);
+}
+
+/** Host options for `--step`: only the ones the operation takes, checked by the catalogue. */
+function stepValues(
+  operation: HostOperationName,
+  values: RunValues,
+): Record<string, string | boolean | undefined> {
+  const { major, channel, revision } = release(values);
+  const all: Record<string, string | boolean | undefined> = {
+    major,
+    channel,
+    revision,
+    compose: values.compose?.[0],
+    kind: values.kind,
+    sig: values.sig?.[0],
+    updateinfo: values.updateinfo ? resolve(values.updateinfo) : undefined,
+    tree: values.tree,
+    'approved-digest': values.digest,
+    'allow-shrink': values['allow-shrink'],
+    'dry-run': values['dry-run'],
+  };
+  const takes = new Set(paramsOf(operation).map((p) => p.name));
+  return Object.fromEntries(
+    Object.entries(all).filter(([key, value]) => value !== undefined && takes.has(key)),
+  );
+}
+
+/** Runs one host operation on the local root, streaming its output. */
+async function runStep(command: string, spec: CommandSpec, values: RunValues, out: Output): Promise<number> {
+  if (engineKind(values) === 'aws') {
+    throw new UsageError(
+      `--step runs on the local root; on AWS run the ${spec.operation} SSM document on the compose host`,
+    );
+  }
+  let argv: string[];
+  try {
+    argv = hostArgv(spec.operation, stepValues(spec.operation, values));
+  } catch (err) {
+    if (err instanceof ParamError) throw new UsageError(err.message);
+    throw err;
+  }
+  const root = resolve(values.root ?? '.releng');
+  argv.push('--root', root);
+  const configFile = sessionConfigFile(root, values.config);
+  if (configFile) argv.push('--config', configFile);
+  if (values.json) argv.push('--json');
+  if (!values.json) out.line(`releng ${command}: releng-host ${argv.join(' ')}`);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [HOST_ENTRY, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d: Buffer) => process.stdout.write(d));
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
+function summary(record: ExecutionRecord): Record<string, unknown> {
+  return {
+    name: record.name,
+    stateMachine: record.stateMachine,
+    status: record.status,
+    ...(record.error ? { error: record.error, cause: record.cause, failedState: record.failedState } : {}),
+  };
+}
+
+async function promotionInput(values: RunValues, out: Output): Promise<unknown> {
+  const { major } = release(values);
+  const session = await openLocal(values, out, { readOnly: true });
+  const ready = await session.engine.sentMessages('staging-ready');
+  const match = [...ready]
+    .reverse()
+    .find(
+      (m) =>
+        (m as { major?: string }).major === major &&
+        (!values.digest || (m as { digest?: string }).digest === values.digest),
+    );
+  if (!match) {
+    throw new UsageError(
+      `no staging-ready message for major ${major}${values.digest ? ` with digest ${values.digest}` : ''}: run releng sync-staging first`,
+    );
+  }
+  return { version: 1, releases: [match] };
+}
+
+/** `releng <command>`: starts the matching state machine (or one host operation) and follows it. */
+export function runCommand(command: string) {
+  return async (argv: string[], out: Output): Promise<number> => {
+    const spec = RUN_COMMANDS[command]!;
+    const { values } = parse(argv, RUN_OPTIONS);
+    if (values.release && !/^[0-9]{1,3}\.[0-9]{1,3}$/.test(values.release)) {
+      throw new UsageError(`--release ${JSON.stringify(values.release)}: expected MAJOR.MINOR, e.g. 8.10`);
+    }
+    if (values.step || !spec.machine) return runStep(command, spec, values, out);
+    const name = values.name ?? `${command}-${release(values).major}-${stamp()}`;
+    const input =
+      spec.machine === 'promotion' ? await promotionInput(values, out) : machineInput(command, values, name);
+    if (engineKind(values) === 'aws') {
+      const { executionId, started } = await (await openAws(values)).start(spec.machine, name, input);
+      if (values.json) out.json({ executionId, started });
+      else out.line(started ? `started ${executionId}` : `${executionId} exists already`);
+      return started ? 0 : 1;
+    }
+    const session = await openLocal(values, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {});
+    const { started } = await session.engine.start(spec.machine, name, input);
+    if (!started) throw new UsageError(`an execution named ${name} exists already; pick another --name`);
+    await session.engine.idle();
+    const records = (await session.engine.store.list()).filter(
+      (r) => r.name === name || r.name.startsWith(`${name}-`),
+    );
+    const ok = records.every((r) => r.status === 'SUCCEEDED');
+    if (values.json) out.json({ executions: records.map(summary), ok });
+    else if (!ok) {
+      const failed = records.find((r) => r.status !== 'SUCCEEDED')!;
+      out.error(
+        `releng ${command}: ${failed.name} ${failed.status} at ${failed.failedState ?? '?'}: ${failed.error} ${failed.cause ?? ''}; see releng history ${failed.name}`,
+      );
+    }
+    return ok ? 0 : 1;
+  };
+}
+
+/** `releng rerun EXECUTION`: a new execution with the same input (the local engine's redrive). */
+export async function rerunCommand(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    ...ENGINE_OPTIONS,
+    yes: { type: 'boolean', default: false },
+  });
+  const [execution] = positionals;
+  if (!execution) throw new UsageError('rerun needs an execution name (see releng status)');
+  if (engineKind(values) === 'aws') {
+    throw new UsageError(
+      'on AWS, redrive the execution: aws stepfunctions redrive-execution --execution-arn ARN',
+    );
+  }
+  const session = await openLocal(values, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {});
+  const name = await session.engine.rerun(execution);
+  await session.engine.idle();
+  const record = await session.engine.store.get(name);
+  if (values.json) out.json({ rerunOf: execution, execution: summary(record) });
+  else out.line(`${name}: ${record.status}`);
+  return record.status === 'SUCCEEDED' ? 0 : 1;
+}

@@ -1,0 +1,95 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { stackId } from '../../cdk/build.ts';
+import { loadConfig } from '../../shared/config/load.ts';
+import { UsageError } from '../args.ts';
+import type { EngineEvent, EngineListener } from '../engine/adapters/types.ts';
+import { AwsEngine, resolveAwsTargets } from '../engine/aws-engine.ts';
+import { NO_DEFINITIONS } from '../engine/definitions.ts';
+import { type LocalSession, type LocalSessionOptions, openLocalSession } from '../engine/local-app.ts';
+import type { Output } from '../output.ts';
+
+/** Options every engine command takes. */
+export const ENGINE_OPTIONS = {
+  engine: { type: 'string', default: 'local' },
+  root: { type: 'string', default: '.releng' },
+  config: { type: 'string' },
+  stack: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+export interface EngineValues {
+  engine?: string;
+  root?: string;
+  config?: string;
+  stack?: string;
+  json?: boolean;
+}
+
+export function engineKind(values: EngineValues): 'local' | 'aws' {
+  if (values.engine !== 'local' && values.engine !== 'aws') {
+    throw new UsageError(`--engine ${JSON.stringify(values.engine)}: expected local or aws`);
+  }
+  return values.engine;
+}
+
+/** Test seam: the AWS clients (aws-sdk-client-mock replaces their send). */
+export const awsClients = {
+  sfn: () => new SFNClient({}),
+  sqs: () => new SQSClient({}),
+  cloudFormation: () => new CloudFormationClient({}),
+};
+
+export async function openAws(values: EngineValues): Promise<AwsEngine> {
+  const stack = values.stack ?? stackId(loadConfig(values.config).stage);
+  const targets = await resolveAwsTargets(awsClients.cloudFormation(), stack);
+  return new AwsEngine(targets, awsClients.sfn(), awsClients.sqs());
+}
+
+/** Prints what the engine does as it goes: steps with elapsed time, host progress, notifications. */
+export function progressPrinter(out: Output, json: boolean, verbose = true): EngineListener {
+  const started = Date.now();
+  // With --json, stdout carries only the final object; progress goes to stderr.
+  const print = json ? out.error : out.line;
+  return (event: EngineEvent) => {
+    const elapsed = `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+    const where = event.stateMachine ? `${event.stateMachine} ${event.execution}` : event.execution;
+    switch (event.kind) {
+      case 'started':
+        print(`${elapsed}  ▶ ${where}`);
+        break;
+      case 'step':
+        print(`${elapsed}    › ${event.state}`);
+        break;
+      case 'progress':
+        if (verbose) print(`${elapsed}      ${event.message}`.slice(0, 200));
+        break;
+      case 'approval':
+        print(`${elapsed}    ⏸ ${where}: ${event.message}`);
+        break;
+      case 'notification':
+        print(`${elapsed}    ✉ ${event.message.split('\n')[0]}`);
+        break;
+      case 'finished':
+        print(`${elapsed}  ${event.message === 'succeeded' ? '✔' : '✘'} ${where} ${event.message}`);
+        break;
+    }
+  };
+}
+
+/** The local engine; `readOnly` sessions (status, history, decisions) skip synthesizing the app. */
+export async function openLocal(
+  values: EngineValues,
+  out: Output,
+  extra: Partial<LocalSessionOptions> & { readOnly?: boolean } = {},
+): Promise<LocalSession> {
+  const { readOnly, ...rest } = extra;
+  return openLocalSession({
+    ...(readOnly ? { definitions: NO_DEFINITIONS } : {}),
+    root: values.root ?? '.releng',
+    ...(values.config ? { configFile: values.config } : {}),
+    listener: progressPrinter(out, values.json === true),
+    ...rest,
+  });
+}

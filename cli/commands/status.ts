@@ -1,0 +1,146 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse, UsageError } from '../args.ts';
+import type { ExecutionEvent, ExecutionRecord } from '../engine/execution-store.ts';
+import { LocalTable } from '../engine/local-table.ts';
+import type { Output } from '../output.ts';
+import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+
+function duration(from: string, to?: string): string {
+  const ms = Date.parse(to ?? new Date().toISOString()) - Date.parse(from);
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function describe(r: ExecutionRecord): string {
+  const where = r.status === 'RUNNING' ? `at ${r.currentStates.join(', ') || '-'}` : '';
+  const why = r.error
+    ? `${r.failedState ? `at ${r.failedState}: ` : ''}${r.error} ${r.cause ?? ''}`.trim()
+    : '';
+  return `${r.status.padEnd(9)} ${r.stateMachine.padEnd(13)} ${r.name}  ${duration(r.startDate, r.stopDate)} ${where}${why}`;
+}
+
+/** Lock items of the local state tables, and the intake's lane locks. */
+async function localLocks(
+  engineDir: string,
+  intakeLocks: Array<{ name: string; owner: string; expiresAt: string }>,
+) {
+  const dir = join(engineDir, 'tables');
+  const locks: Array<{ name: string; holder: string; expiresAt: string }> = intakeLocks.map((l) => ({
+    name: l.name,
+    holder: l.owner,
+    expiresAt: l.expiresAt,
+  }));
+  for (const file of await readdir(dir).catch(() => [] as string[])) {
+    if (!file.endsWith('.json')) continue;
+    for (const item of await new LocalTable(join(dir, file), ['pk']).scan()) {
+      const holder = item.holder?.S;
+      if (typeof holder !== 'string') continue;
+      const expires = Number(item.expiresAt?.N ?? 0);
+      if (expires && expires * 1000 < Date.now()) continue;
+      locks.push({
+        name: String(item.pk?.S),
+        holder,
+        expiresAt: expires ? new Date(expires * 1000).toISOString() : '-',
+      });
+    }
+  }
+  return locks;
+}
+
+/** `releng status`: running and recent executions, where each is, and who holds which lock. */
+export async function statusCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = parse(argv, { ...ENGINE_OPTIONS, limit: { type: 'string', default: '20' } });
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit ${values.limit}: expected a positive number`);
+  let executions: ExecutionRecord[];
+  let locks: Array<{ name: string; holder: string; expiresAt: string }> = [];
+  if (engineKind(values) === 'aws') {
+    executions = await (await openAws(values)).list(limit);
+  } else {
+    const session = await openLocal(values, out, { readOnly: true });
+    executions = (await session.engine.store.list()).slice(0, limit);
+    locks = await localLocks(session.engine.engineDir, await session.adapters.locks.list());
+  }
+  if (values.json) {
+    out.json({ executions, locks });
+    return 0;
+  }
+  if (executions.length === 0) out.line('no executions yet');
+  for (const r of executions) out.line(describe(r));
+  if (locks.length) out.line('locks:');
+  for (const l of locks) out.line(`  ${l.name} held by ${l.holder} until ${l.expiresAt}`);
+  return 0;
+}
+
+/** Each state's time: from StateEntered to its StateExited or StateFailed. */
+export function stepDurations(
+  events: ExecutionEvent[],
+): Array<{ state: string; ms: number; failed: boolean }> {
+  const open = new Map<string, number[]>();
+  const out: Array<{ state: string; ms: number; failed: boolean }> = [];
+  for (const e of events) {
+    if (!e.state) continue;
+    const at = Date.parse(e.timestamp);
+    if (e.type.endsWith('StateEntered')) open.set(e.state, [...(open.get(e.state) ?? []), at]);
+    if (e.type.endsWith('StateExited') || e.type === 'StateFailed') {
+      const starts = open.get(e.state);
+      const start = starts?.pop();
+      if (start !== undefined) out.push({ state: e.state, ms: at - start, failed: e.type === 'StateFailed' });
+    }
+  }
+  return out;
+}
+
+/** `releng history EXECUTION`: its events with times, and how long each step took. */
+export async function historyCommand(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, ENGINE_OPTIONS);
+  const [execution] = positionals;
+  if (!execution) throw new UsageError('history needs an execution name (see releng status)');
+  let record: ExecutionRecord;
+  let events: ExecutionEvent[];
+  if (engineKind(values) === 'aws') {
+    const aws = await openAws(values);
+    [record, events] = await Promise.all([aws.describe(execution), aws.history(execution)]);
+  } else {
+    const { engine } = await openLocal(values, out, { readOnly: true });
+    [record, events] = await Promise.all([engine.store.get(execution), engine.store.events(execution)]);
+  }
+  const steps = stepDurations(events);
+  if (values.json) {
+    out.json({ execution: record, events, steps });
+    return 0;
+  }
+  out.line(describe(record));
+  const start = Date.parse(record.startDate);
+  for (const e of events) {
+    const offset = `+${((Date.parse(e.timestamp) - start) / 1000).toFixed(2)}s`.padStart(9);
+    const failure = e.error ? `  ${e.error}: ${e.cause ?? ''}` : '';
+    out.line(`${offset}  ${e.type.padEnd(22)} ${e.state ?? ''}${failure}`);
+  }
+  return 0;
+}
+
+/** `releng logs EXECUTION [--step STATE]`: what each host operation printed. */
+export async function logsCommand(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parse(argv, { ...ENGINE_OPTIONS, step: { type: 'string' } });
+  const [execution] = positionals;
+  if (!execution) throw new UsageError('logs needs an execution name (see releng status)');
+  if (engineKind(values) === 'aws') {
+    throw new UsageError('logs on AWS are in CloudWatch: the host-command log group the failure cause names');
+  }
+  const { engine } = await openLocal(values, out, { readOnly: true });
+  const logs = await engine.store.logs(execution, values.step);
+  if (values.step && logs.length === 0) {
+    throw new UsageError(`execution ${execution} has no log for step ${JSON.stringify(values.step)}`);
+  }
+  if (values.json) {
+    out.json({ execution, logs });
+    return 0;
+  }
+  for (const { step, text } of logs) {
+    out.line(`== ${step}`);
+    out.line(text.trimEnd());
+  }
+  return 0;
+}

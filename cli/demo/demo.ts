@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { loadConfig, mergeConfig } from '../../shared/config/load.ts';
+import { releasePaths, resolveRelease } from '../../shared/release.ts';
+import { runKojiIntake } from '../commands/intake.ts';
+import type { EngineListener } from '../engine/adapters/types.ts';
+import type { ExecutionRecord } from '../engine/execution-store.ts';
+import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
+import { createPackageStore, type PackageStore, tagUpdate } from './package-store.ts';
+
+/** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
+const MARKER = '.releng-demo';
+/** The koji user the tag events come from: the requester the two-person rule compares with. */
+const KOJI_USER = 'kojira';
+
+export interface DemoOptions {
+  root: string;
+  /** `8.10`: the minor release to publish; default the configured stable one of major 8. */
+  release?: string;
+  /** Approve as the demo approver instead of waiting for `releng approve`. */
+  yes: boolean;
+  listener?: EngineListener;
+  /** Milliseconds per local Wait state. */
+  waitMs?: number;
+}
+
+export interface DemoResult {
+  composeId: string | null;
+  stagingDir: string;
+  productionDir: string;
+  gpgPublicKey: string;
+  advisories: string[];
+  executions: Array<{
+    name: string;
+    stateMachine: string;
+    status: string;
+    seconds: number;
+    error?: string;
+    failedState?: string;
+  }>;
+  /** Seconds per demo step, for bench/. */
+  timings: Record<string, number>;
+  ok: boolean;
+}
+
+async function prepareRoot(root: string): Promise<void> {
+  if (existsSync(root) && (await readdir(root)).length > 0) {
+    if (!existsSync(join(root, MARKER))) {
+      throw new Error(`${root} is not empty and was not made by releng demo; pick another --root`);
+    }
+    await rm(root, { recursive: true, force: true });
+  }
+  await mkdir(root, { recursive: true });
+  await writeFile(join(root, MARKER), 'made by releng demo; a rerun of the demo clears this directory\n');
+}
+
+/** One koji `buildsys.tag` message per build in the store's tags, as the koji queue carries them. */
+async function kojiEvents(store: PackageStore): Promise<string> {
+  const lines: string[] = [];
+  for (const tag of Object.keys(store.tags)) {
+    const data = JSON.parse(await readFile(join(store.koji, 'tags', `${tag}.json`), 'utf8')) as {
+      builds: Array<{ name: string; version: string; release: string; nvr: string }>;
+    };
+    for (const b of data.builds) {
+      const build = { name: b.name, version: b.version, release: b.release, nvr: b.nvr };
+      lines.push(
+        JSON.stringify({
+          topic: 'buildsys.tag',
+          body: { tag: { name: tag }, build, user: { name: KOJI_USER } },
+        }),
+      );
+    }
+  }
+  const file = join(store.root, 'koji-events.jsonl');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+/** The ID of the compose the `latest-` link of a compose root points at. */
+async function latestComposeId(composeRoot: string, compose: string, major: string): Promise<string | null> {
+  const id = join(composeRoot, `latest-${compose}-${major}`, 'COMPOSE_ID');
+  return existsSync(id) ? (await readFile(id, 'utf8')).trim() : null;
+}
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+/**
+ * One updates cycle on the embedded engine: a package store of real signed RPMs (with comps, a
+ * module stream and an advisory), koji tag events through intake, then compose → staging →
+ * approval → production → file lists, each run by the CDK-defined state machines.
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const root = resolve(options.root);
+  const timings: Record<string, number> = {};
+  const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    const start = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[step] = seconds(Date.now() - start);
+    }
+  };
+  const major = options.release ? options.release.split('.')[0]! : '8';
+  await prepareRoot(root);
+
+  const store = await timed('package store', async () => {
+    const created = await createPackageStore({ root, major });
+    await tagUpdate(created);
+    return created;
+  });
+  // The store's overrides, plus the minor release asked for.
+  const overrides = options.release
+    ? mergeConfig(store.configOverrides, {
+        majors: { [major]: { channels: { stable: { revision: options.release } } } },
+      })
+    : store.configOverrides;
+  await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
+  const config = loadConfig(store.configPath);
+  const release = resolveRelease(config, {
+    major,
+    ...(options.release ? { revision: options.release } : {}),
+  });
+  const paths = releasePaths(config, root, release);
+
+  const session = await timed('synthesize CDK app', () =>
+    openLocalSession({
+      root,
+      configFile: store.configPath,
+      ...(options.listener ? { listener: options.listener } : {}),
+      ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
+      ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    }),
+  );
+  const report = await timed('koji intake', async () =>
+    runKojiIntake({ file: await kojiEvents(store), root, dryRun: false, config, starter: session.engine }),
+  );
+  if (report.rejected.length) {
+    throw new Error(
+      `intake rejected the demo's koji events: ${report.rejected.map((r) => r.reason).join('; ')}`,
+    );
+  }
+  await timed('pipeline', () => session.engine.idle());
+
+  const records: ExecutionRecord[] = (await session.engine.store.list()).reverse();
+  for (const r of records) {
+    timings[`${r.stateMachine} ${r.name}`] = seconds(
+      Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate),
+    );
+  }
+  const machines = new Set(records.filter((r) => r.status === 'SUCCEEDED').map((r) => r.stateMachine));
+  const ok =
+    records.length > 0 &&
+    records.every((r) => r.status === 'SUCCEEDED') &&
+    ['compose', 'staging', 'promotion'].every((m) => machines.has(m as ExecutionRecord['stateMachine']));
+  return {
+    composeId: await latestComposeId(paths.composeRoot, 'Rocky', major),
+    stagingDir: paths.stagingRelease,
+    productionDir: paths.productionRelease,
+    gpgPublicKey: store.publicKeyPath,
+    advisories: store.advisories,
+    executions: records.map((r) => ({
+      name: r.name,
+      stateMachine: r.stateMachine,
+      status: r.status,
+      seconds: seconds(Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate)),
+      ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
+      ...(r.failedState ? { failedState: r.failedState } : {}),
+    })),
+    timings,
+    ok,
+  };
+}

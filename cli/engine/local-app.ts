@@ -1,0 +1,118 @@
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { decideApproval } from '../../shared/approvals/decide.ts';
+import { loadConfig } from '../../shared/config/load.ts';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { systemClock } from '../../shared/ports.ts';
+import type { LocalAdapters } from '../local/index.ts';
+import type { EngineEvent, EngineListener } from './adapters/types.ts';
+import type { EngineDefinitions } from './definitions.ts';
+import { LocalEngine } from './engine.ts';
+import { createLocalFunctions, ensureLocalMounts } from './local-functions.ts';
+import { localDefinitions } from './synth.ts';
+
+/** The identity `--yes` approves as: never the requester, so the two-person rule still holds. */
+export const DEMO_APPROVER = 'demo-approver';
+
+/** The engineer running `releng` locally: the SenderId of their decisions. */
+export function localUser(): string {
+  const name = userInfo().username.replaceAll(/[^A-Za-z0-9._@-]/g, '_');
+  return /^[A-Za-z0-9_]/.test(name) ? name : `u${name}`;
+}
+
+export interface LocalSessionOptions {
+  root: string;
+  /** releng.config.json; default `<root>/releng.config.json` when it exists, else the usual lookup. */
+  configFile?: string;
+  listener?: EngineListener;
+  /** Approve every approval request at once as this identity (`--yes`). */
+  autoApproveAs?: string;
+  /** Definitions to run instead of the synthesized CDK app (tests of the engine itself). */
+  definitions?: EngineDefinitions;
+  waitMs?: number;
+}
+
+export interface LocalSession {
+  engine: LocalEngine;
+  adapters: LocalAdapters;
+  config: ReleaseConfig;
+  configFile?: string;
+}
+
+export function sessionConfigFile(root: string, configFile?: string): string | undefined {
+  if (configFile) return resolve(configFile);
+  const underRoot = join(resolve(root), 'releng.config.json');
+  return existsSync(underRoot) ? underRoot : undefined;
+}
+
+/**
+ * Approves as `approver` the pending approvals of an execution that now waits (the promotion
+ * names them `<execution>-<index>`), through the promotion handler's decision logic.
+ */
+async function autoApprove(session: LocalSession, approver: string, execution: string): Promise<void> {
+  const pending = (await session.adapters.approvals.listPending()).filter(
+    (p) => p.approvalId === execution || p.approvalId.startsWith(`${execution}-`),
+  );
+  for (const approval of pending) {
+    const decision = await decideApproval(
+      {
+        config: session.config,
+        approvals: session.adapters.approvals,
+        callbacks: session.engine.tokens,
+        clock: systemClock,
+        approvers: [approver],
+      },
+      {
+        version: 1,
+        type: 'approve',
+        approvalId: approval.approvalId,
+        digest: approval.digest,
+        reason: 'approved with --yes',
+      },
+      approver,
+    );
+    if (!decision.accepted)
+      throw new Error(`--yes could not approve ${approval.approvalId}: ${decision.reason}`);
+  }
+}
+
+/**
+ * The embedded engine for one command: the config, the synthesized CDK app, the handlers with
+ * their local adapters, all under `root`.
+ */
+export async function openLocalSession(options: LocalSessionOptions): Promise<LocalSession> {
+  const root = resolve(options.root);
+  const configFile = sessionConfigFile(root, options.configFile);
+  const config = loadConfig(configFile);
+  await ensureLocalMounts(root, config);
+  const definitions = options.definitions ?? (await localDefinitions(config));
+  const session = {} as LocalSession;
+  const listener = (event: EngineEvent) => {
+    options.listener?.(event);
+    if (event.kind === 'approval' && options.autoApproveAs) {
+      void autoApprove(session, options.autoApproveAs, event.execution).catch((err) =>
+        options.listener?.({ ...event, kind: 'progress', message: (err as Error).message }),
+      );
+    }
+  };
+  let adapters: LocalAdapters | undefined;
+  const engine = new LocalEngine({
+    root,
+    definitions,
+    ...(configFile ? { configFile } : {}),
+    listener,
+    ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    functions: (e) => {
+      const built = createLocalFunctions(e, {
+        config,
+        approvers: [localUser(), ...(options.autoApproveAs ? [options.autoApproveAs] : [])],
+        listener,
+      });
+      adapters = built.adapters;
+      return built.functions;
+    },
+  });
+  Object.assign(session, { engine, adapters: adapters!, config, ...(configFile ? { configFile } : {}) });
+  return session;
+}
