@@ -135,10 +135,7 @@ export function withDefaults(scope: Construct, id: string, defaults: Record<stri
   });
   const merge = new sfn.Pass(scope, id, {
     parameters: {
-      'merged.$': sfn.JsonPath.jsonMerge(
-        sfn.JsonPath.objectAt('$.defaults'),
-        sfn.JsonPath.objectAt('$.input'),
-      ),
+      merged: sfn.JsonPath.jsonMerge(sfn.JsonPath.objectAt('$.defaults'), sfn.JsonPath.objectAt('$.input')),
     },
     outputPath: '$.merged',
   });

@@ -168,16 +168,16 @@ export class RunOnComposeHost extends sfn.Parallel {
     );
     const backOff = new sfn.Pass(scope, at('back off'), {
       parameters: {
-        'waitSeconds.$': sfn.JsonPath.mathAdd(
+        waitSeconds: sfn.JsonPath.mathAdd(
           sfn.JsonPath.numberAt('$.hostCommand.poll.waitSeconds'),
           sfn.JsonPath.numberAt('$.hostCommand.poll.waitSeconds'),
         ),
-        'elapsedSeconds.$': elapsed,
+        elapsedSeconds: elapsed,
       },
       resultPath: '$.hostCommand.poll',
     });
     const keepInterval = new sfn.Pass(scope, at('keep interval'), {
-      parameters: { waitSeconds: POLL_BACKOFF.maxSeconds, 'elapsedSeconds.$': elapsed },
+      parameters: { waitSeconds: POLL_BACKOFF.maxSeconds, elapsedSeconds: elapsed },
       resultPath: '$.hostCommand.poll',
     });
     const nextInterval = new sfn.Choice(scope, at('interval capped?'))
@@ -204,7 +204,7 @@ export class RunOnComposeHost extends sfn.Parallel {
     );
     const describeFailure = new sfn.Pass(scope, at('describe failure'), {
       parameters: {
-        'cause.$': sfn.JsonPath.format(
+        cause: sfn.JsonPath.format(
           `releng-host ${props.operation}: {} ({}, exit {}); log group {} stream {}`,
           sfn.JsonPath.stringAt('$.hostCommand.invocation.Status'),
           sfn.JsonPath.stringAt('$.hostCommand.invocation.StatusDetails'),
@@ -225,7 +225,7 @@ export class RunOnComposeHost extends sfn.Parallel {
         'status.$': '$.hostCommand.invocation.Status',
         ...(parseOutput
           ? {
-              'output.$': sfn.JsonPath.stringToJson(
+              output: sfn.JsonPath.stringToJson(
                 sfn.JsonPath.stringAt('$.hostCommand.invocation.StandardOutputContent'),
               ),
             }

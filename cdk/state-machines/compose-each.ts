@@ -22,11 +22,11 @@ export function composeEach(scope: Construct, kit: PipelineKit): sfn.Map {
       'channel.$': '$.channel',
       'revision.$': '$.revision',
       'now.$': '$.clock.now',
-      'compose.$': sfn.JsonPath.jsonMerge(
+      compose: sfn.JsonPath.jsonMerge(
         sfn.JsonPath.objectAt('$.composeDefaults'),
         sfn.JsonPath.objectAt('$$.Map.Item.Value'),
       ),
-      'lockName.$': sfn.JsonPath.format(
+      lockName: sfn.JsonPath.format(
         'lane:{}/{}',
         sfn.JsonPath.stringAt('$.major'),
         sfn.JsonPath.stringAt('$$.Map.Item.Value.name'),

@@ -26,7 +26,7 @@ export function minorReleaseDefinition(
 ): sfn.IChainable {
   const lock = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
   const nameLock = new sfn.Pass(scope, 'Name staging lock', {
-    parameters: { 'name.$': sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
+    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
     resultPath: '$.lock',
   });
   const ready = new sfn.Pass(scope, 'Staging ready', {

@@ -79,7 +79,7 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
     parameters: {
       'release.$': '$.release',
       'approvalId.$': '$.approvalId',
-      'approval.$': sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.decision.Cause')),
+      approval: sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt('$.decision.Cause')),
     },
   });
   ask.addCatch(recordTimeout, { errors: ['States.Timeout'], resultPath: '$.timeout' });
@@ -107,7 +107,7 @@ export function promotionDefinition(
     maxConcurrency: 10,
     itemSelector: {
       'release.$': '$$.Map.Item.Value',
-      'approvalId.$': sfn.JsonPath.format(
+      approvalId: sfn.JsonPath.format(
         '{}-{}',
         sfn.JsonPath.executionName,
         sfn.JsonPath.stringAt('$$.Map.Item.Index'),
@@ -120,7 +120,7 @@ export function promotionDefinition(
 
   const tally = new sfn.Pass(scope, 'Tally approvals', {
     parameters: {
-      'anyApproved.$': sfn.JsonPath.arrayContains(sfn.JsonPath.listAt('$.approvals.outcomes'), 'APPROVED'),
+      anyApproved: sfn.JsonPath.arrayContains(sfn.JsonPath.listAt('$.approvals.outcomes'), 'APPROVED'),
     },
     resultPath: '$.decision',
   });

@@ -31,7 +31,7 @@ export function stagingDefinition(
 ): sfn.IChainable {
   const lock = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
   const nameLock = new sfn.Pass(scope, 'Name staging lock', {
-    parameters: { 'name.$': sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
+    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
     resultPath: '$.lock',
   });
 
@@ -54,7 +54,7 @@ export function stagingDefinition(
       'channel.$': '$.channel',
       'revision.$': '$.revision',
       'compose.$': '$$.Map.Item.Value',
-      'built.$': sfn.JsonPath.arrayContains(
+      built: sfn.JsonPath.arrayContains(
         sfn.JsonPath.listAt('$.composes'),
         sfn.JsonPath.stringAt('$$.Map.Item.Value'),
       ),
