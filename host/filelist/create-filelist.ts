@@ -25,6 +25,9 @@ import { finished } from 'node:stream/promises';
  */
 export const FILELIST_VERSION = 2;
 
+/** rsync --delay-updates holding dirs: a publish in progress (or killed), never content. */
+const RSYNC_TEMP = '.~tmp~';
+
 /** Names the lists themselves use: never listed, so a list does not describe itself. */
 const OWN_FILES = /^\.?(fullfilelist|fullfiletimelist|imagelist)/;
 
@@ -113,7 +116,7 @@ export async function writeTreeLists(
       const base = path.slice(path.lastIndexOf('/') + 1);
       // Only files, dirs and links are mirrored; names with a newline cannot be listed.
       if ((type !== 'f' && type !== 'd' && type !== 'l') || path.includes('\n')) return true;
-      if (OWN_FILES.test(base)) return true;
+      if (OWN_FILES.test(base) || path.includes(RSYNC_TEMP)) return true;
       entries++;
       if (type === 'f' && base === 'repomd.xml') repomds.push(path);
       const a = fileList.write(`${path}\n`);

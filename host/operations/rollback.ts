@@ -7,6 +7,7 @@ import type { HostOperation } from '../framework/operation.ts';
 import { installRepodata } from '../publish/install-repodata.ts';
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
+import { resetPublishTemp } from '../publish/rsync.ts';
 import { rewriteFileLists } from './file-lists.ts';
 
 /**
@@ -27,6 +28,7 @@ export const rollback: HostOperation = {
       );
     const restore = async () => {
       const production = paths.productionRelease;
+      await resetPublishTemp(ctx);
       const present = record.repos.filter((r) => !r.absent).map((r) => r.repodata);
       const absent = record.repos.filter((r) => r.absent).map((r) => r.repodata);
       await installRepodata(ctx, store.savedRoot(record.digest), production, present);

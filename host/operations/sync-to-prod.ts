@@ -13,6 +13,7 @@ import {
 } from '../publish/passes.ts';
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
+import { resetPublishTemp } from '../publish/rsync.ts';
 
 /**
  * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if staging is the
@@ -77,6 +78,7 @@ async function publishRelease(
       );
     ctx.log(`allowed shrink (${allowShrink}): ${what}`);
   }
+  await resetPublishTemp(ctx);
   const store = new RollbackStore(rollbackRoot(ctx.config, ctx.root, productionDir));
   const packages = await publishPackages(ctx, staging, production, scan);
   const metadata = await publishMetadata(ctx, staging, production, scan, store, digest);

@@ -7,6 +7,8 @@ import { type ItemizedChange, isTransfer } from './rsync.ts';
 export interface ShrinkReport {
   /** Files production has and staging does not (outside repodata). */
   missingFromStaging: number;
+  /** A few of them and of the shrunk ones, for the operator. */
+  examples: string[];
   /** Files staging would replace with a smaller one. */
   shrunk: number;
   /** Production file count the fractions are taken of. */
@@ -33,9 +35,14 @@ export async function measureShrink(
   let missingFromStaging = 0;
   let created = 0;
   let shrunk = 0;
+  const examples: string[] = [];
+  const example = (path: string) => examples.length < 5 && examples.push(path);
   for (const change of changes) {
     if (change.item === '*deleting') {
-      if (!change.path.endsWith('/')) missingFromStaging++;
+      if (!change.path.endsWith('/')) {
+        missingFromStaging++;
+        example(change.path);
+      }
       continue;
     }
     if (!isTransfer(change) || change.item[1] !== 'f') continue;
@@ -44,7 +51,10 @@ export async function measureShrink(
       continue;
     }
     const before = await lstat(join(productionRelease, change.path)).catch(() => undefined);
-    if (before && before.size > change.size) shrunk++;
+    if (before && before.size > change.size) {
+      shrunk++;
+      example(change.path);
+    }
   }
   const productionFiles = Math.max(stagingFiles - created + missingFromStaging, 0);
   const shrinkingRepos: ShrinkReport['shrinkingRepos'] = [];
@@ -59,7 +69,7 @@ export async function measureShrink(
     shrinkingRepos.push({ repo, before, after });
     worstFraction = Math.max(worstFraction, (before - after) / before);
   }
-  return { missingFromStaging, shrunk, productionFiles, shrinkingRepos, worstFraction };
+  return { missingFromStaging, examples, shrunk, productionFiles, shrinkingRepos, worstFraction };
 }
 
 export function describeShrink(report: ShrinkReport): string {
@@ -68,5 +78,6 @@ export function describeShrink(report: ShrinkReport): string {
     `${report.shrunk} file(s) would shrink (of ${report.productionFiles})`,
     ...report.shrinkingRepos.map((r) => `${r.repo} would list ${r.after} packages instead of ${r.before}`),
   ];
+  if (report.examples.length) parts.push(`e.g. ${report.examples.join(', ')}`);
   return parts.join('; ');
 }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OperationContext } from '../framework/context.ts';
 import { namesIn } from './repodata.ts';
-import { rsyncBase } from './rsync.ts';
+import { rsyncCopy } from './rsync.ts';
 
 const REPOMD = new Set(['repomd.xml', 'repomd.xml.asc']);
 
@@ -34,7 +34,7 @@ export async function installRepodata(
   const copy = (list: string[]) =>
     ctx.run(
       [
-        ...rsyncBase(ctx.config),
+        ...rsyncCopy(ctx),
         '--checksum',
         '--delay-updates',
         '--mkpath',

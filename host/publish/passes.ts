@@ -7,7 +7,7 @@ import { findRepoDirs } from '../repo/walk.ts';
 import { installRepodata } from './install-repodata.ts';
 import { namesIn, sameRepomd } from './repodata.ts';
 import type { RollbackStore } from './rollback-record.ts';
-import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase } from './rsync.ts';
+import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase, rsyncCopy } from './rsync.ts';
 
 /** What the dry run found: the changes outside repodata and every repo staging has. */
 export interface ChangeScan {
@@ -88,7 +88,7 @@ export async function publishPackages(
     return 0;
   }
   await ctx.run(
-    [...rsyncBase(ctx.config), '--mkpath', '--files-from=-', '--from0', `${staging}/`, `${production}/`],
+    [...rsyncCopy(ctx), '--mkpath', '--files-from=-', '--from0', `${staging}/`, `${production}/`],
     { input: `${list.join('\0')}\0` },
   );
   return list.length;
@@ -158,7 +158,7 @@ export async function publishLinksAndComposeInfo(
   const composeInfo = ['COMPOSE_ID', 'metadata'].filter((n) => existsSync(join(staging, n)));
   if (!composeInfo.length) return;
   await ctx.run([
-    ...rsyncBase(ctx.config),
+    ...rsyncCopy(ctx),
     '--checksum',
     '--delay-updates',
     ...composeInfo.map((n) => join(staging, n)),

@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
-import { sha256File } from '../../host/framework/fsutil.ts';
+import { sha256, sha256File } from '../../host/framework/fsutil.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -111,4 +112,11 @@ export async function repomdProblems(tree: string, key: SigningKey): Promise<str
     }
   }
   return problems;
+}
+
+/** Interim staging digest until verify-staging's lands: every staged path and its content hash. */
+export async function fixtureDigest(_ctx: unknown, dir: string): Promise<string> {
+  const { stdout } = await execFile(['find', '.', '-type', 'f', '-printf', '%P\n'], { cwd: dir });
+  const files = stdout.split('\n').filter(Boolean).sort();
+  return sha256(files.map((f) => `${f}\t${sha256(readFileSync(join(dir, f)))}`).join('\n'));
 }

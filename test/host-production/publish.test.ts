@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
-import { sha256 } from '../../host/framework/fsutil.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { rollback } from '../../host/operations/rollback.ts';
 import { syncToProdWith } from '../../host/operations/sync-to-prod.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
   buildPackages,
+  fixtureDigest,
   noarch,
   type PackageSet,
   repomdProblems,
@@ -21,18 +21,11 @@ import {
 import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
 import { runOperation } from './run.ts';
 
-// Interim staging digest until verify-staging's lands: every staged path, size and content hash.
-async function fixtureDigest(_ctx: unknown, dir: string): Promise<string> {
-  const { stdout } = await execFile(['find', '.', '-type', 'f', '-printf', '%P\n'], { cwd: dir });
-  const files = stdout.split('\n').filter(Boolean).sort();
-  return sha256(files.map((f) => `${f}\t${sha256(readFileSync(join(dir, f)))}`).join('\n'));
-}
 const syncToProd = syncToProdWith(fixtureDigest);
 
 let work: string;
 let root: string;
 let set: PackageSet;
-const { paths } = testRelease('/');
 const at = () => testRelease(root).paths;
 
 async function stage(layout: Record<string, string[]>): Promise<void> {

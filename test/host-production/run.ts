@@ -10,6 +10,7 @@ export async function runOperation(
   root: string,
   args: string[],
   overrides: Record<string, unknown> = {},
+  onProgress?: (line: string) => void,
 ): Promise<{ result: Record<string, unknown>; ctx: OperationContext; progress: string[] }> {
   const name: HostOperationName = operation.name;
   const options = parseOperationArgs(name, ['--root', root, ...args]);
@@ -21,7 +22,10 @@ export async function runOperation(
     dryRun: options['dry-run'] === true,
     options,
     clock: { now: () => new Date() },
-    progress: (line) => progress.push(line),
+    progress: (line) => {
+      progress.push(line);
+      onProgress?.(line);
+    },
   });
   const result = await operation.run(ctx);
   return { result, ctx, progress };

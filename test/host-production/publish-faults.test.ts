@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from '../../host/framework/exec.ts';
+import { findRepoDirs } from '../../host/repo/walk.ts';
+import {
+  buildPackages,
+  fixtureDigest,
+  noarch,
+  type PackageSet,
+  repomdProblems,
+  signRepomd,
+  testRelease,
+} from './fixtures.ts';
+
+const RUNNER = join(import.meta.dirname, 'sync-runner.ts');
+const TSX = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+
+let work: string;
+let root: string;
+let set: PackageSet;
+const at = () => testRelease(root).paths;
+
+/** A new staged revision: a fresh image (slow enough to kill mid-copy) and new repodata everywhere. */
+async function stageRevision(n: number): Promise<void> {
+  const staging = at().stagingRelease;
+  await mkdir(join(staging, 'images'), { recursive: true });
+  await writeFile(join(staging, 'images', `cloud-${n}.img`), randomBytes(24 * 1024 * 1024));
+  for (const repo of ['BaseOS/x86_64/os', 'AppStream/x86_64/os', 'BaseOS/source/tree']) {
+    const dir = join(staging, repo);
+    await mkdir(join(dir, 'Packages', 'h'), { recursive: true });
+    await execFile(['cp', '-p', set.rpms['hello-1.0-1.noarch']!, join(dir, 'Packages', 'h')]);
+    await execFile(['createrepo_c', '--quiet', '--revision', String(n), dir]);
+    await signRepomd(set.key, dir);
+  }
+}
+
+/** Runs sync-to-prod in a child and SIGKILLs its whole process group `delayMs` after `line` appears. */
+async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
+  const digest = await fixtureDigest(undefined, at().stagingRelease);
+  const args = [RUNNER, root, '--major', '8', '--revision', '8.10', '--approved-digest', digest];
+  const child = spawn(TSX, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let killed = false;
+  let seen = '';
+  child.stderr.on('data', (d: Buffer) => {
+    seen += d.toString();
+    if (!killed && line.test(seen)) {
+      killed = true;
+      setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), delayMs);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (!killed && code !== 0) throw new Error(`sync-to-prod failed before the kill point: ${seen}`);
+  await lockReleasedByDeath();
+  return killed;
+}
+
+/** Waits until the killed run's process is gone, as it is by the time anyone reruns. */
+async function lockReleasedByDeath(): Promise<void> {
+  const lock = join(root, 'mnt/compose/.releng/locks/publish.lock');
+  for (let i = 0; i < 100; i++) {
+    const holder = await readFile(lock, 'utf8').then(JSON.parse, () => undefined);
+    if (!holder) return;
+    try {
+      process.kill(holder.pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function publishToEnd(): Promise<void> {
+  const digest = await fixtureDigest(undefined, at().stagingRelease);
+  await execFile([TSX, RUNNER, root, '--major', '8', '--revision', '8.10', '--approved-digest', digest]);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'releng-faults-'));
+  root = join(work, 'root');
+  set = await buildPackages(work, [noarch('hello', '1.0')]);
+  await stageRevision(0);
+  await publishToEnd();
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('sync-to-prod killed part way', () => {
+  const packagesPass = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\n/;
+  const metadataCopy = /\$ rsync .*--checksum --delay-updates --mkpath --files-from/;
+  const repomdCopy = new RegExp(`${metadataCopy.source}[\\s\\S]*${metadataCopy.source}`);
+  it.each([
+    ['before the packages pass', /\[sync-to-prod\] \$ rsync/, 0],
+    ['during the packages pass', packagesPass, 40],
+    ['after the packages pass', /record the repodata/, 0],
+    ['while new metadata files are copied', metadataCopy, 5],
+    ['while repomd.xml and its signature are copied', repomdCopy, 2],
+    ['while replaced metadata files are removed', /remove metadata files/, 0],
+  ])('%s: production stays consistent and a rerun finishes the publish', async (_, line, delay) => {
+    const n =
+      Number(
+        readFileSync(join(at().stagingRelease, 'BaseOS/x86_64/os/repodata/repomd.xml'), 'utf8').match(
+          /<revision>([0-9]+)/,
+        )![1],
+      ) + 1;
+    await stageRevision(n);
+    const killed = await killedAt(line, delay);
+    expect(killed).toBe(true);
+    // Killed mid-copy, the new image is not in place yet (it lands whole, or not at all).
+    if (line === packagesPass)
+      expect(existsSync(join(at().productionRelease, 'images', `cloud-${n}.img`))).toBe(false);
+    expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
+
+    await publishToEnd();
+    expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
+    for (const repo of await findRepoDirs(at().stagingRelease)) {
+      const repomd = (tree: string) => readFileSync(join(tree, repo, 'repodata', 'repomd.xml'));
+      expect(repomd(at().productionRelease).equals(repomd(at().stagingRelease))).toBe(true);
+    }
+    expect(readFileSync(join(at().productionRelease, 'images', `cloud-${n}.img`)).length).toBe(
+      24 * 1024 * 1024,
+    );
+  });
+});
