@@ -18,7 +18,15 @@ export function hostRunner(store: PackageStore, extraEnv: NodeJS.ProcessEnv = {}
     const major =
       operation === 'sync-to-staging-sig' || args.includes('--major') ? [] : ['--major', store.major];
     const code = await main(
-      [operation, '--root', store.root, '--config', store.configPath, ...major, ...args, '--json'],
+      [
+        operation,
+        '--root',
+        store.root,
+        ...(args.includes('--config') ? [] : ['--config', store.configPath]),
+        ...major,
+        ...args,
+        '--json',
+      ],
       { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...process.env, ...extraEnv } },
     );
     return { code, result: JSON.parse(out.at(-1) ?? '{}'), stderr: err.join('\n') };
