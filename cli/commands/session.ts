@@ -1,7 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { stackId } from '../../cdk/build.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { UsageError } from '../args.ts';
 import type { EngineEvent, EngineListener } from '../engine/adapters/types.ts';
@@ -42,6 +41,8 @@ export const awsClients = {
 };
 
 export async function openAws(values: EngineValues): Promise<AwsEngine> {
+  // Loaded only here: the CDK library is slow to import and only its stack naming is needed.
+  const { stackId } = await import('../../cdk/build.ts');
   const stack = values.stack ?? stackId(loadConfig(values.config).stage);
   const targets = await resolveAwsTargets(awsClients.cloudFormation(), stack);
   return new AwsEngine(targets, awsClients.sfn(), awsClients.sqs());
