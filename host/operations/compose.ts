@@ -32,7 +32,8 @@ function composeOptions(ctx: OperationContext) {
   const pungiConfig = settings.pungiConfig[kind];
   if (!pungiConfig) throw new HostOperationError(`compose ${name} has no ${kind} pungi config`);
   const wanted = (ctx.options.engine as string | undefined) ?? 'auto';
-  const hasPungi = pungiAvailable();
+  // The context carries the environment its commands run with (main's deps.env).
+  const hasPungi = pungiAvailable((ctx as OperationContext & { env?: NodeJS.ProcessEnv }).env);
   if (wanted === 'pungi' && !hasPungi)
     throw new HostOperationError('--engine pungi: pungi-koji is not on PATH');
   const engine: 'pungi' | 'local' =
