@@ -4,7 +4,9 @@ import { applyUpdateinfo } from './apply-updateinfo.ts';
 import { compose } from './compose.ts';
 import { fileLists } from './file-lists.ts';
 import { prepStaging } from './prep-staging.ts';
+import { rollback } from './rollback.ts';
 import { signReposOperation } from './sign-repos.ts';
+import { syncToProd } from './sync-to-prod.ts';
 import { syncToStaging } from './sync-to-staging.ts';
 import { syncToStagingSig } from './sync-to-staging-sig.ts';
 import { verifyStaging } from './verify-staging.ts';
@@ -19,4 +21,6 @@ export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {
   'verify-staging': verifyStaging,
   'sync-to-staging': syncToStaging,
   'sync-to-staging-sig': syncToStagingSig,
+  'sync-to-prod': syncToProd,
+  rollback,
 };

@@ -14,6 +14,7 @@ import {
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
 import { resetPublishTemp } from '../publish/rsync.ts';
+import { computeStagedContent, contentDigest } from '../repo/manifest.ts';
 
 /**
  * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if staging is the
@@ -31,6 +32,12 @@ export type StagingDigest = (ctx: OperationContext, stagingRelease: string) => P
 export function syncToProdWith(stagingDigest: StagingDigest): HostOperation {
   return { name: 'sync-to-prod', run: (ctx) => syncToProdRun(ctx, stagingDigest) };
 }
+
+/** verify-staging's digest, recomputed from every staged byte. */
+export const recomputedStagingDigest: StagingDigest = async (_ctx, stagingRelease) =>
+  contentDigest(await computeStagedContent(stagingRelease));
+
+export const syncToProd = syncToProdWith(recomputedStagingDigest);
 
 async function syncToProdRun(
   ctx: OperationContext,

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
-import { sha256, sha256File } from '../../host/framework/fsutil.ts';
+import { sha256File } from '../../host/framework/fsutil.ts';
+import { recomputedStagingDigest } from '../../host/operations/sync-to-prod.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -114,9 +114,6 @@ export async function repomdProblems(tree: string, key: SigningKey): Promise<str
   return problems;
 }
 
-/** Interim staging digest until verify-staging's lands: every staged path and its content hash. */
-export async function fixtureDigest(_ctx: unknown, dir: string): Promise<string> {
-  const { stdout } = await execFile(['find', '.', '-type', 'f', '-printf', '%P\n'], { cwd: dir });
-  const files = stdout.split('\n').filter(Boolean).sort();
-  return sha256(files.map((f) => `${f}\t${sha256(readFileSync(join(dir, f)))}`).join('\n'));
-}
+/** The digest verify-staging names for the staged tree (what an approval carries). */
+export const stagedDigest = (dir: string): Promise<string> =>
+  recomputedStagingDigest(undefined as never, dir);

@@ -9,16 +9,16 @@ import { execFile } from '../../host/framework/exec.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import {
   buildPackages,
-  fixtureDigest,
   noarch,
   type PackageSet,
   repomdProblems,
   signRepomd,
+  stagedDigest,
   testRelease,
 } from './fixtures.ts';
 
-const RUNNER = join(import.meta.dirname, 'sync-runner.ts');
-const TSX = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+/** The real entry the SSM documents run, in its own process so it can be killed. */
+const HOST = join(import.meta.dirname, '..', '..', 'bin', 'releng-host.mjs');
 
 let work: string;
 let root: string;
@@ -41,9 +41,20 @@ async function stageRevision(n: number): Promise<void> {
 
 /** Runs sync-to-prod in a child and SIGKILLs its whole process group `delayMs` after `line` appears. */
 async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
-  const digest = await fixtureDigest(undefined, at().stagingRelease);
-  const args = [RUNNER, root, '--major', '8', '--revision', '8.10', '--approved-digest', digest];
-  const child = spawn(TSX, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const digest = await stagedDigest(at().stagingRelease);
+  const args = [
+    HOST,
+    'sync-to-prod',
+    '--root',
+    root,
+    '--major',
+    '8',
+    '--revision',
+    '8.10',
+    '--approved-digest',
+    digest,
+  ];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let killed = false;
   let seen = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -75,8 +86,20 @@ async function lockReleasedByDeath(): Promise<void> {
 }
 
 async function publishToEnd(): Promise<void> {
-  const digest = await fixtureDigest(undefined, at().stagingRelease);
-  await execFile([TSX, RUNNER, root, '--major', '8', '--revision', '8.10', '--approved-digest', digest]);
+  const digest = await stagedDigest(at().stagingRelease);
+  await execFile([
+    process.execPath,
+    HOST,
+    'sync-to-prod',
+    '--root',
+    root,
+    '--major',
+    '8',
+    '--revision',
+    '8.10',
+    '--approved-digest',
+    digest,
+  ]);
 }
 
 beforeAll(async () => {

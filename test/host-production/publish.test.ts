@@ -7,21 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { rollback } from '../../host/operations/rollback.ts';
-import { syncToProdWith } from '../../host/operations/sync-to-prod.ts';
+import { syncToProd } from '../../host/operations/sync-to-prod.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
   buildPackages,
-  fixtureDigest,
   noarch,
   type PackageSet,
   repomdProblems,
+  stagedDigest,
   testRelease,
   writeRepo,
 } from './fixtures.ts';
 import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
 import { runOperation } from './run.ts';
-
-const syncToProd = syncToProdWith(fixtureDigest);
 
 let work: string;
 let root: string;
@@ -34,7 +32,7 @@ async function stage(layout: Record<string, string[]>): Promise<void> {
 }
 
 async function publish(extra: string[] = []) {
-  const digest = await fixtureDigest(undefined, at().stagingRelease);
+  const digest = await stagedDigest(at().stagingRelease);
   return runOperation(syncToProd, root, [
     '--major',
     '8',
