@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PATTERNS } from '../patterns.ts';
 
 const pattern = (name: keyof typeof PATTERNS, what: string) =>

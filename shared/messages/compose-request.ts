@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Channel, ComposeKind } from '../config/schema.ts';
 import { ComposeId, ExecutionName, Identifier, Major, Reason, Revision, UserName } from './fields.ts';
 

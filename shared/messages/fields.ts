@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PATTERNS } from '../patterns.ts';
 
 /** Field schemas shared by every message: tight patterns, a message naming what is wrong. */

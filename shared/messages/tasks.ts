@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ExecutionName } from './fields.ts';
 import { StagingReadyV1 } from './promotion.ts';
 
