@@ -51,6 +51,8 @@ export async function openAws(values: EngineValues): Promise<AwsEngine> {
 /** Prints what the engine does as it goes: steps with elapsed time, host progress, notifications. */
 export function progressPrinter(out: Output, json: boolean, verbose = true): EngineListener {
   const started = Date.now();
+  // A poll loop enters the same state again and again: print a step once until another one starts.
+  const lastStep = new Map<string, string>();
   // With --json, stdout carries only the final object; progress goes to stderr.
   const print = json ? out.error : out.line;
   return (event: EngineEvent) => {
@@ -61,7 +63,9 @@ export function progressPrinter(out: Output, json: boolean, verbose = true): Eng
         print(`${elapsed}  ▶ ${where}`);
         break;
       case 'step':
-        print(`${elapsed}    › ${event.state}`);
+        if (lastStep.get(event.execution) === event.state) break;
+        lastStep.set(event.execution, event.state ?? '');
+        print(`${elapsed}    › ${where}: ${event.state}`);
         break;
       case 'progress':
         if (verbose) print(`${elapsed}      ${event.message}`.slice(0, 200));

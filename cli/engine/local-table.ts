@@ -3,6 +3,8 @@ import { writeFileAtomic } from '../../host/framework/fsutil.ts';
 import { applyUpdate, type ExpressionInput, evaluateCondition, type Item } from './expressions.ts';
 import { withFileMutex } from './file-mutex.ts';
 
+export type { Item } from './expressions.ts';
+
 /** The error DynamoDB raises when a ConditionExpression does not hold. */
 export class ConditionalCheckFailedError extends Error {
   override readonly name = 'ConditionalCheckFailedException';

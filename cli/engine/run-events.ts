@@ -48,6 +48,11 @@ export async function recordEvents(
       .filter((s) => s.state.Type === 'Task')
       .map((s) => s.name),
   );
+  const passive = new Set(
+    allStates(definition)
+      .filter((s) => ['Pass', 'Wait', 'Choice'].includes(s.state.Type))
+      .map((s) => s.name),
+  );
   const current: string[] = [];
   let failedState: string | undefined;
   let failedTask: string | undefined;
@@ -74,8 +79,14 @@ export async function recordEvents(
       failedState = event.state;
       if (tasks.has(event.state)) failedTask = event.state;
     }
-    if (event.type === 'StateEntered' || event.type === 'StateExited') {
-      const snapshot = [...current];
+    // Only Task and Map/Parallel moves are worth a record write: a poll loop's Pass/Wait/Choice are not.
+    if (
+      (event.type === 'StateEntered' || event.type === 'StateExited') &&
+      event.stateType !== 'Pass' &&
+      event.stateType !== 'Wait' &&
+      event.stateType !== 'Choice'
+    ) {
+      const snapshot = current.filter((s) => tasks.has(s) || !passive.has(s));
       await store.update(name, (r) => {
         r.currentStates = snapshot;
       });

@@ -11,18 +11,36 @@ export function waitOverrides(definition: AslDefinition, ms: number): Record<str
 
 interface Retrier {
   IntervalSeconds?: number;
+  BackoffRate?: number;
+  MaxAttempts?: number;
+  MaxDelaySeconds?: number;
+}
+
+/** Seconds a retrier waits over all its attempts on AWS: interval × rate^k, capped per attempt. */
+export function retryBudgetSeconds(r: Retrier): number {
+  const attempts = r.MaxAttempts ?? 3;
+  let total = 0;
+  for (let k = 0; k < attempts; k++) {
+    const delay = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k;
+    total += r.MaxDelaySeconds ? Math.min(delay, r.MaxDelaySeconds) : delay;
+  }
+  return total;
 }
 
 /**
- * Retry intervals scaled down (IntervalSeconds × `msPerSecond` ms, per retrier): a lock retry
- * still backs off and still gives up after MaxAttempts, in milliseconds instead of minutes.
+ * Retry intervals scaled down, per retrier: aws-local-stepfunctions takes one interval per
+ * retrier (no backoff), so each attempt waits the average of the AWS schedule × `msPerSecond`.
+ * A lock retry keeps its meaning — it waits the same share of its budget and gives up after
+ * MaxAttempts — in seconds instead of hours.
  */
 export function retryIntervals(definition: AslDefinition, msPerSecond: number): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const { name, state } of allStates(definition)) {
     const retry = state.Retry as Retrier[] | undefined;
     if (!retry?.length) continue;
-    out[name] = retry.map((r) => Math.max(1, Math.round((r.IntervalSeconds ?? 1) * msPerSecond)));
+    out[name] = retry.map((r) =>
+      Math.max(1, Math.round((retryBudgetSeconds(r) / (r.MaxAttempts ?? 3)) * msPerSecond)),
+    );
   }
   return out;
 }
