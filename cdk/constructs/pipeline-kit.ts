@@ -20,6 +20,10 @@ export interface PipelineKitProps {
   readonly topic: sns.ITopic;
 }
 
+export function approvalTimeout(config: ReleaseConfig): Duration {
+  return Duration.seconds(Math.max(1, Math.ceil(config.approval.timeoutHours * 3600)));
+}
+
 /** Where a caught error goes in the state, for the failure path to report. */
 export const FAILURE_PATH = '$.failure';
 
@@ -32,6 +36,11 @@ export class PipelineKit {
 
   get config(): ReleaseConfig {
     return this.props.config;
+  }
+
+  /** How long an approval may wait: the configured hours, in whole seconds (they may be fractional). */
+  get approvalTimeout(): Duration {
+    return approvalTimeout(this.props.config);
   }
 
   /** Runs a releng-host operation on the compose host. Parameters by flag name. */

@@ -7,7 +7,7 @@ import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { ComposeHosts } from '../constructs/compose-hosts.ts';
 import { HostOperationDocuments } from '../constructs/host-documents.ts';
 import { Monitoring, Notifications } from '../constructs/notifications.ts';
-import { PipelineKit } from '../constructs/pipeline-kit.ts';
+import { approvalTimeout, PipelineKit } from '../constructs/pipeline-kit.ts';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
 import { RelengFunction } from '../constructs/releng-function.ts';
@@ -97,11 +97,11 @@ export class RelengStack extends Stack {
       this.notifications.grantPublish(p.stateMachine);
       return p;
     };
-    const approvalHours = config.approval.timeoutHours;
+    const approval = approvalTimeout(config);
     const promotion = pipeline(
       PIPELINE_IDS.promotion,
       'Approve staged releases, then publish them to production and write the file lists',
-      Duration.hours(approvalHours + 72),
+      approval.plus(Duration.hours(72)),
       (scope) => promotionDefinition(scope, kit, this.approvalRequest),
     );
     this.promotionEvents = new QueueWorker(this, 'PromotionEvents', {
@@ -134,7 +134,7 @@ export class RelengStack extends Stack {
     const minorRelease = pipeline(
       PIPELINE_IDS.minorRelease,
       'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
-      Duration.hours(100 + 36 + approvalHours + 48),
+      approval.plus(Duration.hours(100 + 36 + 48)),
       (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine),
     );
     this.pipelines = { compose, staging, promotion, minorRelease };

@@ -43,7 +43,6 @@ export function minorReleaseDefinition(
     },
     resultPath: '$.ready',
   });
-  const hours = kit.config.approval.timeoutHours;
   const promote = new tasks.StepFunctionsStartExecution(scope, 'Promote', {
     stateMachine: promotion,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
@@ -53,7 +52,7 @@ export function minorReleaseDefinition(
       'releases.$': 'States.Array($.ready)',
     }),
     // Approval wait plus the publish itself.
-    taskTimeout: sfn.Timeout.duration(Duration.hours(hours + 48)),
+    taskTimeout: sfn.Timeout.duration(kit.approvalTimeout.plus(Duration.hours(48))),
     resultSelector: { 'status.$': '$.Status' },
     resultPath: '$.promotion',
   });

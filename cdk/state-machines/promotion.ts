@@ -30,7 +30,7 @@ function approvalKey(approvalIdPath: string): Record<string, tasks.DynamoAttribu
  * the ApprovalResultV1 in `$.approval`, so the outcome is data, not an execution failure.
  */
 function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.IFunction): sfn.IChainable {
-  const hours = kit.config.approval.timeoutHours;
+  const timeout = kit.approvalTimeout;
   acknowledgeVersionInvoke(scope, approvalFn);
   const ask = new tasks.LambdaInvoke(scope, 'Request approval', {
     lambdaFunction: approvalFn,
@@ -41,7 +41,7 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
       'approvalId.$': '$.approvalId',
       'request.$': '$.release',
     }),
-    taskTimeout: sfn.Timeout.duration(Duration.seconds(Math.round(hours * 3600))),
+    taskTimeout: sfn.Timeout.duration(timeout),
     resultPath: '$.approval',
   });
   const recordTimeout = new tasks.DynamoUpdateItem(scope, 'Record approval timeout', {
@@ -65,7 +65,7 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
       'digest.$': '$.release.digest',
       decidedBy: 'releng',
       'decidedAt.$': '$$.State.EnteredTime',
-      reason: `no decision within ${hours} hours`,
+      reason: `no decision within ${timeout.toHumanString()}`,
     },
     resultPath: '$.approval',
   });
