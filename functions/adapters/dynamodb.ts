@@ -1,6 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  type DynamoDBDocumentClient,
+  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   ScanCommand,
@@ -18,6 +19,11 @@ import type {
   LockStore,
 } from '../../shared/ports.ts';
 import { AUDIT_RETENTION_SECONDS, type LockItem, stateKey } from '../../shared/state-table.ts';
+import { AWS_CALL_LIMITS } from './limits.ts';
+
+export const createDynamoClient = () => new DynamoDBClient({ ...AWS_CALL_LIMITS });
+export const createDocumentClient = (client = createDynamoClient()) =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
 const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 const isConditionFailure = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';

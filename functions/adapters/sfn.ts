@@ -2,7 +2,7 @@ import {
   DescribeExecutionCommand,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
-  type SFNClient,
+  SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { TaskTokenGoneError } from '../../shared/approvals/decide.ts';
@@ -13,6 +13,9 @@ import type {
   StateMachineName,
   TaskCallbacks,
 } from '../../shared/ports.ts';
+import { AWS_CALL_LIMITS } from './limits.ts';
+
+export const createSfnClient = () => new SFNClient({ ...AWS_CALL_LIMITS });
 
 export type StateMachineArns = Partial<Record<StateMachineName, string>>;
 

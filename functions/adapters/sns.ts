@@ -1,5 +1,8 @@
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Notifier } from '../../shared/ports.ts';
+import { AWS_CALL_LIMITS } from './limits.ts';
+
+export const createSnsClient = () => new SNSClient({ ...AWS_CALL_LIMITS });
 
 /** SNS subjects are at most 100 printable ASCII characters with no line breaks. */
 function snsSubject(subject: string): string {

@@ -4,10 +4,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../../shared/ports.ts';
 import { readLambdaEnv } from '../../shared/runtime-env.ts';
 import { IDEMPOTENCY_PARTITION, STATE_TABLE } from '../../shared/state-table.ts';
-import { createDocumentClient, createDynamoClient, createSnsClient } from '../adapters/clients.ts';
-import { DynamoApprovalStore } from '../adapters/dynamodb.ts';
+import { createDocumentClient, createDynamoClient, DynamoApprovalStore } from '../adapters/dynamodb.ts';
 import { lambdaConfig } from '../adapters/runtime.ts';
-import { SnsNotifier } from '../adapters/sns.ts';
+import { createSnsClient, SnsNotifier } from '../adapters/sns.ts';
 import { createApprovalRequestHandler } from './process.ts';
 
 const env = readLambdaEnv(['stateTable', 'notificationTopicArn']);

@@ -1,10 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../../shared/ports.ts';
 import { readLambdaEnv } from '../../shared/runtime-env.ts';
-import { createDocumentClient, createSfnClient } from '../adapters/clients.ts';
-import { DynamoLaneStateStore, DynamoLockStore } from '../adapters/dynamodb.ts';
+import { createDocumentClient, DynamoLaneStateStore, DynamoLockStore } from '../adapters/dynamodb.ts';
 import { lambdaConfig } from '../adapters/runtime.ts';
-import { SfnExecutionStarter } from '../adapters/sfn.ts';
+import { createSfnClient, SfnExecutionStarter } from '../adapters/sfn.ts';
 import { createKojiEventsHandler } from './process.ts';
 
 const env = readLambdaEnv(['composeStateMachineArn', 'stateTable']);

@@ -1,10 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../../shared/ports.ts';
 import { readLambdaEnv } from '../../shared/runtime-env.ts';
-import { createDocumentClient, createSfnClient } from '../adapters/clients.ts';
-import { DynamoApprovalStore } from '../adapters/dynamodb.ts';
+import { createDocumentClient, DynamoApprovalStore } from '../adapters/dynamodb.ts';
 import { lambdaConfig } from '../adapters/runtime.ts';
-import { SfnExecutionStarter, SfnTaskCallbacks } from '../adapters/sfn.ts';
+import { createSfnClient, SfnExecutionStarter, SfnTaskCallbacks } from '../adapters/sfn.ts';
 import { createPromotionEventsHandler } from './process.ts';
 
 const env = readLambdaEnv(['promotionStateMachineArn', 'stateTable']);

@@ -2,7 +2,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSfnClient } from '../../functions/adapters/clients.ts';
+import { createSfnClient } from '../../functions/adapters/sfn.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { bashBuild, COMPOSE_ARN, sqsEvent, sqsRecord } from './support.ts';
 
