@@ -266,7 +266,7 @@ function arithmetic(
 
 function setValue(p: Parser, item: Item): AttributeValue | undefined {
   let value: AttributeValue | undefined;
-  if (p.isWord('if_not_exists')) {
+  if (p.isWord('IF_NOT_EXISTS')) {
     p.next();
     p.expect('(');
     const existing = lookup(item, p.path());

@@ -65,12 +65,10 @@ const aws = ['--engine', 'aws', '--stack', 'Releng-dev', '--json'];
 
 describe('releng --engine aws at the SDK edge', () => {
   it('starts the compose state machine from the stack output with a validated ComposeRequestV1', async () => {
-    sfn
-      .on(StartExecutionCommand)
-      .resolves({
-        executionArn: `${ARN.replace('stateMachine', 'execution')}:Compose:c1`,
-        startDate: new Date(),
-      });
+    sfn.on(StartExecutionCommand).resolves({
+      executionArn: `${ARN.replace('stateMachine', 'execution')}:Compose:c1`,
+      startDate: new Date(),
+    });
     const out = capture();
 
     const code = await main(

@@ -1,0 +1,74 @@
+/**
+ * `npx tsx bench/demo.ts [--runs N]`: times `releng demo --yes --json` as `npm run demo` runs it
+ * (a fresh process on a fresh root), broken down by step, and compares the pipeline's wall time
+ * with the time its host operations took (from the step logs): the ratio is what the engine,
+ * the state machines' polling and the Lambdas add on top of the real work.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const RELENG = fileURLToPath(new URL('../bin/releng.mjs', import.meta.url));
+
+interface DemoJson {
+  ok: boolean;
+  timings: Record<string, number>;
+  executions: Array<{ name: string; status: string; seconds: number }>;
+}
+
+function run(root: string): Promise<{ wall: number; result: DemoJson }> {
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [RELENG, 'demo', '--yes', '--json', '--root', root],
+      { maxBuffer: 64 << 20 },
+      (err, stdout) => {
+        const wall = Number(process.hrtime.bigint() - start) / 1e9;
+        const last = stdout.trim().split('\n').at(-1) ?? '';
+        if (err && !last.startsWith('{')) return reject(err);
+        resolve({ wall, result: JSON.parse(last) as DemoJson });
+      },
+    );
+  });
+}
+
+/** Seconds the host operations ran, from the `[exit N after S s]` line each step log ends with. */
+async function hostSeconds(root: string): Promise<number> {
+  let total = 0;
+  const executions = join(root, 'engine', 'executions');
+  for (const execution of await readdir(executions)) {
+    const logs = join(executions, execution, 'logs');
+    for (const file of await readdir(logs).catch(() => [] as string[])) {
+      for (const m of (await readFile(join(logs, file), 'utf8')).matchAll(
+        /\[exit [0-9]+ after ([0-9.]+) s\]/g,
+      )) {
+        total += Number(m[1]);
+      }
+    }
+  }
+  return total;
+}
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
+for (let i = 0; i < Number(values.runs); i++) {
+  const root = await mkdtemp(join(tmpdir(), 'releng-bench-demo-'));
+  await rm(root, { recursive: true });
+  try {
+    const { wall, result } = await run(root);
+    const host = await hostSeconds(root);
+    const pipeline = result.timings.pipeline ?? 0;
+    console.log(`run ${i + 1}: ok=${result.ok} wall ${wall.toFixed(1)} s (npm run demo budget: 120 s)`);
+    for (const [step, seconds] of Object.entries(result.timings))
+      console.log(`  ${step.padEnd(60)} ${seconds.toFixed(1)} s`);
+    console.log(`  host operations (sum of step logs)                           ${host.toFixed(1)} s`);
+    console.log(
+      `  pipeline / host-operation time                               ${(pipeline / Math.max(host, 0.001)).toFixed(2)}x`,
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DemoResult, runDemo } from '../../cli/demo/demo.ts';
+import { main } from '../../cli/main.ts';
+import type { Output } from '../../cli/output.ts';
+import { dnfClient } from '../support/rpm.ts';
+
+/**
+ * The whole pipeline on the embedded engine, as an engineer runs it: `releng demo`, then
+ * failures, reruns, a rejection and concurrent composes on the same root, checked with the
+ * CLI's own status/history and with dnf as the client of the published repos.
+ */
+let root: string;
+let demo: DemoResult;
+
+function capture(): Output & { lines: string[]; errors: string[]; last<T = Record<string, unknown>>(): T } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return {
+    lines,
+    errors,
+    line: (t) => lines.push(t),
+    error: (t) => errors.push(t),
+    json: (v) => lines.push(JSON.stringify(v)),
+    last: <T>() => JSON.parse(lines.at(-1)!) as T,
+  };
+}
+
+async function releng(...argv: string[]) {
+  const out = capture();
+  const code = await main([...argv, '--root', root, '--json'], out);
+  return { code, out, body: out.lines.length ? out.last<Record<string, unknown>>() : {} };
+}
+
+/** Every file under a tree with its content hash: "untouched" means this does not change. */
+async function treeDigest(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const walk = async (d: string): Promise<void> => {
+    for (const entry of (await readdir(d, { withFileTypes: true }).catch(() => [])).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else
+        hash.update(
+          `${relative(dir, path)} ${(await stat(path)).mtimeMs} ${await readFile(path).catch(() => '')}\n`,
+        );
+    }
+  };
+  await walk(dir);
+  return hash.digest('hex');
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'releng-e2e-'));
+  await rm(root, { recursive: true });
+  demo = await runDemo({ root, yes: true, waitMs: 50 });
+}, 600_000);
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('releng demo on the embedded engine', () => {
+  it('runs compose → staging → approval → production → file lists, every execution succeeding', () => {
+    expect(demo.executions.filter((e) => e.status !== 'SUCCEEDED')).toEqual([]);
+    expect(new Set(demo.executions.map((e) => e.stateMachine))).toEqual(
+      new Set(['compose', 'staging', 'promotion']),
+    );
+    expect(demo.ok).toBe(true);
+    expect(demo.composeId).toMatch(/^Rocky-8-updates-[0-9]{8}\.[0-9]+$/);
+    expect(demo.advisories).toEqual(['RLBA-2026:0001']);
+  });
+
+  it('publishes repos dnf installs from with repo_gpgcheck=1, with groups and the advisory', async () => {
+    const repo = (variant: string) => ({
+      id: `demo-${variant}`,
+      path: join(demo.productionDir, variant, 'x86_64', 'os'),
+      gpgKey: demo.gpgPublicKey,
+    });
+    const dnf = await dnfClient(join(root, 'dnf'), [repo('BaseOS'), repo('AppStream')]);
+    await dnf.run(['makecache']);
+    const groups = (await dnf.run(['group', 'list', '--hidden'])).stdout;
+    expect(groups).toMatch(/Core|Demo Tools/);
+    await dnf.run(['install', 'demo-hello-1.0']);
+    const advisories = (await dnf.run(['updateinfo', 'list'])).stdout;
+    expect(advisories).toContain('RLBA-2026:0001');
+    await dnf.run(['upgrade', 'demo-hello']);
+    expect((await dnf.run(['list', '--installed', 'demo-hello'])).stdout).toContain('1.1-1.el8');
+  });
+
+  it('wrote the mirror file lists last, naming the published repodata', async () => {
+    const list = await readFile(join(demo.productionDir, '..', 'fullfiletimelist-rocky'), 'utf8');
+    expect(list).toContain('[End]');
+    expect(list).toMatch(/BaseOS\/x86_64\/os\/repodata\/repomd\.xml/);
+  });
+
+  it('shows the finished executions and no held lock in status', async () => {
+    const { code, body } = await releng('status');
+    expect(code).toBe(0);
+    const executions = body.executions as Array<{ name: string; status: string }>;
+    expect(executions.length).toBe(demo.executions.length);
+    expect(body.locks).toEqual([]);
+  });
+});
+
+describe('when a host step fails', () => {
+  it('fails the execution at that step, releases its locks, and a rerun after the fix completes', async () => {
+    const gpgHome = join(root, 'etc/releng/gnupg');
+    await rename(gpgHome, `${gpgHome}.away`);
+    const failed = await releng(
+      'sync-staging',
+      '--major',
+      '8',
+      '--compose',
+      'Rocky',
+      '--name',
+      'broken-staging',
+      '--yes',
+    );
+    expect(failed.code).toBe(1);
+    const run = (
+      failed.body.executions as Array<{ name: string; status: string; failedState?: string; error?: string }>
+    )[0]!;
+    expect(run).toMatchObject({ name: 'broken-staging', status: 'FAILED' });
+    expect(run.failedState).toMatch(/Sign/);
+
+    const status = await releng('status');
+    expect(status.body.locks).toEqual([]);
+    const history = await releng('history', 'broken-staging');
+    const events = (history.body as { events: Array<{ type: string; state?: string; error?: string }> })
+      .events;
+    expect(events.some((e) => e.type === 'StateFailed' && e.state?.includes('Sign'))).toBe(true);
+    const logs = await releng('logs', 'broken-staging');
+    expect(JSON.stringify(logs.body)).toContain('sign-repos');
+
+    await rename(`${gpgHome}.away`, gpgHome);
+    const rerun = await releng('rerun', 'broken-staging', '--yes');
+    expect(rerun.code).toBe(0);
+    expect(rerun.body).toMatchObject({ rerunOf: 'broken-staging', execution: { status: 'SUCCEEDED' } });
+  });
+});
+
+describe('a rejected promotion', () => {
+  it('leaves production untouched', async () => {
+    const before = await treeDigest(demo.productionDir);
+    const out = capture();
+    // Run staging without --yes; when the promotion asks, an engineer rejects it from "another terminal".
+    const staging = main(
+      ['sync-staging', '--root', root, '--major', '8', '--compose', 'Rocky', '--name', 'to-reject', '--json'],
+      out,
+    );
+    let rejected = false;
+    for (let i = 0; i < 600 && !rejected; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const { body } = await releng('approvals');
+      const pending = (body.pending as Array<{ approvalId: string }> | undefined) ?? [];
+      if (pending[0]) {
+        const reject = await releng('reject', pending[0].approvalId, '--reason', 'not this one');
+        expect(reject.code).toBe(0);
+        rejected = true;
+      }
+    }
+    expect(rejected).toBe(true);
+    await staging;
+    expect(await treeDigest(demo.productionDir)).toBe(before);
+    const { body } = await releng('status');
+    const promotion = (
+      body.executions as Array<{ stateMachine: string; status: string; output?: unknown }>
+    ).find((e) => e.stateMachine === 'promotion');
+    expect(promotion).toBeDefined();
+  });
+});
