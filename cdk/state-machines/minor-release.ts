@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
@@ -57,9 +57,13 @@ export function minorReleaseDefinition(
     resultPath: '$.promotion',
   });
 
-  const promotionId = Stack.of(scope).getLogicalId(promotion.node.defaultChild as CfnElement);
+  const stack = Stack.of(scope);
+  const promotionId = stack.getLogicalId(promotion.node.defaultChild as CfnElement);
+  // cdk-nag prints a known region/account literally and an env-agnostic one as a pseudo parameter.
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
   Validations.of(scope).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${promotionId}"}]}]}*]`,
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${region}:${account}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${promotionId}"}]}]}*]`,
     reason:
       'waiting for the promotion run (.sync) needs DescribeExecution/StopExecution on its executions, whose names are not known in advance',
   });
