@@ -3,12 +3,14 @@ import type { HostOperation } from '../framework/operation.ts';
 import { applyUpdateinfo } from './apply-updateinfo.ts';
 import { compose } from './compose.ts';
 import { fileLists } from './file-lists.ts';
+import { minorRelease } from './minor-release.ts';
 import { prepStaging } from './prep-staging.ts';
 import { rollback } from './rollback.ts';
 import { signReposOperation } from './sign-repos.ts';
 import { syncToProd } from './sync-to-prod.ts';
 import { syncToStaging } from './sync-to-staging.ts';
 import { syncToStagingSig } from './sync-to-staging-sig.ts';
+import { torrents } from './torrents.ts';
 import { verifyStaging } from './verify-staging.ts';
 
 /** Every implemented operation, by catalogue name. Add one line per operation module. */
@@ -23,4 +25,6 @@ export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {
   'sync-to-staging-sig': syncToStagingSig,
   'sync-to-prod': syncToProd,
   rollback,
+  'minor-release': minorRelease,
+  torrents,
 };
