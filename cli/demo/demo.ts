@@ -7,7 +7,8 @@ import { runKojiIntake } from '../commands/intake.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
-import { createPackageStore, type PackageStore, tagUpdate } from './package-store.ts';
+import { startLocalApollo } from './apollo.ts';
+import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
@@ -55,10 +56,13 @@ async function prepareRoot(root: string): Promise<void> {
   await writeFile(join(root, MARKER), 'made by releng demo; a rerun of the demo clears this directory\n');
 }
 
-/** One koji `buildsys.tag` message per build in the store's tags, as the koji queue carries them. */
+/**
+ * One koji `buildsys.tag` message per build of the updates tag, as the koji queue carries them:
+ * one lane (8/Rocky), so one compose feeds staging.
+ */
 async function kojiEvents(store: PackageStore): Promise<string> {
   const lines: string[] = [];
-  for (const tag of Object.keys(store.tags)) {
+  for (const tag of [UPDATES_TAG(store.major)]) {
     const data = JSON.parse(await readFile(join(store.koji, 'tags', `${tag}.json`), 'utf8')) as {
       builds: Array<{ name: string; version: string; release: string; nvr: string }>;
     };
@@ -109,12 +113,30 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await tagUpdate(created);
     return created;
   });
-  // The store's overrides, plus the minor release asked for.
-  const overrides = options.release
-    ? mergeConfig(store.configOverrides, {
-        majors: { [major]: { channels: { stable: { revision: options.release } } } },
-      })
-    : store.configOverrides;
+  const apollo = await startLocalApollo(store.updateinfoPath);
+  try {
+    return await runCycle(options, store, apollo.baseUrl, timed, timings);
+  } finally {
+    await apollo.close();
+  }
+}
+
+/** From the written config to the finished executions: the part the engine runs. */
+async function runCycle(
+  options: DemoOptions,
+  store: PackageStore,
+  apolloBaseUrl: string,
+  timed: <T>(step: string, fn: () => Promise<T>) => Promise<T>,
+  timings: Record<string, number>,
+): Promise<DemoResult> {
+  const { root, major } = store;
+  // The store's overrides, the local Apollo, and the minor release asked for.
+  const overrides = mergeConfig(store.configOverrides, {
+    errata: { apolloBaseUrl },
+    ...(options.release
+      ? { majors: { [major]: { channels: { stable: { revision: options.release } } } } }
+      : {}),
+  });
   await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
   const config = loadConfig(store.configPath);
   const release = resolveRelease(config, {

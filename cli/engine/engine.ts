@@ -19,7 +19,7 @@ import { serviceError } from './adapters/types.ts';
 import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
 import { type EngineDefinitions, lookupResource } from './definitions.ts';
 import { type ExecutionRecord, ExecutionStore } from './execution-store.ts';
-import { failureOf, recordEvents } from './run-events.ts';
+import { failedStateOf, failureOf, recordEvents } from './run-events.ts';
 import { LocalTaskTokens } from './task-tokens.ts';
 import { retryIntervals, waitOverrides } from './timing.ts';
 
@@ -299,8 +299,9 @@ export class LocalEngine implements ExecutionStarter {
         });
       });
     } catch (err) {
-      const { failedState } = await events.catch(() => ({ failedState: undefined }));
+      const { failures } = await events.catch(() => ({ failures: [] }));
       const failure = failureOf(err);
+      const failedState = failedStateOf(failures, failure.error);
       record = await this.store.update(name, (r) => {
         Object.assign(r, { ...failure, stopDate: new Date().toISOString(), currentStates: [] });
         if (failedState) r.failedState = failedState;

@@ -33,7 +33,7 @@ export function toExecutionEvent(event: EventLog): ExecutionEvent {
 
 /**
  * Stores every event as it happens and keeps the record's current states up to date; tells the
- * listener when a Task starts. Resolves with the Task state that last failed, if any.
+ * listener when a Task starts. Resolves with every state failure, in order.
  */
 export async function recordEvents(
   store: ExecutionStore,
@@ -42,7 +42,7 @@ export async function recordEvents(
   definition: AslDefinition,
   events: AsyncGenerator<EventLog>,
   listener?: EngineListener,
-): Promise<{ failedState?: string }> {
+): Promise<{ failures: Array<{ state: string; error?: string }> }> {
   const tasks = new Set(
     allStates(definition)
       .filter((s) => s.state.Type === 'Task')
@@ -54,8 +54,7 @@ export async function recordEvents(
       .map((s) => s.name),
   );
   const current: string[] = [];
-  let failedState: string | undefined;
-  let failedTask: string | undefined;
+  const failures: Array<{ state: string; error?: string }> = [];
   for await (const raw of events) {
     const event = toExecutionEvent(raw);
     await store.appendEvent(name, event);
@@ -75,10 +74,8 @@ export async function recordEvents(
       const at = current.lastIndexOf(event.state);
       if (at >= 0) current.splice(at, 1);
     }
-    if (event.type === 'StateFailed') {
-      failedState = event.state;
-      if (tasks.has(event.state)) failedTask = event.state;
-    }
+    if (event.type === 'StateFailed')
+      failures.push({ state: event.state, ...(event.error ? { error: event.error } : {}) });
     // Only Task and Map/Parallel moves are worth a record write: a poll loop's Pass/Wait/Choice are not.
     if (
       (event.type === 'StateEntered' || event.type === 'StateExited') &&
@@ -92,7 +89,7 @@ export async function recordEvents(
       });
     }
   }
-  return { failedState: failedTask ?? failedState };
+  return { failures };
 }
 
 /** Status, error and cause of a failed run, from the error aws-local-stepfunctions threw. */
@@ -103,4 +100,15 @@ export function failureOf(err: unknown): Pick<ExecutionRecord, 'status' | 'error
   if (e.name === 'ExecutionAbortedError') return { status: 'ABORTED', error: 'Aborted', cause: e.message };
   const inner = e.cause instanceof Error ? e.cause : e;
   return { status: 'FAILED', error: inner.name, cause: inner.message };
+}
+
+/**
+ * Where a failed execution failed: the first state that failed with the execution's error (the
+ * step itself, not the cleanup and Fail states its Catch led to), else the first failure.
+ */
+export function failedStateOf(
+  failures: Array<{ state: string; error?: string }>,
+  error?: string,
+): string | undefined {
+  return (failures.find((f) => f.error === error) ?? failures[0])?.state;
 }

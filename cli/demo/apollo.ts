@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A stand-in for Apollo, the errata service apply-updateinfo fetches from, serving the demo
+ * store's advisories on 127.0.0.1: `/api/v3/updateinfo/<product> <arch>/<repo>/updateinfo.xml`
+ * answers the advisories whose collection is that repo's, and 404 (which the host operation
+ * skips, as with the real Apollo) for a repo without any. The demo is to Apollo what its package
+ * store is to koji: the same protocol, local data.
+ */
+export interface LocalApollo {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Advisories of one repo: the `<update>`s whose collection short name mentions the repo. */
+function updatesFor(updateinfo: string, repo: string): string[] {
+  const updates = updateinfo.match(/<update[\s>][\s\S]*?<\/update>/g) ?? [];
+  const wanted = `-${repo.toLowerCase()}-`;
+  return updates.filter((u) =>
+    (u.match(/<collection short="([^"]+)"/g) ?? []).some((c) => c.toLowerCase().includes(wanted)),
+  );
+}
+
+export async function startLocalApollo(updateinfoPath: string): Promise<LocalApollo> {
+  const server: Server = createServer((req, res) => {
+    const match = /^\/api\/v3\/updateinfo\/[^/]+\/([A-Za-z0-9_-]+)\/updateinfo\.xml/.exec(req.url ?? '');
+    void (async () => {
+      const updateinfo = await readFile(updateinfoPath, 'utf8').catch(() => '');
+      const updates = match ? updatesFor(updateinfo, match[1]!) : [];
+      if (updates.length === 0) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
