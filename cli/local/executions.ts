@@ -1,3 +1,4 @@
+import { applyNvrChanges } from '../../shared/intake/names.ts';
 import type {
   ExecutionStarter,
   LaneCompose,
@@ -89,11 +90,8 @@ export class DryRunLaneStateStore implements LaneStateStore {
 
   async applyTagChanges(laneId: string, add: string[], remove: string[]): Promise<LaneState> {
     const state = await this.state(laneId);
-    const nvrs = new Set(state.nvrs);
-    for (const nvr of add) nvrs.add(nvr);
-    for (const nvr of remove) nvrs.delete(nvr);
-    state.nvrs = [...nvrs].sort();
-    return structuredClone(state);
+    applyNvrChanges(state.nvrs, add, remove);
+    return { ...state, nvrs: [...state.nvrs], started: [...state.started] };
   }
 
   async recordStarted(laneId: string, compose: LaneCompose): Promise<void> {

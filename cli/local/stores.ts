@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { applyNvrChanges } from '../../shared/intake/names.ts';
 import { type ApprovalResultV1, PendingApprovalV1 } from '../../shared/messages/promotion.ts';
 import type {
   ApprovalStore,
@@ -119,10 +120,7 @@ export class LocalLaneStateStore implements LaneStateStore {
   applyTagChanges(laneId: string, add: string[], remove: string[]): Promise<LaneState> {
     return this.store.update((lanes) => {
       const state = lanes[laneId] ?? LocalLaneStateStore.fresh(laneId);
-      const nvrs = new Set(state.nvrs);
-      for (const nvr of add) nvrs.add(nvr);
-      for (const nvr of remove) nvrs.delete(nvr);
-      state.nvrs = [...nvrs].sort();
+      applyNvrChanges(state.nvrs, add, remove);
       lanes[laneId] = state;
       return structuredClone(state);
     });

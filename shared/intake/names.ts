@@ -33,11 +33,44 @@ export function followUpExecutionName(lane: Lane, runningExecution: string): str
   return `compose-${lanePart(lane)}-after-${shortHash(runningExecution)}`;
 }
 
+const sortedUnique = (items: readonly string[]) => items.every((item, i) => i === 0 || items[i - 1]! < item);
+
 /** Digest of a lane's tagged NVR set: equal sets, equal digests, whatever order events came in. */
 export function nvrSetDigest(nvrs: readonly string[]): string {
-  return createHash('sha256')
-    .update([...new Set(nvrs)].sort().join('\n'))
-    .digest('hex');
+  // Stores hand back sorted sets; sorting thousands of NVRs per batch again would dominate intake.
+  const canonical = sortedUnique(nvrs) ? nvrs : [...new Set(nvrs)].sort();
+  return createHash('sha256').update(canonical.join('\n')).digest('hex');
+}
+
+function sortedIndex(sorted: readonly string[], item: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < item) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * Adds and removes NVRs in a sorted, duplicate-free array in place (binary search, no re-sort):
+ * lane sets hold thousands of NVRs and change by a few per batch.
+ */
+export function applyNvrChanges(
+  sorted: string[],
+  add: readonly string[],
+  remove: readonly string[],
+): string[] {
+  for (const nvr of add) {
+    const at = sortedIndex(sorted, nvr);
+    if (sorted[at] !== nvr) sorted.splice(at, 0, nvr);
+  }
+  for (const nvr of remove) {
+    const at = sortedIndex(sorted, nvr);
+    if (sorted[at] === nvr) sorted.splice(at, 1);
+  }
+  return sorted;
 }
 
 /** The promotion execution of one staged digest: the same digest can only start it once. */
