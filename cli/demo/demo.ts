@@ -24,6 +24,7 @@ export interface DemoOptions {
   listener?: EngineListener;
   /** Milliseconds per local Wait state. */
   waitMs?: number;
+  hostCommand?: string[];
 }
 
 export interface DemoResult {
@@ -152,6 +153,7 @@ async function runCycle(
       ...(options.listener ? { listener: options.listener } : {}),
       ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
       ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+      ...(options.hostCommand ? { hostCommand: options.hostCommand } : {}),
     }),
   );
   const report = await timed('koji intake', async () =>

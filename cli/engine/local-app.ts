@@ -31,6 +31,8 @@ export interface LocalSessionOptions {
   /** Definitions to run instead of the synthesized CDK app (tests of the engine itself). */
   definitions?: EngineDefinitions;
   waitMs?: number;
+  /** Program and leading args that run releng-host (default: this checkout's bin/releng-host.mjs). */
+  hostCommand?: string[];
 }
 
 export interface LocalSession {
@@ -103,6 +105,7 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     ...(configFile ? { configFile } : {}),
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    ...(options.hostCommand ? { hostCommand: options.hostCommand } : {}),
     functions: (e) => {
       const built = createLocalFunctions(e, {
         config,

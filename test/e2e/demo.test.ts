@@ -171,3 +171,27 @@ describe('a rejected promotion', () => {
     expect(promotion).toBeDefined();
   });
 });
+
+describe('two composes of one lane', () => {
+  it('never hold the lane together: the second waits for the first to release it', async () => {
+    const compose = (name: string) => {
+      const out = capture();
+      return main(['compose', '--root', root, '--major', '8', '--compose', 'Rocky', '--name', name, '--yes', '--json'], out).then(
+        (code) => ({ code, out }),
+      );
+    };
+    const [a, b] = await Promise.all([compose('lane-a'), compose('lane-b')]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    const spans = [];
+    for (const name of ['lane-a', 'lane-b']) {
+      const { body } = await releng('history', name);
+      const events = (body as { events: Array<{ type: string; state?: string; timestamp: string }> }).events;
+      const taken = events.find((e) => e.type === 'StateExited' && e.state === 'Lane lock: take');
+      const released = events.find((e) => e.type === 'StateExited' && e.state === 'Lane lock: release');
+      expect(taken && released, name).toBeTruthy();
+      spans.push([Date.parse(taken!.timestamp), Date.parse(released!.timestamp)]);
+    }
+    const [[a0, a1], [b0, b1]] = spans as [[number, number], [number, number]];
+    expect(a1 <= b0 || b1 <= a0).toBe(true);
+  });
+});
