@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { STATE_TABLE } from '../../shared/state-table.ts';
 import { parse, UsageError } from '../args.ts';
 import type { ExecutionEvent, ExecutionRecord } from '../engine/execution-store.ts';
 import { LocalTable } from '../engine/local-table.ts';
@@ -19,7 +20,7 @@ function describe(r: ExecutionRecord): string {
   return `${r.status.padEnd(9)} ${r.stateMachine.padEnd(13)} ${r.name}  ${duration(r.startDate, r.stopDate)} ${where}${why}`;
 }
 
-/** Lock items of the local state tables, and the intake's lane locks. */
+/** Unexpired lock items (shared/state-table.ts: `LOCK#<name>`) of the local state tables, and intake's locks. */
 async function localLocks(
   engineDir: string,
   intakeLocks: Array<{ name: string; owner: string; expiresAt: string }>,
@@ -32,15 +33,16 @@ async function localLocks(
   }));
   for (const file of await readdir(dir).catch(() => [] as string[])) {
     if (!file.endsWith('.json')) continue;
-    for (const item of await new LocalTable(join(dir, file), ['pk']).scan()) {
-      const holder = item.holder?.S;
-      if (typeof holder !== 'string') continue;
-      const expires = Number(item.expiresAt?.N ?? 0);
-      if (expires && expires * 1000 < Date.now()) continue;
+    for (const item of await new LocalTable(join(dir, file), [STATE_TABLE.partitionKey]).scan()) {
+      const key = String(item[STATE_TABLE.partitionKey]?.S ?? '');
+      const owner = item.owner?.S;
+      if (!key.startsWith('LOCK#') || typeof owner !== 'string') continue;
+      const expires = Number(item.expiresAtEpoch?.N ?? 0);
+      if (expires * 1000 < Date.now()) continue;
       locks.push({
-        name: String(item.pk?.S),
-        holder,
-        expiresAt: expires ? new Date(expires * 1000).toISOString() : '-',
+        name: key.slice('LOCK#'.length),
+        holder: owner,
+        expiresAt: new Date(expires * 1000).toISOString(),
       });
     }
   }
@@ -94,7 +96,10 @@ export function stepDurations(
 
 /** `releng history EXECUTION`: its events with times, and how long each step took. */
 export async function historyCommand(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parse(argv, ENGINE_OPTIONS);
+  const { values, positionals } = parse(argv, {
+    ...ENGINE_OPTIONS,
+    all: { type: 'boolean', default: false },
+  });
   const [execution] = positionals;
   if (!execution) throw new UsageError('history needs an execution name (see releng status)');
   let record: ExecutionRecord;
@@ -113,10 +118,29 @@ export async function historyCommand(argv: string[], out: Output): Promise<numbe
   }
   out.line(describe(record));
   const start = Date.parse(record.startDate);
-  for (const e of events) {
+  // Pass, Choice and Wait states are plumbing (defaults, poll loops); --all shows them too.
+  const shown = values.all
+    ? events
+    : events.filter((e) => !['Pass', 'Choice', 'Wait'].includes(e.stateType ?? ''));
+  for (const e of shown) {
     const offset = `+${((Date.parse(e.timestamp) - start) / 1000).toFixed(2)}s`.padStart(9);
     const failure = e.error ? `  ${e.error}: ${e.cause ?? ''}` : '';
     out.line(`${offset}  ${e.type.padEnd(22)} ${e.state ?? ''}${failure}`);
+  }
+  const byState = new Map<string, { ms: number; runs: number; failed: boolean }>();
+  for (const step of steps) {
+    const entry = byState.get(step.state) ?? { ms: 0, runs: 0, failed: false };
+    byState.set(step.state, {
+      ms: entry.ms + step.ms,
+      runs: entry.runs + 1,
+      failed: entry.failed || step.failed,
+    });
+  }
+  out.line('steps (total time, runs):');
+  for (const [state, { ms, runs, failed }] of [...byState].filter(([, v]) => v.ms >= 50 || v.failed)) {
+    out.line(
+      `  ${(ms / 1000).toFixed(2).padStart(8)} s  ${String(runs).padStart(3)}x  ${state}${failed ? '  (failed)' : ''}`,
+    );
   }
   return 0;
 }
