@@ -62,6 +62,14 @@ function composeRequest(lane: Lane, changes: readonly LaneChange[], executionNam
   });
 }
 
+/**
+ * The execution name of a lock owner: the state machines take locks with `$$.Execution.Id`
+ * (`arn:aws:states:…:execution:<machine>:<name>`), people and tests with a bare name.
+ */
+function executionNameOf(owner: string | undefined): string | undefined {
+  return owner?.startsWith('arn:') ? owner.split(':').at(-1) : owner;
+}
+
 /** Finds out whether the last compose intake started has succeeded, remembering it if so. */
 async function lastComposeStatus(deps: IntakeDeps, state: LaneState) {
   const last = state.started.at(-1);
@@ -78,7 +86,7 @@ async function lastComposeStatus(deps: IntakeDeps, state: LaneState) {
 
 /**
  * Applies one lane's koji changes and starts at most one compose for them. The lane lock holder
- * (the compose state machine takes `lane:<lane>` with its requestId as owner) is the compose
+ * (the compose state machine takes `lane:<lane>` with its execution id as owner) is the compose
  * that is composing now; a compose started but not yet holding the lock has not read koji yet,
  * so later events ride along with it.
  */
@@ -100,9 +108,9 @@ export async function coalesceLane(
     ...(executionName ? { executionName } : {}),
   });
 
-  const holder = await deps.locks.holder(laneLockName(lane));
+  const holder = executionNameOf((await deps.locks.holder(laneLockName(lane)))?.owner);
   const { last, status, succeededDigest } = await lastComposeStatus(deps, state);
-  if (last && status === 'RUNNING' && holder?.owner !== last.executionName) {
+  if (last && status === 'RUNNING' && holder !== last.executionName) {
     return outcome(
       'coalesced',
       `${last.executionName} is started and has not begun composing`,
@@ -112,11 +120,11 @@ export async function coalesceLane(
 
   let name: string;
   if (holder) {
-    const composing = state.started.find((s) => s.executionName === holder.owner);
+    const composing = state.started.find((s) => s.executionName === holder);
     if (composing?.nvrDigest === nvrDigest) {
-      return outcome('skipped', `the running compose ${holder.owner} already has this NVR set`);
+      return outcome('skipped', `the running compose ${holder} already has this NVR set`);
     }
-    name = followUpExecutionName(lane, holder.owner);
+    name = followUpExecutionName(lane, holder);
   } else {
     if (nvrDigest === succeededDigest) {
       return outcome('skipped', 'the tagged NVR set is unchanged since the last successful compose');
@@ -134,6 +142,6 @@ export async function coalesceLane(
   }
   if (!started) return outcome('coalesced', `${name} already exists`, name);
   return holder
-    ? outcome('follow-up', `runs after ${holder.owner}, which is composing`, name)
+    ? outcome('follow-up', `runs after ${holder}, which is composing`, name)
     : outcome('started', `new changes since the last successful compose`, name);
 }

@@ -125,8 +125,12 @@ describe('koji-events coalescing', () => {
   it('starts exactly one follow-up compose after the compose that is running, whatever the number of events', async () => {
     await handler(sqsEvent([sqsRecord('a', bashBuild(1))]));
     const first = sfn.starts()[0]!.name!;
-    // The compose state machine takes the lane lock with its requestId: it is composing now.
-    await stores.locks.acquire('lane:8/Rocky', first, 3600);
+    // The compose state machine takes the lane lock with its execution id: it is composing now.
+    await stores.locks.acquire(
+      'lane:8/Rocky',
+      `${COMPOSE_ARN.replace(':stateMachine:', ':execution:')}:${first}`,
+      3600,
+    );
 
     for (let round = 0; round < 5; round++) {
       clock.advance(600); // later quiet windows: without the lock these would be new composes
@@ -138,7 +142,10 @@ describe('koji-events coalescing', () => {
 
     // The first compose ends, the follow-up takes the lock and composes; new events queue the next one.
     sfn.finish(first);
-    await stores.locks.release('lane:8/Rocky', first);
+    await stores.locks.release(
+      'lane:8/Rocky',
+      `${COMPOSE_ARN.replace(':stateMachine:', ':execution:')}:${first}`,
+    );
     await stores.locks.acquire('lane:8/Rocky', names[1]!, 3600);
     await handler(sqsEvent([sqsRecord('late', bashBuild(200))]));
     expect(sfn.starts()).toHaveLength(3);
