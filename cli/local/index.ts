@@ -28,3 +28,4 @@ export function createLocalAdapters(root: string, clock: Clock = systemClock) {
   };
 }
 export type LocalAdapters = ReturnType<typeof createLocalAdapters>;
+export { type LockTable, TableLockStore } from './table-locks.ts';
