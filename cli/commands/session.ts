@@ -35,17 +35,22 @@ export function engineKind(values: EngineValues): 'local' | 'aws' {
 
 /** Test seam: the AWS clients (aws-sdk-client-mock replaces their send). */
 export const awsClients = {
-  sfn: () => new SFNClient({}),
-  sqs: () => new SQSClient({}),
-  cloudFormation: () => new CloudFormationClient({}),
+  sfn: (region: string) => new SFNClient({ region }),
+  sqs: (region: string) => new SQSClient({ region }),
+  cloudFormation: (region: string) => new CloudFormationClient({ region }),
 };
 
 export async function openAws(values: EngineValues): Promise<AwsEngine> {
   // Loaded only here: the CDK library is slow to import and only its stack naming is needed.
   const { stackId } = await import('../../cdk/build.ts');
-  const stack = values.stack ?? stackId(loadConfig(values.config).stage);
-  const targets = await resolveAwsTargets(awsClients.cloudFormation(), stack);
-  return new AwsEngine(targets, awsClients.sfn(), awsClients.sqs());
+  const config = loadConfig(values.config);
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? config.aws.region;
+  if (!region) {
+    throw new UsageError('--engine aws needs a region: set AWS_REGION or aws.region in releng.config.json');
+  }
+  const stack = values.stack ?? stackId(config.stage);
+  const targets = await resolveAwsTargets(awsClients.cloudFormation(region), stack);
+  return new AwsEngine(targets, awsClients.sfn(region), awsClients.sqs(region));
 }
 
 /** Prints what the engine does as it goes: steps with elapsed time, host progress, notifications. */

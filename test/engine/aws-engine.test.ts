@@ -36,6 +36,7 @@ function capture(): Output & { lines: string[]; errors: string[]; last(): Record
 }
 
 beforeEach(() => {
+  process.env.AWS_REGION = 'eu-west-1';
   sfn.reset();
   sqs.reset();
   cfn.reset();
