@@ -207,15 +207,19 @@ export class LocalEngine implements ExecutionStarter {
       join(this.engineDir, 'queues', `${message.queue.replaceAll(/[^A-Za-z0-9_-]/g, '_')}.jsonl`),
       `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`,
     );
-    const delivery = fn(sqsEvent(message)).then((response) => {
-      const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
-      if (failures.length > 0) {
-        return this.notifier.publish(
-          'message failed',
-          `${consumer} rejected a message on ${message.queue}: ${message.body.slice(0, 200)}`,
-        );
-      }
-    });
+    // SQS would retry and then dead-letter a message its consumer fails; locally it is reported.
+    const failed = (why: string) =>
+      this.notifier.publish(
+        'message failed',
+        `${consumer} failed a message on ${message.queue} (${why}): ${message.body.slice(0, 200)}`,
+      );
+    const delivery = fn(sqsEvent(message)).then(
+      (response) => {
+        const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
+        if (failures.length > 0) return failed('reported as a batch item failure');
+      },
+      (err) => failed((err as Error).message),
+    );
     this.background.add(delivery);
     void delivery.catch(() => undefined).finally(() => this.background.delete(delivery));
   }

@@ -8,7 +8,8 @@ import { createPromotionEventsHandler } from '../../functions/promotion-events/p
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
 import { type Clock, type Notifier, systemClock } from '../../shared/ports.ts';
-import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
+import { createLocalAdapters, type LocalAdapters, TableLockStore } from '../local/index.ts';
+import { tableFor } from './adapters/dynamodb.ts';
 import type { LocalFunctions } from './adapters/lambda.ts';
 import type { EngineListener } from './adapters/types.ts';
 import type { LocalEngine } from './engine.ts';
@@ -64,8 +65,15 @@ export function createLocalFunctions(
   const adapters = createLocalAdapters(engine.root, clock);
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
+  // Intake checks the lane locks the state machines take: the one state table of the app.
+  const { index } = engine.options.definitions;
+  const [stateTable, ...others] = Object.keys(index.tables);
+  const locks =
+    stateTable && others.length === 0
+      ? new TableLockStore(tableFor(engine.engineDir, index, stateTable), clock)
+      : adapters.locks;
   const kojiEvents = createKojiEventsHandler(
-    { config, lanes: adapters.lanes, locks: adapters.locks, starter: engine, clock },
+    { config, lanes: adapters.lanes, locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),
     options.kojiObserver,
   );
