@@ -7,11 +7,21 @@ import { createKojiEventsHandler } from '../../functions/koji-events/process.ts'
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import type { LaneOutcome } from '../../shared/intake/coalesce.ts';
-import { type Clock, type ExecutionStarter, systemClock } from '../../shared/ports.ts';
+import {
+  type Clock,
+  type ExecutionStarter,
+  type ExecutionStatus,
+  type LockStore,
+  systemClock,
+} from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
+import { tableFor } from '../engine/adapters/dynamodb.ts';
+import type { LocalEngine } from '../engine/engine.ts';
+import { DEMO_APPROVER, type LocalSession } from '../engine/local-app.ts';
 import { DryRunExecutionStarter, DryRunLaneStateStore } from '../local/executions.ts';
-import { createLocalAdapters } from '../local/index.ts';
+import { createLocalAdapters, TableLockStore } from '../local/index.ts';
 import type { Output } from '../output.ts';
+import { ENGINE_OPTIONS, openLocal } from './session.ts';
 
 /** SQS hands a Lambda at most 10 records at a time; the local run batches the same way. */
 const SQS_BATCH_SIZE = 10;
@@ -23,6 +33,8 @@ export interface KojiIntakeOptions {
   config: ReleaseConfig;
   /** Starts compose executions; the recording store under the root when not given. */
   starter?: ExecutionStarter;
+  /** Where lane locks are read; the local lock file under the root when not given. */
+  locks?: LockStore;
   clock?: Clock;
   logger?: LogPort;
 }
@@ -32,7 +44,8 @@ export interface KojiIntakeReport {
   accepted: number;
   rejected: Array<{ index: number; reason: string }>;
   ignored: Array<{ index: number; reason: string }>;
-  executions: Array<{ name: string; lane: string; action: LaneOutcome['action'] }>;
+  /** Compose executions started (or, with --dry-run, that would start); status once they ran. */
+  executions: Array<{ name: string; lane: string; action: LaneOutcome['action']; status?: ExecutionStatus }>;
   lanes: LaneOutcome[];
   dryRun: boolean;
 }
@@ -81,7 +94,7 @@ export async function runKojiIntake(options: KojiIntakeOptions): Promise<KojiInt
   };
   const indexOf = (recordId: string) => Number(recordId.slice('line-'.length));
   const handler = createKojiEventsHandler(
-    { config: options.config, lanes, locks: local.locks, starter, clock },
+    { config: options.config, lanes, locks: options.locks ?? local.locks, starter, clock },
     options.logger ?? silent,
     {
       rejected: (id, reason) => report.rejected.push({ index: indexOf(id), reason }),
@@ -113,26 +126,69 @@ export async function runKojiIntake(options: KojiIntakeOptions): Promise<KojiInt
   return report;
 }
 
-/** `releng intake koji FILE --root DIR [--json] [--dry-run] [--config FILE]`. */
+/** The engine as intake's starter, with the execution status intake uses to skip unchanged lanes. */
+function engineStarter(engine: LocalEngine): ExecutionStarter {
+  return {
+    start: (machine, name, input) => engine.start(machine, name, input),
+    status: async (_machine, name) => (await engine.store.get(name).catch(() => undefined))?.status,
+  };
+}
+
+/** Intake reads lane locks where the engine's state machines take them: its local state table. */
+function engineLocks(session: LocalSession): LockStore {
+  const [table] = Object.keys(session.engine.options.definitions.index.tables);
+  if (!table) return session.adapters.locks;
+  return new TableLockStore(
+    tableFor(session.engine.engineDir, session.engine.options.definitions.index, table),
+    systemClock,
+  );
+}
+
+/**
+ * `releng intake koji FILE [--root DIR] [--json] [--dry-run] [--yes] [--engine local|record]`.
+ * On the local engine the compose executions it starts run (and what they start in turn) before
+ * the command returns; `--yes` approves their promotions as the demo approver. `--engine record`
+ * runs no state machine: it records the starts under ROOT/state/executions.json.
+ */
 export async function intakeCommand(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, {
-    root: { type: 'string', default: '.releng' },
-    json: { type: 'boolean', default: false },
+    ...ENGINE_OPTIONS,
     'dry-run': { type: 'boolean', default: false },
-    config: { type: 'string' },
+    yes: { type: 'boolean', default: false },
   });
   const [source, file] = positionals;
   if (source !== 'koji') throw new UsageError(`intake ${source ?? ''}: expected "koji FILE"`);
   if (!file) throw new UsageError('intake koji needs a FILE of JSON Lines, one SQS message body per line');
+  if (values.engine !== 'local' && values.engine !== 'record') {
+    throw new UsageError(
+      `--engine ${JSON.stringify(values.engine)}: intake runs locally (local or record); on AWS, koji's messages arrive on the koji queue`,
+    );
+  }
+  const root = resolve(values.root);
+  const session =
+    values.engine === 'local'
+      ? await openLocal({ ...values, root }, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {})
+      : undefined;
   const report = await runKojiIntake({
     file: resolve(file),
-    root: resolve(values.root),
+    root,
     dryRun: values['dry-run'],
-    config: loadConfig(values.config),
+    config: session?.config ?? loadConfig(values.config),
+    ...(session ? { starter: engineStarter(session.engine), locks: engineLocks(session) } : {}),
   });
+  let ok = true;
+  if (session && !report.dryRun) {
+    await session.engine.idle();
+    const records = await session.engine.store.list();
+    const outcome = new Map(records.map((r) => [r.name, r.status]));
+    for (const execution of report.executions) execution.status = outcome.get(execution.name);
+    ok = report.executions.every(
+      (e) => e.status !== 'FAILED' && e.status !== 'TIMED_OUT' && e.status !== 'ABORTED',
+    );
+  }
   if (values.json) {
     out.json(report);
-    return 0;
+    return ok ? 0 : 1;
   }
   const verb = report.dryRun ? 'would start' : 'started';
   out.line(`received ${report.received}, accepted ${report.accepted}, rejected ${report.rejected.length}`);
@@ -140,8 +196,7 @@ export async function intakeCommand(argv: string[], out: Output): Promise<number
   for (const r of report.ignored) out.line(`  line ${r.index + 1}: ignored: ${r.reason}`);
   for (const lane of report.lanes)
     out.line(`  lane ${lane.laneId}: ${lane.action} ${lane.executionName ?? ''} (${lane.reason})`);
-  out.line(
-    `${verb} ${report.executions.length} compose execution(s)${report.executions.map((e) => `\n  ${e.name}`).join('')}`,
-  );
-  return 0;
+  out.line(`${verb} ${report.executions.length} compose execution(s)`);
+  for (const e of report.executions) out.line(`  ${e.name}${e.status ? ` ${e.status}` : ''}`);
+  return ok ? 0 : 1;
 }

@@ -42,7 +42,16 @@ async function eventsFile(): Promise<string> {
 describe('releng intake koji', () => {
   it('feeds every line through the koji-events handler and reports what it started', async () => {
     const root = join(dir, 'root');
-    const run = await releng('intake', 'koji', await eventsFile(), '--root', root, '--json');
+    const run = await releng(
+      'intake',
+      'koji',
+      await eventsFile(),
+      '--root',
+      root,
+      '--json',
+      '--engine',
+      'record',
+    );
     expect(run.code).toBe(0);
     const report = run.last();
     expect(report.received).toBe(27);
@@ -57,19 +66,48 @@ describe('releng intake koji', () => {
     expect(Object.keys(recorded)).toHaveLength(2);
 
     // The same events again, in the same quiet window: coalesced into what already exists.
-    const again = (await releng('intake', 'koji', await eventsFile(), '--root', root, '--json')).last();
+    const again = (
+      await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--engine', 'record')
+    ).last();
     expect(again.executions).toEqual([]);
   });
 
   it('--dry-run lists the executions that would start and changes nothing', async () => {
     const root = join(dir, 'root');
     const report = (
-      await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--dry-run')
+      await releng(
+        'intake',
+        'koji',
+        await eventsFile(),
+        '--root',
+        root,
+        '--json',
+        '--dry-run',
+        '--engine',
+        'record',
+      )
     ).last();
     expect(report.dryRun).toBe(true);
     expect(report.executions).toHaveLength(2);
     expect(existsSync(join(root, 'state', 'executions.json'))).toBe(false);
     expect(existsSync(join(root, 'state', 'lanes.json'))).toBe(false);
+  });
+
+  it('--dry-run on the local engine reads its executions and starts none', async () => {
+    const root = join(dir, 'root');
+    const run = await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.last().executions.map((e: { name: string }) => e.name)).toEqual([
+      expect.stringMatching(/^compose-8-Rocky-/),
+      expect.stringMatching(/^compose-8-Extras-/),
+    ]);
+    expect(existsSync(join(root, 'engine', 'executions'))).toBe(false);
+  });
+
+  it('refuses an engine it cannot feed', async () => {
+    const run = await releng('intake', 'koji', await eventsFile(), '--engine', 'aws');
+    expect(run.code).toBe(2);
+    expect(run.errors[0]).toMatch(/^releng intake: --engine "aws": intake runs locally/);
   });
 
   it('says how to call it when FILE is missing', async () => {
