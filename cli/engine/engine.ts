@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { REGEX } from '../../shared/patterns.ts';
-import type { ExecutionStarter, StateMachineName } from '../../shared/ports.ts';
+import type { ExecutionStarter, Notifier, StateMachineName } from '../../shared/ports.ts';
 import { createDynamoDbAdapter } from './adapters/dynamodb.ts';
 import { createLambdaAdapter, type LocalFunctions, TASK_TOKEN_PLACEHOLDER } from './adapters/lambda.ts';
 import {
@@ -34,6 +34,8 @@ export interface LocalEngineOptions {
   hostCommand?: string[];
   env?: NodeJS.ProcessEnv;
   listener?: EngineListener;
+  /** Where SNS notifications go (default `engine/notifications.log`). */
+  notifier?: Notifier;
   /** Milliseconds each Wait state lasts locally (default 100): shortened, never skipped. */
   waitMs?: number;
   /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
@@ -67,7 +69,7 @@ export class LocalEngine implements ExecutionStarter {
   readonly engineDir: string;
   readonly store: ExecutionStore;
   readonly tokens: LocalTaskTokens;
-  readonly notifier: LogNotifier;
+  readonly notifier: Notifier;
   readonly functions: LocalFunctions;
   private readonly adapters: Record<string, TaskAdapter>;
   private readonly running = new Map<string, Promise<ExecutionRecord>>();
@@ -78,7 +80,7 @@ export class LocalEngine implements ExecutionStarter {
     this.engineDir = join(this.root, 'engine');
     this.store = new ExecutionStore(this.engineDir);
     this.tokens = new LocalTaskTokens(this.engineDir);
-    this.notifier = new LogNotifier(this.engineDir, options.listener);
+    this.notifier = options.notifier ?? new LogNotifier(this.engineDir, options.listener);
     this.functions = options.functions?.(this) ?? {};
     const { index } = options.definitions;
     const ssm = createSsmAdapters({

@@ -5,11 +5,11 @@ import { decideApproval } from '../../shared/approvals/decide.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { systemClock } from '../../shared/ports.ts';
-import type { LocalAdapters } from '../local/index.ts';
+import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
 import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
-import { createLocalFunctions, ensureLocalMounts } from './local-functions.ts';
+import { createLocalFunctions, echoNotifier, ensureLocalMounts } from './local-functions.ts';
 import { localDefinitions } from './synth.ts';
 
 /** The identity `--yes` approves as: never the requester, so the two-person rule still holds. */
@@ -98,8 +98,9 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
       );
     }
   };
-  let adapters: LocalAdapters | undefined;
+  const adapters = createLocalAdapters(root);
   const engine = new LocalEngine({
+    notifier: echoNotifier(adapters.notifier, listener),
     root,
     definitions,
     ...(configFile ? { configFile } : {}),
@@ -111,11 +112,11 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
         config,
         approvers: [localUser(), ...(options.autoApproveAs ? [options.autoApproveAs] : [])],
         listener,
+        adapters,
       });
-      adapters = built.adapters;
       return built.functions;
     },
   });
-  Object.assign(session, { engine, adapters: adapters!, config, ...(configFile ? { configFile } : {}) });
+  Object.assign(session, { engine, adapters, config, ...(configFile ? { configFile } : {}) });
   return session;
 }

@@ -21,6 +21,8 @@ export interface LocalFunctionOptions {
   clock?: Clock;
   listener?: EngineListener;
   kojiObserver?: KojiEventsObserver;
+  /** The local adapters to use (default: those under the engine's root). */
+  adapters?: LocalAdapters;
 }
 
 /** Handler logs go to the engine's listener: a terminal shows them as progress. */
@@ -36,7 +38,7 @@ function engineLogger(listener: EngineListener | undefined, source: string): Log
 }
 
 /** Notifications to the local log, and to the terminal. */
-function echoNotifier(inner: Notifier, listener: EngineListener | undefined): Notifier {
+export function echoNotifier(inner: Notifier, listener: EngineListener | undefined): Notifier {
   return {
     async publish(subject, message) {
       await inner.publish(subject, message);
@@ -62,7 +64,7 @@ export function createLocalFunctions(
   options: LocalFunctionOptions,
 ): { functions: LocalFunctions; adapters: LocalAdapters } {
   const clock = options.clock ?? systemClock;
-  const adapters = createLocalAdapters(engine.root, clock);
+  const adapters = options.adapters ?? createLocalAdapters(engine.root, clock);
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
   // Intake checks the lane locks the state machines take: the one state table of the app.

@@ -80,11 +80,11 @@ export class LogNotifier implements Notifier {
   }
 }
 
-export function createSnsAdapter(notifier: LogNotifier): TaskAdapter {
+export function createSnsAdapter(notifier: Notifier): TaskAdapter {
   return async (input, task) => {
     const message = typeof input.Message === 'string' ? input.Message : JSON.stringify(input.Message);
     const subject = typeof input.Subject === 'string' ? input.Subject : task.state;
-    await notifier.publish(subject, message, task.execution);
+    await notifier.publish(subject, message);
     return { MessageId: randomUUID() };
   };
 }
