@@ -7,6 +7,7 @@ import { runKojiIntake } from '../commands/intake.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
+import { engineLockStore } from '../engine/local-functions.ts';
 import { startLocalApollo } from './apollo.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 
@@ -157,7 +158,14 @@ async function runCycle(
     }),
   );
   const report = await timed('koji intake', async () =>
-    runKojiIntake({ file: await kojiEvents(store), root, dryRun: false, config, starter: session.engine }),
+    runKojiIntake({
+      file: await kojiEvents(store),
+      root,
+      dryRun: false,
+      config,
+      starter: session.engine,
+      locks: engineLockStore(session.engine, session.adapters.locks),
+    }),
   );
   if (report.rejected.length) {
     throw new Error(

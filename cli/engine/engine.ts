@@ -173,6 +173,11 @@ export class LocalEngine implements ExecutionStarter {
     return this.wait(name);
   }
 
+  /** ExecutionStarter.status: what intake uses to tell a running compose from a finished one. */
+  async status(_machine: StateMachineName, name: string): Promise<ExecutionRecord['status'] | undefined> {
+    return (await this.store.get(name).catch(() => undefined))?.status;
+  }
+
   /** Starts a new execution with the input of an earlier one (after fixing what failed). */
   async rerun(name: string): Promise<string> {
     const previous = await this.store.get(name);

@@ -7,7 +7,7 @@ import { createKojiEventsHandler, type KojiEventsObserver } from '../../function
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
-import { type Clock, type Notifier, systemClock } from '../../shared/ports.ts';
+import { type Clock, type LockStore, type Notifier, systemClock } from '../../shared/ports.ts';
 import { createLocalAdapters, type LocalAdapters, TableLockStore } from '../local/index.ts';
 import { tableFor } from './adapters/dynamodb.ts';
 import type { LocalFunctions } from './adapters/lambda.ts';
@@ -55,6 +55,21 @@ export async function ensureLocalMounts(root: string, config: ReleaseConfig): Pr
 }
 
 /**
+ * The LockStore over the engine's state table, where the state machines take their locks, so
+ * intake sees a running compose's lane lock; `fallback` when the app has no single state table.
+ */
+export function engineLockStore(
+  engine: LocalEngine,
+  fallback: LockStore,
+  clock: Clock = systemClock,
+): LockStore {
+  const { index } = engine.options.definitions;
+  const [stateTable, ...others] = Object.keys(index.tables);
+  if (!stateTable || others.length > 0) return fallback;
+  return new TableLockStore(tableFor(engine.engineDir, index, stateTable), clock);
+}
+
+/**
  * The Lambda handlers of functions/ with the local adapters of cli/local injected, the engine as
  * their ExecutionStarter and its task tokens as their TaskCallbacks: the same code paths AWS
  * runs, with the AWS edge swapped for files under the root.
@@ -67,13 +82,7 @@ export function createLocalFunctions(
   const adapters = options.adapters ?? createLocalAdapters(engine.root, clock);
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
-  // Intake checks the lane locks the state machines take: the one state table of the app.
-  const { index } = engine.options.definitions;
-  const [stateTable, ...others] = Object.keys(index.tables);
-  const locks =
-    stateTable && others.length === 0
-      ? new TableLockStore(tableFor(engine.engineDir, index, stateTable), clock)
-      : adapters.locks;
+  const locks = engineLockStore(engine, adapters.locks, clock);
   const kojiEvents = createKojiEventsHandler(
     { config, lanes: adapters.lanes, locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),
