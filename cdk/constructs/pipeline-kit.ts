@@ -96,6 +96,26 @@ export class PipelineKit {
   }
 
   /**
+   * The body of a pipeline: `steps` in one Parallel whose every failure takes the failure path
+   * (cleanup, notify, fail). The state after it sees the pipeline input unchanged.
+   */
+  guarded(
+    scope: Construct,
+    id: string,
+    pipeline: string,
+    steps: sfn.IChainable,
+    cleanup: sfn.Chain[] = [],
+  ): sfn.Parallel {
+    const body = new sfn.Parallel(scope, id, { resultPath: sfn.JsonPath.DISCARD });
+    body.branch(steps);
+    body.addCatch(this.failurePath(scope, pipeline, cleanup), {
+      errors: ['States.ALL'],
+      resultPath: FAILURE_PATH,
+    });
+    return body;
+  }
+
+  /**
    * What every pipeline does when a step fails: run `cleanup` (lock releases, which never
    * fail), notify the topic with the execution, error and cause (a host command's cause names
    * the operation and its log stream), then fail with the original error.
@@ -150,6 +170,13 @@ export function withDefaults(scope: Construct, id: string, defaults: Record<stri
   });
   return hold.next(merge);
 }
+
+/** Map ItemSelector fields that carry the release selection into each iteration. */
+export const RELEASE_FIELDS = {
+  'major.$': '$.major',
+  'channel.$': '$.channel',
+  'revision.$': '$.revision',
+} as const;
 
 /** `{ path }` shorthand for ParamSource. */
 export const at = (path: string): ParamSource => ({ path });

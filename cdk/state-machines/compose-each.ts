@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { at, type PipelineKit } from '../constructs/pipeline-kit.ts';
+import { at, type PipelineKit, RELEASE_FIELDS } from '../constructs/pipeline-kit.ts';
 
 /** Composes that run at once; each takes its own lane lock. */
 export const COMPOSE_CONCURRENCY = 2;
@@ -18,9 +18,7 @@ export function composeEach(scope: Construct, kit: PipelineKit): sfn.Map {
     itemsPath: '$.composes',
     maxConcurrency: COMPOSE_CONCURRENCY,
     itemSelector: {
-      'major.$': '$.major',
-      'channel.$': '$.channel',
-      'revision.$': '$.revision',
+      ...RELEASE_FIELDS,
       'now.$': '$.clock.now',
       compose: sfn.JsonPath.jsonMerge(
         sfn.JsonPath.objectAt('$.composeDefaults'),

@@ -1,7 +1,7 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { FAILURE_PATH, type PipelineKit, withDefaults } from '../constructs/pipeline-kit.ts';
+import { type PipelineKit, withDefaults } from '../constructs/pipeline-kit.ts';
 import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
 
 /**
@@ -31,9 +31,12 @@ export function composeDefinition(
     resultSelector: { 'executionArn.$': '$.ExecutionArn' },
     resultPath: '$.staging',
   });
-  const body = new sfn.Parallel(scope, 'Compose release', { resultPath: sfn.JsonPath.DISCARD });
-  body.branch(kit.checkEfs(scope, 'Check EFS').next(composeEach(scope, kit)).next(startStaging));
-  body.addCatch(kit.failurePath(scope, 'compose'), { errors: ['States.ALL'], resultPath: FAILURE_PATH });
+  const body = kit.guarded(
+    scope,
+    'Compose release',
+    'compose',
+    kit.checkEfs(scope, 'Check EFS').next(composeEach(scope, kit)).next(startStaging),
+  );
   return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)
     .next(body)
     .next(new sfn.Succeed(scope, 'Composed'));

@@ -2,15 +2,9 @@ import { type CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-li
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import {
-  at,
-  FAILURE_PATH,
-  type PipelineKit,
-  releaseParams,
-  withDefaults,
-} from '../constructs/pipeline-kit.ts';
+import { type PipelineKit, releaseParams, withDefaults } from '../constructs/pipeline-kit.ts';
 import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
-import { STAGING_LOCK_TTL } from './staging.ts';
+import { nameStagingLock, STAGING_LOCK, STAGING_LOCK_TTL, STAGING_READY, verifyStaging } from './staging.ts';
 
 /**
  * minor-release — input ComposeRequestV1 naming the produce composes of the new minor release
@@ -24,25 +18,8 @@ export function minorReleaseDefinition(
   kit: PipelineKit,
   promotion: sfn.IStateMachine,
 ): sfn.IChainable {
-  const lock = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
-  const nameLock = new sfn.Pass(scope, 'Name staging lock', {
-    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
-    resultPath: '$.lock',
-  });
-  const ready = new sfn.Pass(scope, 'Staging ready', {
-    parameters: {
-      version: 1,
-      type: 'staging-ready',
-      'major.$': '$.major',
-      'channel.$': '$.channel',
-      'revision.$': '$.verify.output.revision',
-      'digest.$': '$.verify.output.digest',
-      'summary.$': '$.verify.output.summary',
-      'requestedBy.$': '$.requestedBy',
-      'sigs.$': '$.sigs',
-    },
-    resultPath: '$.ready',
-  });
+  const lock = STAGING_LOCK;
+  const ready = new sfn.Pass(scope, 'Staging ready', { parameters: STAGING_READY, resultPath: '$.ready' });
   const promote = new tasks.StepFunctionsStartExecution(scope, 'Promote', {
     stateMachine: promotion,
     integrationPattern: sfn.IntegrationPattern.RUN_JOB,
@@ -67,8 +44,10 @@ export function minorReleaseDefinition(
     reason:
       'waiting for the promotion run (.sync) needs DescribeExecution/StopExecution on its executions, whose names are not known in advance',
   });
-  const body = new sfn.Parallel(scope, 'Minor release', { resultPath: sfn.JsonPath.DISCARD });
-  body.branch(
+  const body = kit.guarded(
+    scope,
+    'Minor release',
+    'minor-release',
     kit
       .checkEfs(scope, 'Check EFS')
       .next(composeEach(scope, kit))
@@ -77,27 +56,14 @@ export function minorReleaseDefinition(
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
       .next(kit.host(scope, 'Stage minor release', 'minor-release', releaseParams()))
       .next(kit.host(scope, 'Make torrents', 'torrents', releaseParams()))
-      .next(
-        kit.host(scope, 'Verify staging', 'verify-staging', releaseParams(), {
-          resultPath: '$.verify',
-          parseOutput: true,
-        }),
-      )
+      .next(verifyStaging(scope, kit))
       .next(kit.release(scope, lock))
       .next(ready)
       .next(promote),
-  );
-  body.addCatch(
-    kit.failurePath(scope, 'minor-release', [
-      kit.release(scope, { ...lock, label: 'Staging lock after failure' }),
-    ]),
-    {
-      errors: ['States.ALL'],
-      resultPath: FAILURE_PATH,
-    },
+    [kit.release(scope, { ...lock, label: 'Staging lock after failure' })],
   );
   return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)
-    .next(nameLock)
+    .next(nameStagingLock(scope))
     .next(body)
     .next(new sfn.Succeed(scope, 'Released'));
 }

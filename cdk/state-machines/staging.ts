@@ -5,14 +5,45 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import {
   at,
-  FAILURE_PATH,
   type PipelineKit,
+  RELEASE_FIELDS,
   releaseParams,
   withDefaults,
 } from '../constructs/pipeline-kit.ts';
 
 /** Staging of one major holds this lock from the first sync to the staging-ready message. */
 export const STAGING_LOCK_TTL = Duration.hours(36);
+
+/** The lock staging and minor releases of one major share: `staging:<major>`, named into `$.lock.name`. */
+export const STAGING_LOCK = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
+
+export function nameStagingLock(scope: Construct): sfn.Pass {
+  return new sfn.Pass(scope, 'Name staging lock', {
+    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
+    resultPath: '$.lock',
+  });
+}
+
+/** verify-staging, its one-line result (digest, summary, revision) parsed into `$.verify.output`. */
+export function verifyStaging(scope: Construct, kit: PipelineKit): sfn.IChainable {
+  return kit.host(scope, 'Verify staging', 'verify-staging', releaseParams(), {
+    resultPath: '$.verify',
+    parseOutput: true,
+  });
+}
+
+/** StagingReadyV1 built from the state after verify-staging. */
+export const STAGING_READY = {
+  version: 1,
+  type: 'staging-ready',
+  'major.$': '$.major',
+  'channel.$': '$.channel',
+  'revision.$': '$.verify.output.revision',
+  'digest.$': '$.verify.output.digest',
+  'summary.$': '$.verify.output.summary',
+  'requestedBy.$': '$.requestedBy',
+  'sigs.$': '$.sigs',
+};
 
 /** Defaults for the optional fields of the staging input. */
 export const STAGING_REQUEST_DEFAULTS = { channel: 'stable', revision: '', sigs: [], composes: [] };
@@ -29,12 +60,7 @@ export function stagingDefinition(
   kit: PipelineKit,
   promotionQueue: sqs.IQueue,
 ): sfn.IChainable {
-  const lock = { label: 'Staging lock', lockName: at('$.lock.name') } as const;
-  const nameLock = new sfn.Pass(scope, 'Name staging lock', {
-    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
-    resultPath: '$.lock',
-  });
-
+  const lock = STAGING_LOCK;
   const syncSigs = new sfn.Map(scope, 'Sync SIGs', {
     itemsPath: '$.sigs',
     maxConcurrency: 1,
@@ -50,9 +76,7 @@ export function stagingDefinition(
     // One at a time: the order is the point (dependants first, the main compose last).
     maxConcurrency: 1,
     itemSelector: {
-      'major.$': '$.major',
-      'channel.$': '$.channel',
-      'revision.$': '$.revision',
+      ...RELEASE_FIELDS,
       'compose.$': '$$.Map.Item.Value',
       built: sfn.JsonPath.arrayContains(
         sfn.JsonPath.listAt('$.composes'),
@@ -88,23 +112,9 @@ export function stagingDefinition(
     }),
   );
 
-  const verify = kit.host(scope, 'Verify staging', 'verify-staging', releaseParams(), {
-    resultPath: '$.verify',
-    parseOutput: true,
-  });
   const announce = new tasks.SqsSendMessage(scope, 'Announce staging ready', {
     queue: promotionQueue,
-    messageBody: sfn.TaskInput.fromObject({
-      version: 1,
-      type: 'staging-ready',
-      'major.$': '$.major',
-      'channel.$': '$.channel',
-      'revision.$': '$.verify.output.revision',
-      'digest.$': '$.verify.output.digest',
-      'summary.$': '$.verify.output.summary',
-      'requestedBy.$': '$.requestedBy',
-      'sigs.$': '$.sigs',
-    }),
+    messageBody: sfn.TaskInput.fromObject(STAGING_READY),
     resultPath: sfn.JsonPath.DISCARD,
     taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
   });
@@ -113,26 +123,22 @@ export function stagingDefinition(
     .next(kit.host(scope, 'Prep staging', 'prep-staging', releaseParams()))
     .next(kit.host(scope, 'Apply updateinfo', 'apply-updateinfo', releaseParams()))
     .next(kit.host(scope, 'Sign repos', 'sign-repos', { ...releaseParams(), tree: { value: 'staging' } }))
-    .next(verify)
+    .next(verifyStaging(scope, kit))
     .next(announce);
 
-  const body = new sfn.Parallel(scope, 'Stage release', { resultPath: sfn.JsonPath.DISCARD });
-  body.branch(
+  const body = kit.guarded(
+    scope,
+    'Stage release',
+    'staging',
     kit
       .checkEfs(scope, 'Check EFS')
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
       .next(syncSigs)
       .next(order),
-  );
-  body.addCatch(
-    kit.failurePath(scope, 'staging', [kit.release(scope, { ...lock, label: 'Staging lock after failure' })]),
-    {
-      errors: ['States.ALL'],
-      resultPath: FAILURE_PATH,
-    },
+    [kit.release(scope, { ...lock, label: 'Staging lock after failure' })],
   );
   return withDefaults(scope, 'Apply defaults', STAGING_REQUEST_DEFAULTS)
-    .next(nameLock)
+    .next(nameStagingLock(scope))
     .next(body)
     .next(kit.release(scope, lock))
     .next(new sfn.Succeed(scope, 'Staged'));

@@ -23,6 +23,14 @@ export interface HostCommand {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: test handlers read the payloads the state machines build.
+/** The condition part of a DynamoDB task's parameters, as the local table takes it. */
+// biome-ignore lint/suspicious/noExplicitAny: the task parameters are the state machine's JSON.
+const conditional = (input: any) => ({
+  condition: input.ConditionExpression,
+  names: input.ExpressionAttributeNames,
+  values: input.ExpressionAttributeValues,
+});
+
 type Handler = (payload: any) => unknown;
 
 /**
@@ -64,9 +72,14 @@ export class PipelineWorld {
       .map((i) => String(i.pk?.S));
   }
 
-  private dynamo(error: unknown): never {
-    const err = error as Error;
-    throw Object.assign(new Error(err.message), { name: `DynamoDB.${err.name}` });
+  /** A table call as the Step Functions integration reports it: `{}`, or a `DynamoDB.`-prefixed error. */
+  private dynamo(call: Promise<unknown>): Promise<unknown> {
+    return call.then(
+      () => ({}),
+      (err: Error) => {
+        throw Object.assign(new Error(err.message), { name: `DynamoDB.${err.name}` });
+      },
+    );
   }
 
   private async serve(resource: string, input: Record<string, any>): Promise<unknown> {
@@ -108,41 +121,13 @@ export class PipelineWorld {
         const result = await handler(input.Payload);
         return service === 'lambda:invoke' ? { Payload: result, StatusCode: 200 } : result;
       }
-      case 'dynamodb:putItem': {
+      case 'dynamodb:putItem':
         this.locksTaken.push(String(input.Item.pk.S));
-        return this.table
-          .put(input.Item as Item, {
-            condition: input.ConditionExpression,
-            names: input.ExpressionAttributeNames,
-            values: input.ExpressionAttributeValues,
-          })
-          .then(
-            () => ({}),
-            (e) => this.dynamo(e),
-          );
-      }
+        return this.dynamo(this.table.put(input.Item as Item, conditional(input)));
       case 'dynamodb:deleteItem':
-        return this.table
-          .delete(input.Key as Item, {
-            condition: input.ConditionExpression,
-            names: input.ExpressionAttributeNames,
-            values: input.ExpressionAttributeValues,
-          })
-          .then(
-            () => ({}),
-            (e) => this.dynamo(e),
-          );
+        return this.dynamo(this.table.delete(input.Key as Item, conditional(input)));
       case 'dynamodb:updateItem':
-        return this.table
-          .update(input.Key as Item, input.UpdateExpression, {
-            condition: input.ConditionExpression,
-            names: input.ExpressionAttributeNames,
-            values: input.ExpressionAttributeValues,
-          })
-          .then(
-            () => ({}),
-            (e) => this.dynamo(e),
-          );
+        return this.dynamo(this.table.update(input.Key as Item, input.UpdateExpression, conditional(input)));
       case 'sns:publish':
         this.notifications.push({ subject: input.Subject, message: input.Message });
         return { MessageId: `m-${this.notifications.length}` };
