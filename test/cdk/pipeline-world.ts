@@ -22,7 +22,6 @@ export interface HostCommand {
   parameters: Record<string, string>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: test handlers read the payloads the state machines build.
 /** The condition part of a DynamoDB task's parameters, as the local table takes it. */
 // biome-ignore lint/suspicious/noExplicitAny: the task parameters are the state machine's JSON.
 const conditional = (input: any) => ({
@@ -31,6 +30,7 @@ const conditional = (input: any) => ({
   values: input.ExpressionAttributeValues,
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: test handlers read the payloads the state machines build.
 type Handler = (payload: any) => unknown;
 
 /**
