@@ -25,6 +25,10 @@ async function releng(...argv: string[]) {
   return { code, lines, errors, last: () => JSON.parse(lines.at(-1)!) };
 }
 
+/** `releng intake koji <events> --root ROOT --json …extra`. */
+const intakeKoji = async (root: string, ...extra: string[]) =>
+  releng('intake', 'koji', await eventsFile(), '--root', root, '--json', ...extra);
+
 async function eventsFile(): Promise<string> {
   const lines = [
     ...Array.from({ length: 23 }, (_, i) => bashBuild(i)),
@@ -42,16 +46,7 @@ async function eventsFile(): Promise<string> {
 describe('releng intake koji', () => {
   it('feeds every line through the koji-events handler and reports what it started', async () => {
     const root = join(dir, 'root');
-    const run = await releng(
-      'intake',
-      'koji',
-      await eventsFile(),
-      '--root',
-      root,
-      '--json',
-      '--engine',
-      'record',
-    );
+    const run = await intakeKoji(root, '--engine', 'record');
     expect(run.code).toBe(0);
     const report = run.last();
     expect(report.received).toBe(27);
@@ -66,27 +61,13 @@ describe('releng intake koji', () => {
     expect(Object.keys(recorded)).toHaveLength(2);
 
     // The same events again, in the same quiet window: coalesced into what already exists.
-    const again = (
-      await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--engine', 'record')
-    ).last();
+    const again = (await intakeKoji(root, '--engine', 'record')).last();
     expect(again.executions).toEqual([]);
   });
 
   it('--dry-run lists the executions that would start and changes nothing', async () => {
     const root = join(dir, 'root');
-    const report = (
-      await releng(
-        'intake',
-        'koji',
-        await eventsFile(),
-        '--root',
-        root,
-        '--json',
-        '--dry-run',
-        '--engine',
-        'record',
-      )
-    ).last();
+    const report = (await intakeKoji(root, '--dry-run', '--engine', 'record')).last();
     expect(report.dryRun).toBe(true);
     expect(report.executions).toHaveLength(2);
     expect(existsSync(join(root, 'state', 'executions.json'))).toBe(false);
@@ -95,7 +76,7 @@ describe('releng intake koji', () => {
 
   it('--dry-run on the local engine reads its executions and starts none', async () => {
     const root = join(dir, 'root');
-    const run = await releng('intake', 'koji', await eventsFile(), '--root', root, '--json', '--dry-run');
+    const run = await intakeKoji(root, '--dry-run');
     expect(run.code).toBe(0);
     expect(run.last().executions.map((e: { name: string }) => e.name)).toEqual([
       expect.stringMatching(/^compose-8-Rocky-/),
