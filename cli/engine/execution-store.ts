@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
 import { REGEX } from '../../shared/patterns.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
-import { withFileMutex } from './file-mutex.ts';
+import { alive, withFileMutex } from './file-mutex.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -42,15 +42,6 @@ export interface ExecutionEvent {
 
 export class ExecutionNotFoundError extends Error {
   override readonly name = 'ExecutionNotFoundError';
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -101,7 +92,7 @@ export class ExecutionStore {
       const record = JSON.parse(
         await readFile(this.pathOf(name, 'execution.json'), 'utf8'),
       ) as ExecutionRecord;
-      if (record.status === 'RUNNING' && record.pid !== process.pid && !pidAlive(record.pid)) {
+      if (record.status === 'RUNNING' && record.pid !== process.pid && !alive(record.pid)) {
         return {
           ...record,
           status: 'ABORTED',

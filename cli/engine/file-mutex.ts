@@ -4,7 +4,8 @@ import { dirname } from 'node:path';
 /** How long a mutex may be held before another process may assume its holder died. */
 const STALE_MS = 30_000;
 
-function alive(pid: number): boolean {
+/** Whether a process of this host still runs (EPERM: it does, as another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../cli/demo/demo.ts';
 import { main } from '../../cli/main.ts';
-import type { Output } from '../../cli/output.ts';
+import { captureOutput as capture } from '../engine/cli-output.ts';
 import { dnfClient } from '../support/rpm.ts';
 
 /**
@@ -15,19 +15,6 @@ import { dnfClient } from '../support/rpm.ts';
  */
 let root: string;
 let demo: DemoResult;
-
-function capture(): Output & { lines: string[]; errors: string[]; last<T = Record<string, unknown>>(): T } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return {
-    lines,
-    errors,
-    line: (t) => lines.push(t),
-    error: (t) => errors.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    last: <T>() => JSON.parse(lines.at(-1)!) as T,
-  };
-}
 
 async function releng(...argv: string[]) {
   const out = capture();
@@ -176,9 +163,10 @@ describe('two composes of one lane', () => {
   it('never hold the lane together: the second waits for the first to release it', async () => {
     const compose = (name: string) => {
       const out = capture();
-      return main(['compose', '--root', root, '--major', '8', '--compose', 'Rocky', '--name', name, '--yes', '--json'], out).then(
-        (code) => ({ code, out }),
-      );
+      return main(
+        ['compose', '--root', root, '--major', '8', '--compose', 'Rocky', '--name', name, '--yes', '--json'],
+        out,
+      ).then((code) => ({ code, out }));
     };
     const [a, b] = await Promise.all([compose('lane-a'), compose('lane-b')]);
     expect([a.code, b.code]).toEqual([0, 0]);

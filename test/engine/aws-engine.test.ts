@@ -10,9 +10,9 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
-import type { Output } from '../../cli/output.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { ApprovalDecisionV1 } from '../../shared/messages/promotion.ts';
+import { captureOutput as capture } from './cli-output.ts';
 
 const sfn = mockClient(SFNClient);
 const sqs = mockClient(SQSClient);
@@ -21,19 +21,6 @@ const cfn = mockClient(CloudFormationClient);
 const ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine';
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/promotion-events';
 const DIGEST = 'a'.repeat(64);
-
-function capture(): Output & { lines: string[]; errors: string[]; last(): Record<string, unknown> } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return {
-    lines,
-    errors,
-    line: (t) => lines.push(t),
-    error: (t) => errors.push(t),
-    json: (v) => lines.push(JSON.stringify(v)),
-    last: () => JSON.parse(lines.at(-1)!),
-  };
-}
 
 beforeEach(() => {
   process.env.AWS_REGION = 'eu-west-1';
