@@ -152,6 +152,23 @@ describe('koji-events coalescing', () => {
     expect(sfn.starts()[2]!.name).not.toBe(names[1]);
   });
 
+  it('starts no follow-up for redelivered events the running compose already has', async () => {
+    await handler(sqsEvent([sqsRecord('a', bashBuild(1))]));
+    const first = sfn.starts()[0]!.name!;
+    await stores.locks.acquire(
+      'lane:8/Rocky',
+      `${COMPOSE_ARN.replace(':stateMachine:', ':execution:')}:${first}`,
+      3600,
+    );
+    clock.advance(600);
+    expect((await handler(sqsEvent([sqsRecord('a-again', bashBuild(1))]))).batchItemFailures).toEqual([]);
+    expect(sfn.starts()).toHaveLength(1);
+    expect(log.lines.at(-1)).toMatchObject({
+      action: 'skipped',
+      reason: `the running compose ${first} already has this NVR set`,
+    });
+  });
+
   it('skips the compose when the tagged NVR set is unchanged since the last successful compose', async () => {
     await handler(sqsEvent([sqsRecord('a', bashBuild(1)), sqsRecord('b', bashBuild(2))]));
     sfn.finish(sfn.starts()[0]!.name!);
