@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
@@ -29,6 +30,7 @@ export function composeDefinition(
       'requestId.$': '$.requestId',
     }),
     resultSelector: { 'executionArn.$': '$.ExecutionArn' },
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
     resultPath: '$.staging',
   });
   const body = kit.guarded(
