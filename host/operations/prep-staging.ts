@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { selectedRelease } from '../publish/release.ts';
+import { appendPackages, packageFiles } from '../repo/incremental.ts';
 import { addRepoMetadata, fixOpenSize } from '../repo/repo-edit.ts';
 import { readStaged, relengDir, type StagedComposes } from '../repo/staged.ts';
 import { releaseRepoLayout, type StagingRepo } from '../repo/walk.ts';
@@ -21,6 +22,7 @@ import { releaseRepoLayout, type StagingRepo } from '../repo/walk.ts';
 interface PrepJob {
   repo: StagingRepo;
   argv: string[];
+  groupfile?: string;
   modules?: string;
 }
 
@@ -62,9 +64,11 @@ function planJob(
     `--workers=${ctx.config.createrepoWorkers}`,
     '--checksum=sha256',
   ];
-  if (repo.kind === 'os' && repo.withComps)
+  const groupfile =
+    repo.kind === 'os' && repo.withComps ? compsFile(release, paths, staged, repo) : undefined;
+  if (groupfile)
     argv.push(
-      `--groupfile=${compsFile(release, paths, staged, repo)}`,
+      `--groupfile=${groupfile}`,
       '--xz',
       `--revision=${release.revision}`,
       '--retain-old-md-by-age=1d',
@@ -79,18 +83,43 @@ function planJob(
 }
 
 /** What a repo's metadata is made from: when this is unchanged, so is the result. */
-async function fingerprint(job: PrepJob, staged: StagedComposes): Promise<string> {
+async function fingerprint(
+  job: PrepJob,
+  staged: StagedComposes,
+  files: Map<string, { size: number; mtime: number }>,
+) {
   const hash = createHash('sha256').update(JSON.stringify(job.argv)).update(JSON.stringify(staged.composes));
-  const packages = join(job.repo.dir, 'Packages');
-  const files = existsSync(packages) ? await readdir(packages, { recursive: true }) : [];
-  for (const file of files.map(String).sort()) {
-    const s = await stat(join(packages, file));
-    if (s.isFile()) hash.update(`${file}\0${s.size}\0${s.mtimeMs}\n`);
-  }
-  const groupfile = job.argv.find((a) => a.startsWith('--groupfile='))?.slice(12);
-  if (groupfile) hash.update(await sha256File(groupfile));
+  for (const [path, f] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+    hash.update(`${path}\0${f.size}\0${f.mtime}\n`);
+  if (job.groupfile) hash.update(await sha256File(job.groupfile));
   if (job.modules) hash.update(await sha256File(job.modules));
   return hash.digest('hex');
+}
+
+async function listPackages(repoDir: string) {
+  const dir = join(repoDir, 'Packages');
+  const names = existsSync(dir) ? (await readdir(dir, { recursive: true })).map(String) : [];
+  return packageFiles(repoDir, names);
+}
+
+/**
+ * New metadata over old and new packages: appended to the existing metadata when the repo
+ * only gained packages, createrepo_c --update otherwise (and in a dry run's plan).
+ */
+async function updateMetadata(
+  ctx: OperationContext,
+  job: PrepJob,
+  files: Map<string, { size: number; mtime: number }>,
+) {
+  if (!ctx.dryRun) {
+    const flags = ['--checksum=sha256', `--workers=${ctx.config.createrepoWorkers}`];
+    const appended = await appendPackages(ctx, job.repo.dir, files, job.groupfile, flags);
+    if (appended) {
+      ctx.log(`${job.repo.rel}: appended ${appended.length} new packages to its metadata`);
+      return;
+    }
+  }
+  await ctx.run(job.argv);
 }
 
 async function restoreTreeinfo(
@@ -141,12 +170,13 @@ export const prepStaging: HostOperation = {
         continue;
       }
       const job = planJob(ctx, release, paths, staged, repo);
-      const print = await fingerprint(job, staged);
+      const files = await listPackages(repo.dir);
+      const print = await fingerprint(job, staged, files);
       if (state[repo.rel] === print) {
         unchanged.push(repo.rel);
         continue;
       }
-      await ctx.run(job.argv);
+      await updateMetadata(ctx, job, files);
       if (!ctx.dryRun) await fixOpenSize(repo.dir);
       if (job.modules) {
         const modules = job.modules;
