@@ -72,6 +72,7 @@ const RUN_OPTIONS = {
   step: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', default: false },
 } as const;
 
 type RunValues = ReturnType<typeof parse<typeof RUN_OPTIONS>>['values'];
@@ -235,7 +236,10 @@ export function runCommand(command: string) {
       else out.line(started ? `started ${executionId}` : `${executionId} exists already`);
       return started ? 0 : 1;
     }
-    const session = await openLocal(values, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {});
+    const session = await openLocal(values, out, {
+      quiet: values.quiet,
+      ...(values.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
+    });
     const { started } = await session.engine.start(spec.machine, name, input);
     if (!started) throw new UsageError(`an execution named ${name} exists already; pick another --name`);
     await session.engine.idle();

@@ -92,14 +92,14 @@ export function progressPrinter(out: Output, json: boolean, verbose = true): Eng
 export async function openLocal(
   values: EngineValues,
   out: Output,
-  extra: Partial<LocalSessionOptions> & { readOnly?: boolean } = {},
+  extra: Partial<LocalSessionOptions> & { readOnly?: boolean; quiet?: boolean } = {},
 ): Promise<LocalSession> {
-  const { readOnly, ...rest } = extra;
+  const { readOnly, quiet, ...rest } = extra;
   return openLocalSession({
     ...(readOnly ? { definitions: NO_DEFINITIONS } : {}),
     root: values.root ?? '.releng',
     ...(values.config ? { configFile: values.config } : {}),
-    listener: progressPrinter(out, values.json === true),
+    listener: progressPrinter(out, values.json === true, !quiet),
     ...rest,
   });
 }
