@@ -11,7 +11,10 @@ import { dnfClient } from '../support/rpm.ts';
 /**
  * The whole pipeline on the embedded engine, as an engineer runs it: `releng demo`, then
  * failures, reruns, a rejection and concurrent composes on the same root, checked with the
- * CLI's own status/history and with dnf as the client of the published repos.
+ * CLI's own status/history and with dnf as the client of the published repos. Nothing is
+ * stubbed: these pass only when host/, functions/ and cdk/ agree on every payload between them
+ * (verify-staging's result as the staging ASL reads it, the promotion input the promotion-events
+ * handler starts, …).
  */
 let root: string;
 let demo: DemoResult;
