@@ -1,4 +1,4 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, type CfnElement, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -149,6 +149,21 @@ export class RelengStack extends Stack {
       },
     });
     compose.stateMachine.grantStartExecution(this.kojiEvents.function);
+    // Coalescing asks whether the lane's last compose still runs (DescribeExecution).
+    // Pseudo parameters, not the stack's env, so the acknowledgement reads the same in every env.
+    const composeName = compose.stateMachine.stateMachineName;
+    this.kojiEvents.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${composeName}:*`],
+      }),
+    );
+    const composeId = this.getLogicalId(compose.stateMachine.node.defaultChild as CfnElement);
+    Validations.of(this.kojiEvents.function).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${composeId}.Name>:*]`,
+      reason:
+        'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
+    });
     this.state.table.grantReadWriteData(this.kojiEvents.function);
 
     // What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these).

@@ -61,5 +61,6 @@ export const COMPOSE_REQUEST_DEFAULTS = {
   channel: 'stable',
   revision: '',
   sigs: [],
+  quietSeconds: 0,
   composeDefaults: { resumeComposeId: '' },
 };

@@ -39,7 +39,13 @@ export function composeDefinition(
     'compose',
     kit.checkEfs(scope, 'Check EFS').next(composeEach(scope, kit)).next(startStaging),
   );
+  // Koji intake names one execution per lane and quiet window; waiting out the window before
+  // the lane lock lets every build tagged in it join this compose instead of a follow-up.
+  const quietWindow = new sfn.Wait(scope, 'Quiet window', {
+    time: sfn.WaitTime.secondsPath('$.quietSeconds'),
+  });
   return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)
+    .next(quietWindow)
     .next(body)
     .next(new sfn.Succeed(scope, 'Composed'));
 }

@@ -128,7 +128,11 @@ const AwsSettings = z.strictObject({
         .default('/releng/compose-host/ami'),
     })
     .prefault({}),
-  /** IAM principals (role or user ARNs, or unique ids) allowed to approve promotions. */
+  /**
+   * Who may approve promotions, as SQS reports the sender (SenderId): an IAM user's unique id
+   * (`AIDA…`), or a role's unique id (`AROA…`, any session) or `AROA…:session`. ARNs never
+   * match: SQS does not report them.
+   */
   approvers: z
     .array(z.string().regex(/^[A-Za-z0-9:/_+=,.@-]{1,256}$/, { message: 'not an IAM principal' }))
     .default([]),

@@ -2,7 +2,7 @@ import type { ReleaseConfig } from '../config/schema.ts';
 import { type Lane, laneLockName } from '../lanes.ts';
 import { ComposeRequestV1 } from '../messages/compose-request.ts';
 import type { Clock, ExecutionStarter, LaneState, LaneStateStore, LockStore } from '../ports.ts';
-import { followUpExecutionName, nvrSetDigest, windowExecutionName } from './names.ts';
+import { followUpExecutionName, nvrSetDigest, secondsLeftInWindow, windowExecutionName } from './names.ts';
 import type { LaneChange } from './parse.ts';
 
 export interface IntakeDeps {
@@ -43,7 +43,12 @@ function netChanges(changes: readonly LaneChange[]): { add: string[]; remove: st
   return { add, remove };
 }
 
-function composeRequest(lane: Lane, changes: readonly LaneChange[], executionName: string): ComposeRequestV1 {
+function composeRequest(
+  lane: Lane,
+  changes: readonly LaneChange[],
+  executionName: string,
+  quietSeconds: number,
+): ComposeRequestV1 {
   const tags = [...new Set(changes.map((c) => c.tag))].join(', ');
   const listed = changes
     .slice(0, 20)
@@ -58,6 +63,7 @@ function composeRequest(lane: Lane, changes: readonly LaneChange[], executionNam
     composes: [{ name: lane.compose, kind: 'updates' }],
     requestedBy: changes.at(-1)!.user,
     reason,
+    quietSeconds,
     requestId: executionName,
   });
 }
@@ -119,6 +125,8 @@ export async function coalesceLane(
   }
 
   let name: string;
+  // A window's compose waits out the window; a follow-up already waits for the running compose.
+  let quietSeconds = 0;
   if (holder) {
     const composing = state.started.find((s) => s.executionName === holder);
     if (composing?.nvrDigest === nvrDigest) {
@@ -130,9 +138,14 @@ export async function coalesceLane(
       return outcome('skipped', 'the tagged NVR set is unchanged since the last successful compose');
     }
     name = windowExecutionName(lane, deps.clock.now(), deps.config.intake.quietWindowSeconds);
+    quietSeconds = secondsLeftInWindow(deps.clock.now(), deps.config.intake.quietWindowSeconds);
   }
 
-  const { started } = await deps.starter.start('compose', name, composeRequest(lane, changes, name));
+  const { started } = await deps.starter.start(
+    'compose',
+    name,
+    composeRequest(lane, changes, name, quietSeconds),
+  );
   if (!state.started.some((s) => s.executionName === name)) {
     await deps.lanes.recordStarted(laneKey, {
       executionName: name,

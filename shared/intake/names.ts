@@ -20,6 +20,12 @@ function windowStamp(at: Date, quietWindowSeconds: number): string {
     .replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Seconds from `at` to the end of its quiet window: how long that window's compose waits. */
+export function secondsLeftInWindow(at: Date, quietWindowSeconds: number): number {
+  const seconds = Math.floor(at.getTime() / 1000);
+  return quietWindowSeconds - (seconds % quietWindowSeconds);
+}
+
 /**
  * The compose execution for a lane's events in one quiet window: every event of the window names
  * the same execution, so Step Functions itself refuses a second start (ExecutionAlreadyExists).

@@ -16,6 +16,11 @@ export const ComposeRequestV1 = z.strictObject({
   sigs: z.array(Identifier).default([]),
   requestedBy: UserName,
   reason: Reason,
+  /**
+   * Seconds the compose waits before it takes the lane lock: koji intake sets the rest of the
+   * quiet window, so every build tagged in the window is in the compose. People asking by hand: 0.
+   */
+  quietSeconds: z.number().int().min(0).max(86400).default(0),
   /** Lane lock owner and idempotency key: the execution that asked. */
   requestId: ExecutionName,
 });

@@ -96,6 +96,16 @@ describe('compose pipeline', () => {
     requestId: 'req-1',
   };
 
+  it('waits out the quiet window the request names before it checks EFS or takes a lane lock', () => {
+    const states = aslFromTemplate(template, PIPELINE_IDS.compose).States as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(states['Apply defaults']!.Next).toBe('Quiet window');
+    expect(states['Quiet window']).toMatchObject({ Type: 'Wait', SecondsPath: '$.quietSeconds' });
+    expect(JSON.stringify(states['Quiet window'])).not.toContain('Lock');
+  });
+
   it('composes each under its lane lock, releases the locks and starts staging with what was built', async () => {
     const world = new PipelineWorld(template, ok, { 'efs-preflight': preflight });
     await world.run(PIPELINE_IDS.compose, request, 'compose-1');

@@ -179,6 +179,17 @@ describe('the stack, created hosts and file system (default config)', () => {
     }
   });
 
+  it('lets koji-events describe compose executions only, to coalesce with a running one', () => {
+    const statements = resourcesOf(json, 'AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('KojiEvents'))
+      .flatMap(([, p]) => p.Properties?.PolicyDocument.Statement);
+    const describe = statements.filter((s) => [s.Action].flat().includes('states:DescribeExecution'));
+    expect(describe).toHaveLength(1);
+    expect(JSON.stringify(describe[0].Resource)).toMatch(
+      /:execution:.*ComposePipelineStateMachine.*Name.*:\*/,
+    );
+  });
+
   it('outputs what the releng CLI needs to drive the deployed pipeline', () => {
     expect(Object.keys(json.Outputs ?? {})).toEqual(
       expect.arrayContaining([

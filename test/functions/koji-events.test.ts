@@ -57,6 +57,8 @@ describe('koji-events routing', () => {
       requestId: start?.name,
     });
     expect(request.reason).toContain('tag bash-4.4-1.el8');
+    // 10 s into the 300 s window that started at 10:00:00: the compose waits out the other 290.
+    expect(request.quietSeconds).toBe(290);
   });
 
   it('maps each configured tag to its own lane: 8/Extras and 9/Rocky', async () => {
@@ -139,6 +141,8 @@ describe('koji-events coalescing', () => {
     const names = sfn.starts().map((s) => s.name);
     expect(names).toHaveLength(2);
     expect(names[1]).toMatch(/^compose-8-Rocky-after-[0-9a-f]{12}$/);
+    // It already waits for the running compose; it does not wait out a quiet window as well.
+    expect(ComposeRequestV1.parse(JSON.parse(sfn.starts()[1]!.input!)).quietSeconds).toBe(0);
 
     // The first compose ends, the follow-up takes the lock and composes; new events queue the next one.
     sfn.finish(first);
