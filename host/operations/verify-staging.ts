@@ -143,6 +143,14 @@ export const verifyStaging: HostOperation = {
       await writeFileAtomic(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
       await writeFileAtomic(out.digest, `${digest}  ${release.stagingDirName}.json\n`);
     });
-    return { digest, manifest: out.manifest, summary };
+    // The staging pipeline announces staging-ready from this result: it names the release too.
+    return {
+      major: release.major,
+      channel: release.channel,
+      revision: release.revision,
+      digest,
+      manifest: out.manifest,
+      summary,
+    };
   },
 };

@@ -1,5 +1,5 @@
 import { promotionExecutionName } from '../intake/names.ts';
-import type { StagingReadyV1 } from '../messages/promotion.ts';
+import { PromotionRequestV1, type StagingReadyV1 } from '../messages/promotion.ts';
 import type { ExecutionStarter } from '../ports.ts';
 
 /**
@@ -12,6 +12,7 @@ export async function startPromotion(
   ready: StagingReadyV1,
 ): Promise<{ executionName: string; started: boolean }> {
   const executionName = promotionExecutionName(ready.major, ready.channel, ready.digest);
-  const { started } = await starter.start('promotion', executionName, ready);
+  const input = PromotionRequestV1.parse({ version: 1, releases: [ready] });
+  const { started } = await starter.start('promotion', executionName, input);
   return { executionName, started };
 }

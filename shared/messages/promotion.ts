@@ -48,6 +48,16 @@ export const StagingReadyV1 = z.strictObject({
 export type StagingReadyV1 = z.infer<typeof StagingReadyV1>;
 
 /**
+ * Input of the promotion state machine: one release, or several published together (8 and 9,
+ * the main tree and SIGs) so the file lists are written once, after every sync.
+ */
+export const PromotionRequestV1 = z.strictObject({
+  version: z.literal(1),
+  releases: z.array(StagingReadyV1).min(1, { message: 'must name at least one release' }),
+});
+export type PromotionRequestV1 = z.infer<typeof PromotionRequestV1>;
+
+/**
  * An engineer's decision on a pending approval. Who decided is not in the body: the promotion
  * handler takes it from the SQS SenderId, so it cannot be forged by writing a name here.
  */

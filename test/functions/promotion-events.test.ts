@@ -67,7 +67,7 @@ beforeEach(async () => {
 afterEach(() => stores.cleanup());
 
 describe('staging-ready', () => {
-  it('starts the promotion of that digest once, named after it, with the message as input', async () => {
+  it('starts the promotion of that digest once, named after it, with the message as the one release of its input', async () => {
     const body = JSON.stringify(stagingReady());
     const handler = handlerWith();
     expect((await handler(sqsEvent([sqsRecord('s1', body)]))).batchItemFailures).toEqual([]);
@@ -75,7 +75,7 @@ describe('staging-ready', () => {
     const starts = sfn.mock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     expect(starts.map((s) => s.name)).toEqual([APPROVAL_ID, APPROVAL_ID]);
     expect(starts[0]?.stateMachineArn).toBe(PROMOTION_ARN);
-    expect(JSON.parse(starts[0]!.input!)).toEqual(stagingReady());
+    expect(JSON.parse(starts[0]!.input!)).toEqual({ version: 1, releases: [stagingReady()] });
     expect(sfn.executions.size).toBe(1);
     expect(log.lines.map((l) => l.message)).toEqual(['promotion started', 'promotion already started']);
   });
