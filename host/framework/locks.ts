@@ -104,6 +104,19 @@ export class FileLocks {
       await rm(this.path(name), { force: true });
   }
 
+  /** Like acquire, but waits up to `waitMs` for a live holder to finish. */
+  async acquireWaiting(name: string, owner: string, ttlSeconds: number, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        return await this.acquire(name, owner, ttlSeconds);
+      } catch (err) {
+        if (!(err instanceof LockHeldError) || Date.now() + delay > deadline) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
   /** Runs `fn` holding the lock, releasing it on every exit path. */
   async with<T>(name: string, owner: string, ttlSeconds: number, fn: () => Promise<T>): Promise<T> {
     await this.acquire(name, owner, ttlSeconds);

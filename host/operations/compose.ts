@@ -15,7 +15,7 @@ import { isFinished, pungiArgv, pungiAvailable, readComposeStatus } from '../com
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink, writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
-import { selectedRelease } from '../publish/release.ts';
+import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { withLaneLock } from '../repo/lane-lock.ts';
 
 const LANE_LOCK_TTL = 48 * 3600;
@@ -127,9 +127,22 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
   const settings = o.release.settings;
   const dirs = sourceDirs(ctx.root, o.release.major, o.paths.moduleMetadata);
   const sources: Record<string, { url: string; ref: string; commit?: string }> = {};
-  for (const name of ['pungi', 'comps', 'moduleMetadata'] as const) {
-    const commit = await checkoutSource(ctx, name, settings.git[name], dirs[name]);
-    sources[name] = { ...settings.git[name], commit };
+  const checkoutAll = async () => {
+    for (const name of ['pungi', 'comps', 'moduleMetadata'] as const) {
+      const commit = await checkoutSource(ctx, name, settings.git[name], dirs[name]);
+      sources[name] = { ...settings.git[name], commit };
+    }
+  };
+  // Composes of other lanes of this major share the checkouts: one refreshes them at a time.
+  const gitLock = `git:${o.release.major}`;
+  if (ctx.dryRun) await checkoutAll();
+  else {
+    await ctx.locks.acquireWaiting(gitLock, lockOwner(ctx), 3600, 30 * 60_000);
+    try {
+      await checkoutAll();
+    } finally {
+      await ctx.locks.release(gitLock, lockOwner(ctx));
+    }
   }
   const finishedResume = o.resume ? await finishedComposeDir(o) : undefined;
   if (finishedResume) ctx.log(`${o.resume} already FINISHED: nothing to resume`);

@@ -141,6 +141,15 @@ describe('file locks', () => {
     await later.acquire('lane:8/Rocky', 'next-run', 60);
     expect((await later.read('lane:8/Rocky'))?.owner).toBe('next-run');
   });
+  it('a waiting taker gets the lock when the holder lets go, and gives up at its deadline', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
+    const locks = new FileLocks(dir, { now: () => new Date() });
+    await locks.acquire('git:8', 'compose-Rocky', 60);
+    await expect(locks.acquireWaiting('git:8', 'compose-Extras', 60, 150)).rejects.toThrow(LockHeldError);
+    setTimeout(() => void locks.release('git:8', 'compose-Rocky'), 100);
+    await locks.acquireWaiting('git:8', 'compose-Extras', 60, 5000);
+    expect((await locks.read('git:8'))?.owner).toBe('compose-Extras');
+  });
   it('of many concurrent takers exactly one wins', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
     const locks = new FileLocks(dir, fixedClock('2026-11-27T10:00:00Z'));
