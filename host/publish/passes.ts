@@ -78,20 +78,20 @@ export async function publishPackages(
   staging: string,
   production: string,
   scan: ChangeScan,
-): Promise<number> {
+): Promise<string[]> {
   // A directory whose only change is its mtime (its contents changed in an earlier run) is left.
   const list = scan.changes
     .filter((c) => c.item !== '*deleting' && !isTopLevelLink(c) && !c.item.startsWith('.d'))
     .map((c) => c.path);
   if (!list.length) {
     ctx.log('packages pass: nothing to copy');
-    return 0;
+    return [];
   }
   await ctx.run(
     [...rsyncCopy(ctx), '--mkpath', '--files-from=-', '--from0', `${staging}/`, `${production}/`],
     { input: `${list.join('\0')}\0` },
   );
-  return list.length;
+  return list;
 }
 
 /**

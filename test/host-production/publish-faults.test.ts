@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +39,11 @@ async function stageRevision(n: number): Promise<void> {
   }
 }
 
-/** Runs sync-to-prod in a child and SIGKILLs its whole process group `delayMs` after `line` appears. */
+/**
+ * Runs sync-to-prod in a child and SIGKILLs its whole process group `delayMs` after `line`
+ * appears; with delay -1, as soon as rsync has a partial file in the publish temp dir
+ * (mid-copy, whatever the machine's speed).
+ */
 async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
   const digest = await stagedDigest(at().stagingRelease);
   const args = [
@@ -61,7 +65,18 @@ async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
     seen += d.toString();
     if (!killed && line.test(seen)) {
       killed = true;
-      setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), delayMs);
+      const kill = () => process.kill(-child.pid!, 'SIGKILL');
+      if (delayMs >= 0) setTimeout(kill, delayMs);
+      else {
+        const tempDir = join(root, 'mnt/repos-production/.releng/tmp');
+        const poll = setInterval(() => {
+          if (existsSync(tempDir) && readdirSync(tempDir).length) {
+            clearInterval(poll);
+            kill();
+          }
+        }, 1);
+        child.on('close', () => clearInterval(poll));
+      }
     }
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -120,7 +135,7 @@ describe('sync-to-prod killed part way', () => {
   const repomdCopy = new RegExp(`${metadataCopy.source}[\\s\\S]*${metadataCopy.source}`);
   it.each([
     ['before the packages pass', /\[sync-to-prod\] \$ rsync/, 0],
-    ['during the packages pass', packagesPass, 40],
+    ['during the packages pass', packagesPass, -1],
     ['after the packages pass', /record the repodata/, 0],
     ['while new metadata files are copied', metadataCopy, 5],
     ['while repomd.xml and its signature are copied', repomdCopy, 2],
