@@ -232,7 +232,14 @@ export async function composeLocally(
   if (tags.length === 0) throw new HostOperationError(`no koji tag feeds compose ${input.composeName}`);
   const listings = await Promise.all(tags.map((tag) => loadKojiTag(input.kojiDir, tag)));
   const rpms = (await Promise.all(latestBuilds(listings).map((b) => buildRpms(input.kojiDir, b)))).flat();
-  const jobs = planRepos(input, rpms, await variantMap(input.pungiDir));
+  const map = await variantMap(input.pungiDir);
+  const jobs = planRepos(input, rpms, map);
+  const placedNames = new Set(jobs.flatMap((j) => j.rpms.map((r) => r.name)));
+  const unplaced = [
+    ...new Set(rpms.filter((r) => r.arch !== 'src' && !placedNames.has(r.name)).map((r) => r.name)),
+  ];
+  // Pungi leaves out what no variant gathers; say so, a missing mapping is the usual cause.
+  if (unplaced.length) ctx.log(`not in any variant of ${input.composeName}: ${unplaced.sort().join(', ')}`);
   await mapLimit(jobs, 2, (job) => buildRepo(ctx, input, job));
   await writeMetadata(input, jobs);
   const placed = new Set(jobs.flatMap((j) => j.rpms.map((r) => r.file)));

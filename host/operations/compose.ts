@@ -1,5 +1,6 @@
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseComposeId } from '../../shared/compose-id.ts';
 import type { ComposeKind } from '../../shared/config/schema.ts';
 import { latestLinkName } from '../../shared/release.ts';
 import {
@@ -51,6 +52,15 @@ function composeOptions(ctx: OperationContext) {
 
 type Options = ReturnType<typeof composeOptions>;
 
+/** The short name of a compose dir (`Rocky-devel` of `Rocky-devel-8-updates-…`), if it is one. */
+function composeShortOf(name: string): string | undefined {
+  try {
+    return parseComposeId(name).short;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs pungi-koji and returns the compose dir it made (or resumed). */
 async function composeWithPungi(
   ctx: OperationContext,
@@ -75,7 +85,7 @@ async function composeWithPungi(
   const made =
     resumeDir ??
     (await listDir(composeRoot))
-      .filter((n) => !before.has(n) && n.startsWith(`${o.name}-`))
+      .filter((n) => !before.has(n) && composeShortOf(n) === o.name)
       .map((n) => join(composeRoot, n))[0];
   if (!made)
     throw new HostOperationError(
