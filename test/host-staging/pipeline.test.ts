@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADVISORY_ID, type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
 import { computeStagedContent, contentDigest } from '../../host/repo/manifest.ts';
+import { findRepoDirs } from '../../host/repo/walk.ts';
 import { dnfClient } from '../support/rpm.ts';
 import { type HostRun, hostRunner, newStore, treeState } from './support.ts';
 
@@ -134,6 +135,20 @@ describe('staging pipeline on a local root', () => {
     expect((await dnf.run(['updateinfo', 'list'])).stdout).toContain(
       `${ADVISORY_ID} bugfix demo-hello-1.1-1.el8.noarch`,
     );
+  });
+
+  it('has every staging repo, of every arch and kind, pass dnf makecache with repo_gpgcheck', async () => {
+    const all = await findRepoDirs(staging);
+    expect(all.length).toBe((runs.verify!.result.summary as { repoCount: number }).repoCount);
+    const repos = all.map((rel) => ({
+      id: rel.replaceAll('/', '-'),
+      path: join(staging, rel),
+      gpgKey: store.publicKeyPath,
+    }));
+    const dnf = await dnfClient(join(dir, 'client-all'), repos);
+    await dnf.run(['makecache']);
+    const listed = (await dnf.run(['repolist', '-v'])).stdout;
+    for (const repo of repos) expect(listed).toContain(`Repo-id            : ${repo.id}`);
   });
 
   it('changes nothing when every operation is rerun on the finished tree', async () => {
