@@ -1,5 +1,5 @@
 import { existsSync, readlinkSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -208,18 +208,19 @@ describe('apply-updateinfo from an Apollo-compatible server', () => {
   let server: Server;
   let baseUrl: string;
   let failWith = 0;
+  let served = '';
   const requests: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'releng-apollo-'));
     store = await newStore(dir);
     await tagUpdate(store);
-    const updateinfo = await readFile(store.updateinfoPath, 'utf8');
+    served = await readFile(store.updateinfoPath, 'utf8');
     server = createServer((req, res) => {
       requests.push(req.url ?? '');
       if (failWith) return res.writeHead(failWith).end('boom');
       if (req.url === '/api/v3/updateinfo/Rocky%20Linux%208%20x86_64/BaseOS/updateinfo.xml?req_arch=x86_64')
-        return res.writeHead(200, { 'content-type': 'application/xml' }).end(updateinfo);
+        return res.writeHead(200, { 'content-type': 'application/xml' }).end(served);
       res.writeHead(404).end('not found');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -250,6 +251,21 @@ describe('apply-updateinfo from an Apollo-compatible server', () => {
     expect(requests).toContain(
       '/api/v3/updateinfo/Rocky%20Linux%208%20aarch64/BaseOS/updateinfo.xml?req_arch=aarch64',
     );
+  });
+
+  it('replaces the updateinfo a repo had when Apollo serves a new one', async () => {
+    const second = served.replace(
+      '</updates>',
+      `${served.slice(served.indexOf('<update '), served.indexOf('</updates>')).replace('RLBA-2026:0001', 'RLBA-2026:0002')}</updates>`,
+    );
+    served = second;
+    const run = await hostRunner(store)('apply-updateinfo');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.result.advisories).toEqual(['RLBA-2026:0001', 'RLBA-2026:0002']);
+    const repo = join(dir, 'mnt/repos-staging/mirror/pub/rocky/8.7-RC1/BaseOS/x86_64/os/repodata');
+    const repomd = await readFile(join(repo, 'repomd.xml'), 'utf8');
+    expect(repomd.match(/<data type="updateinfo">/g)).toHaveLength(1);
+    expect((await readdir(repo)).filter((f) => f.endsWith('-updateinfo.xml.gz'))).toHaveLength(1);
   });
 
   it('fails the step on any other HTTP error', async () => {
