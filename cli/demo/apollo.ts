@@ -40,7 +40,7 @@ export async function startLocalApollo(updateinfoPath: string): Promise<LocalApo
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://127.0.0.1:${port}/api/v3/updateinfo`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

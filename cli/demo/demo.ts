@@ -8,7 +8,7 @@ import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { engineLockStore } from '../engine/local-functions.ts';
-import { startLocalApollo } from './apollo.ts';
+import { type LocalApollo, startLocalApollo } from './apollo.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
@@ -115,31 +115,43 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await tagUpdate(created);
     return created;
   });
-  const apollo = await startLocalApollo(store.updateinfoPath);
+  // The store's overrides and the minor release asked for; serveDemoErrata adds its Apollo.
+  const overrides = options.release
+    ? mergeConfig(store.configOverrides, {
+        majors: { [major]: { channels: { stable: { revision: options.release } } } },
+      })
+    : store.configOverrides;
+  await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
+  const apollo = await serveDemoErrata(root);
   try {
-    return await runCycle(options, store, apollo.baseUrl, timed, timings);
+    return await runCycle(options, store, timed, timings);
   } finally {
     await apollo.close();
   }
+}
+
+/**
+ * Serves the demo store's advisories from a local Apollo and points the root's config at it.
+ * It lives as long as the caller keeps it open: the demo while it runs; tests and engineers who
+ * run staging again on a demo root start it again.
+ */
+export async function serveDemoErrata(root: string): Promise<LocalApollo> {
+  const configPath = join(root, 'releng.config.json');
+  const apollo = await startLocalApollo(join(root, 'mnt', 'koji', 'errata', 'updateinfo.xml'));
+  const current = JSON.parse(await readFile(configPath, 'utf8')) as unknown;
+  const updated = mergeConfig(current, { errata: { apolloBaseUrl: apollo.baseUrl } });
+  await writeFile(configPath, `${JSON.stringify(updated, null, 2)}\n`);
+  return apollo;
 }
 
 /** From the written config to the finished executions: the part the engine runs. */
 async function runCycle(
   options: DemoOptions,
   store: PackageStore,
-  apolloBaseUrl: string,
   timed: <T>(step: string, fn: () => Promise<T>) => Promise<T>,
   timings: Record<string, number>,
 ): Promise<DemoResult> {
   const { root, major } = store;
-  // The store's overrides, the local Apollo, and the minor release asked for.
-  const overrides = mergeConfig(store.configOverrides, {
-    errata: { apolloBaseUrl },
-    ...(options.release
-      ? { majors: { [major]: { channels: { stable: { revision: options.release } } } } }
-      : {}),
-  });
-  await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
   const config = loadConfig(store.configPath);
   const release = resolveRelease(config, {
     major,

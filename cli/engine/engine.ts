@@ -36,11 +36,22 @@ export interface LocalEngineOptions {
   listener?: EngineListener;
   /** Where SNS notifications go (default `engine/notifications.log`). */
   notifier?: Notifier;
-  /** Milliseconds each Wait state lasts locally (default 100): shortened, never skipped. */
+  /**
+   * Milliseconds each Wait state lasts locally (default DEFAULT_WAIT_MS): shortened, never
+   * skipped. aws-local-stepfunctions overrides a Wait with one constant, so a loop that counts
+   * its waits' seconds toward a deadline (the host-command poll loop) reaches it after a number
+   * of iterations: this must leave the fastest-timing-out host operation time to finish.
+   */
   waitMs?: number;
   /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
   retryMsPerSecond?: number;
 }
+
+/**
+ * The local length of a Wait. The poll loop's shortest deadline (a 2 h operation + 1 h) is about
+ * 22 of its backoff waits: 11 s of real time at 500 ms, ample for a local sign or errata step.
+ */
+export const DEFAULT_WAIT_MS = 500;
 
 /** The Task resources the engine serves, as `service:action`. */
 export const SERVED_RESOURCES = [
@@ -275,7 +286,7 @@ export class LocalEngine implements ExecutionStarter {
     const execution = sm.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: handlers,
-        waitTimeOverrides: waitOverrides(definition, this.options.waitMs ?? 100),
+        waitTimeOverrides: waitOverrides(definition, this.options.waitMs ?? DEFAULT_WAIT_MS),
         retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
       },
       context: {

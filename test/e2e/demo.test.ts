@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DemoResult, runDemo } from '../../cli/demo/demo.ts';
+import type { LocalApollo } from '../../cli/demo/apollo.ts';
+import { type DemoResult, runDemo, serveDemoErrata } from '../../cli/demo/demo.ts';
 import { main } from '../../cli/main.ts';
 import { captureOutput as capture } from '../engine/cli-output.ts';
 import { dnfClient } from '../support/rpm.ts';
@@ -44,12 +45,19 @@ async function treeDigest(dir: string): Promise<string> {
   return hash.digest('hex');
 }
 
+let apollo: LocalApollo;
+
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'releng-e2e-'));
   await rm(root, { recursive: true });
-  demo = await runDemo({ root, yes: true, waitMs: 50 });
+  demo = await runDemo({ root, yes: true });
+  // Later cycles on this root fetch errata again: serve them as the demo did.
+  apollo = await serveDemoErrata(root);
 }, 600_000);
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(async () => {
+  await apollo?.close();
+  await rm(root, { recursive: true, force: true });
+});
 
 describe('releng demo on the embedded engine', () => {
   it('runs compose → staging → approval → production → file lists, every execution succeeding', () => {
@@ -72,11 +80,11 @@ describe('releng demo on the embedded engine', () => {
     await dnf.run(['makecache']);
     const groups = (await dnf.run(['group', 'list', '--hidden'])).stdout;
     expect(groups).toMatch(/Core|Demo Tools/);
-    await dnf.run(['install', 'demo-hello-1.0']);
-    const advisories = (await dnf.run(['updateinfo', 'list'])).stdout;
-    expect(advisories).toContain('RLBA-2026:0001');
-    await dnf.run(['upgrade', 'demo-hello']);
+    // The updates compose carries the newest build of each package (1.1), which the advisory covers.
+    await dnf.run(['install', 'demo-hello']);
     expect((await dnf.run(['list', '--installed', 'demo-hello'])).stdout).toContain('1.1-1.el8');
+    const advisories = (await dnf.run(['updateinfo', 'list', '--installed'])).stdout;
+    expect(advisories).toMatch(/RLBA-2026:0001\s+bugfix\s+demo-hello-1\.1-1\.el8\.noarch/);
   });
 
   it('wrote the mirror file lists last, naming the published repodata', async () => {
@@ -95,7 +103,9 @@ describe('releng demo on the embedded engine', () => {
 });
 
 describe('when a host step fails', () => {
-  it('fails the execution at that step, releases its locks, and a rerun after the fix completes', async () => {
+  it('fails the execution at that step, releases its locks, and a rerun after the fix completes', {
+    timeout: 300_000,
+  }, async () => {
     const gpgHome = join(root, 'etc/releng/gnupg');
     await rename(gpgHome, `${gpgHome}.away`);
     const failed = await releng(
@@ -132,7 +142,7 @@ describe('when a host step fails', () => {
 });
 
 describe('a rejected promotion', () => {
-  it('leaves production untouched', async () => {
+  it('leaves production untouched', { timeout: 300_000 }, async () => {
     const before = await treeDigest(demo.productionDir);
     const out = capture();
     // Run staging without --yes; when the promotion asks, an engineer rejects it from "another terminal".
@@ -163,7 +173,9 @@ describe('a rejected promotion', () => {
 });
 
 describe('two composes of one lane', () => {
-  it('never hold the lane together: the second waits for the first to release it', async () => {
+  it('never hold the lane together: the second waits for the first to release it', {
+    timeout: 300_000,
+  }, async () => {
     const compose = (name: string) => {
       const out = capture();
       return main(
