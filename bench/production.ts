@@ -17,6 +17,7 @@ import { main } from '../host/main.ts';
 import { recomputedStagingDigest } from '../host/operations/sync-to-prod.ts';
 import { buildConfig } from '../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../shared/release.ts';
+import { publishArgs, signRepomd } from '../test/host-production/fixtures.ts';
 
 const args = process.argv.slice(2);
 const files = Number(args[args.indexOf('--files') + 1] || 50_000) || 50_000;
@@ -50,26 +51,12 @@ try {
     await Promise.all(writes);
   }
   async function writeRepodata(r: number, revision: number): Promise<void> {
-    const repomd = join(repoDir(r), 'repodata', 'repomd.xml');
     await mkdir(join(repoDir(r), 'repodata'), { recursive: true });
-    await writeFile(repomd, `<?xml version="1.0"?>\n<repomd><revision>${revision}</revision></repomd>\n`);
-    await execFile(
-      [
-        'gpg',
-        '--batch',
-        '--yes',
-        '--local-user',
-        key.keyId,
-        '--armor',
-        '--detach-sign',
-        '-o',
-        `${repomd}.asc`,
-        repomd,
-      ],
-      {
-        env: { ...process.env, GNUPGHOME: key.gpgHome },
-      },
+    await writeFile(
+      join(repoDir(r), 'repodata', 'repomd.xml'),
+      `<?xml version="1.0"?>\n<repomd><revision>${revision}</revision></repomd>\n`,
     );
+    await signRepomd(key, repoDir(r));
   }
 
   const perRepo = Math.floor(files / REPOS);
@@ -82,21 +69,10 @@ try {
   const approvedDigest = () => recomputedStagingDigest(undefined as never, staging);
   const publish = async (digest: string) => {
     const out: string[] = [];
-    const code = await main(
-      [
-        'sync-to-prod',
-        '--root',
-        root,
-        '--major',
-        '8',
-        '--revision',
-        '8.10',
-        '--approved-digest',
-        digest,
-        '--json',
-      ],
-      { stdout: (l) => out.push(l), stderr: () => {} },
-    );
+    const code = await main(['sync-to-prod', '--root', root, ...publishArgs(digest), '--json'], {
+      stdout: (l) => out.push(l),
+      stderr: () => {},
+    });
     if (code !== 0) throw new Error(`sync-to-prod failed: ${out.at(-1)}`);
     return JSON.parse(out.at(-1)!).seconds as { verifyAndScan: number; publish: number };
   };

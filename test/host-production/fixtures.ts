@@ -77,6 +77,10 @@ export async function writeRepo(set: PackageSet, repoDir: string, packages: stri
   await signRepomd(set.key, repoDir);
 }
 
+/** sync-to-prod's options for release 8.10 with the digest an approval named. */
+export const RELEASE_8_10 = ['--major', '8', '--revision', '8.10'];
+export const publishArgs = (digest: string): string[] => [...RELEASE_8_10, '--approved-digest', digest];
+
 /** A test config and the paths of release 8.10 under `root`. */
 export function testRelease(root: string, overrides: Record<string, unknown> = {}) {
   const config: ReleaseConfig = buildConfig(overrides);

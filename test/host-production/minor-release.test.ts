@@ -11,6 +11,7 @@ import {
   buildPackages,
   noarch,
   type PackageSet,
+  RELEASE_8_10,
   repomdProblems,
   testRelease,
   writeRepo,
@@ -21,7 +22,6 @@ let work: string;
 let root: string;
 let set: PackageSet;
 let overrides: Record<string, unknown>;
-const RELEASE = ['--major', '8', '--revision', '8.10'];
 const staging = () => testRelease(root).paths.stagingRelease;
 const composeDir = () => join(root, 'mnt/compose/8/Rocky-8-20260101.0');
 
@@ -92,7 +92,7 @@ afterAll(async () => {
 
 describe('minor-release', () => {
   it('stages the GA tree: ISOs, links, CHECKSUM, golden kickstart, treeinfo, signatures, latest link', async () => {
-    const { result } = await runOperation(minorRelease, root, RELEASE, overrides);
+    const { result } = await runOperation(minorRelease, root, RELEASE_8_10, overrides);
     const isoDir = join(staging(), 'isos', 'x86_64');
     expect(result.isos).toEqual(['x86_64']);
     for (const [link, target] of [
@@ -137,7 +137,7 @@ describe('minor-release', () => {
 
   it('run again gives the same tree: no nested kickstart, CHECKSUM unchanged', async () => {
     const before = await snapshot(staging());
-    const { result } = await runOperation(minorRelease, root, RELEASE, overrides);
+    const { result } = await runOperation(minorRelease, root, RELEASE_8_10, overrides);
     expect(result.kickstart).toEqual([]);
     expect(result.treeinfo).toEqual([]);
     const after = await snapshot(staging());
@@ -148,7 +148,7 @@ describe('minor-release', () => {
 
 describe('torrents', () => {
   it('makes one torrent per ISO set with the trackers and release-notes comment, and keeps them on a rerun', async () => {
-    const first = await runOperation(torrents, root, RELEASE, overrides);
+    const first = await runOperation(torrents, root, RELEASE_8_10, overrides);
     const names = ['Rocky-8.10-x86_64-boot', 'Rocky-8.10-x86_64-minimal', 'Rocky-8.10-x86_64-dvd1'];
     expect(first.result.made).toEqual(names);
     const torrentOf = (n: string) => join(root, TORRENT_ROOT, 'watch/start', n, `${n}.torrent`);
@@ -162,7 +162,7 @@ describe('torrents', () => {
     expect(dvd).not.toContain('x86_64-boot.iso');
     const bytes = await Promise.all(names.map((n) => readFile(torrentOf(n))));
 
-    const second = await runOperation(torrents, root, RELEASE, overrides);
+    const second = await runOperation(torrents, root, RELEASE_8_10, overrides);
     expect(second.result.made).toEqual([]);
     expect(second.result.kept).toEqual(names);
     expect(await Promise.all(names.map((n) => readFile(torrentOf(n))))).toEqual(bytes);

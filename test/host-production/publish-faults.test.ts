@@ -11,6 +11,7 @@ import {
   buildPackages,
   noarch,
   type PackageSet,
+  publishArgs,
   repomdProblems,
   signRepomd,
   stagedDigest,
@@ -46,18 +47,7 @@ async function stageRevision(n: number): Promise<void> {
  */
 async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
   const digest = await stagedDigest(at().stagingRelease);
-  const args = [
-    HOST,
-    'sync-to-prod',
-    '--root',
-    root,
-    '--major',
-    '8',
-    '--revision',
-    '8.10',
-    '--approved-digest',
-    digest,
-  ];
+  const args = [HOST, 'sync-to-prod', '--root', root, ...publishArgs(digest)];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let killed = false;
   let seen = '';
@@ -102,19 +92,7 @@ async function lockReleasedByDeath(): Promise<void> {
 
 async function publishToEnd(): Promise<void> {
   const digest = await stagedDigest(at().stagingRelease);
-  await execFile([
-    process.execPath,
-    HOST,
-    'sync-to-prod',
-    '--root',
-    root,
-    '--major',
-    '8',
-    '--revision',
-    '8.10',
-    '--approved-digest',
-    digest,
-  ]);
+  await execFile([process.execPath, HOST, 'sync-to-prod', '--root', root, ...publishArgs(digest)]);
 }
 
 beforeAll(async () => {

@@ -13,6 +13,8 @@ import {
   buildPackages,
   noarch,
   type PackageSet,
+  publishArgs,
+  RELEASE_8_10,
   repomdProblems,
   stagedDigest,
   testRelease,
@@ -33,15 +35,7 @@ async function stage(layout: Record<string, string[]>): Promise<void> {
 
 async function publish(extra: string[] = []) {
   const digest = await stagedDigest(at().stagingRelease);
-  return runOperation(syncToProd, root, [
-    '--major',
-    '8',
-    '--revision',
-    '8.10',
-    '--approved-digest',
-    digest,
-    ...extra,
-  ]);
+  return runOperation(syncToProd, root, [...publishArgs(digest), ...extra]);
 }
 
 /** path -> size:mtime:sha of repomd files, to prove production did not move. */
@@ -153,9 +147,9 @@ describe('sync-to-prod', () => {
       '[general]\nfamily = tampered\n',
     );
     const digest = 'f'.repeat(64);
-    await expect(
-      runOperation(syncToProd, root, ['--major', '8', '--revision', '8.10', '--approved-digest', digest]),
-    ).rejects.toThrow(/is not the approved content: its digest is [a-f0-9]{64}, the approval named f{64}/);
+    await expect(runOperation(syncToProd, root, publishArgs(digest))).rejects.toThrow(
+      /is not the approved content: its digest is [a-f0-9]{64}, the approval named f{64}/,
+    );
     expect(await snapshot(at().productionRelease)).toBe(before);
     await writeFile(
       join(at().stagingRelease, 'BaseOS/x86_64/os/.treeinfo'),
@@ -188,7 +182,7 @@ describe('sync-to-prod', () => {
     expect(result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
     expect(await dnfSees('BaseOS/x86_64/os', 'dnf-v2')).toEqual(['hello-1.0', 'hello-1.1', 'tools-1.0']);
 
-    const rolledBack = await runOperation(rollback, root, ['--major', '8', '--revision', '8.10']);
+    const rolledBack = await runOperation(rollback, root, RELEASE_8_10);
     expect(rolledBack.result.restored).toEqual(['BaseOS/x86_64/os/repodata']);
     expect(repomd('BaseOS/x86_64/os').equals(v1.repomd)).toBe(true);
     expect(asc('BaseOS/x86_64/os').equals(v1.asc)).toBe(true);
