@@ -153,7 +153,12 @@ async function benchSync(work: string): Promise<Record<string, number>> {
     syncSeconds: median(rounds.map((r) => r.ours.wall)),
     cpuRatio: median(rounds.map((r) => r.ours.cpu / r.plain.cpu)),
     ratio: median(rounds.map((r) => r.ours.wall / r.plain.wall)),
-    ...Object.fromEntries(rounds.map((r, i) => [`round${i}`, `${r.plain.wall.toFixed(2)}s plain, ${r.ours.wall.toFixed(2)}s ours`])),
+    ...Object.fromEntries(
+      rounds.map((r, i) => [
+        `round${i}`,
+        `${r.plain.wall.toFixed(2)}s plain, ${r.ours.wall.toFixed(2)}s ours`,
+      ]),
+    ),
   };
 }
 
