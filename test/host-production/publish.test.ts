@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
+import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { rollback } from '../../host/operations/rollback.ts';
 import { syncToProd } from '../../host/operations/sync-to-prod.ts';
+import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
   buildPackages,
@@ -99,11 +101,35 @@ describe('sync-to-prod', () => {
     expect(await dnfSees('AppStream/x86_64/os', 'dnf-appstream')).toEqual(['app-1.0']);
   });
 
+  it('plans a publish in a dry run and changes nothing', async () => {
+    await writeFile(join(at().stagingRelease, 'AppStream/x86_64/os/Packages/extra.txt'), 'new\n');
+    const before = await snapshot(at().productionRelease);
+    const { ctx, result } = await publish(['--dry-run']);
+    expect(await snapshot(at().productionRelease)).toBe(before);
+    const plan = ctx.plan.join('\n');
+    const packages = plan.indexOf('--files-from=-');
+    const hardlink = plan.indexOf('hardlink identical files');
+    expect(packages).toBeGreaterThan(-1);
+    expect(hardlink).toBeGreaterThan(packages);
+    expect(result.filesPublished).toBe(1);
+    await rm(join(at().stagingRelease, 'AppStream/x86_64/os/Packages/extra.txt'));
+  });
+
+  it('waits for no one: a publish is refused while another holds the publish lock', async () => {
+    const locks = new FileLocks(lockDir(testRelease(root).config, root), { now: () => new Date() });
+    await locks.acquire(PUBLISH_LOCK, 'file-lists:elsewhere', 600);
+    try {
+      await expect(publish()).rejects.toThrow(/lock publish is held by file-lists:elsewhere/);
+    } finally {
+      await locks.release(PUBLISH_LOCK, 'file-lists:elsewhere');
+    }
+  });
+
   it('is a no-op when run again', async () => {
     const before = await snapshot(at().productionRelease);
     const { result } = await publish();
     expect(result.reposUpdated).toEqual([]);
-    expect(result.filesPublished).toBe(0);
+    expect(result.filesPublished, JSON.stringify(result)).toBe(0);
     expect(await snapshot(at().productionRelease)).toBe(before);
   });
 
@@ -154,6 +180,12 @@ describe('sync-to-prod', () => {
     await writeFile(
       join(at().stagingRelease, 'BaseOS/x86_64/os/.treeinfo'),
       '[general]\nfamily = Rocky Linux\n',
+    );
+  });
+
+  it('rollback refuses when no publish of the release is recorded', async () => {
+    await expect(runOperation(rollback, root, ['--major', '8', '--revision', '8.9'])).rejects.toThrow(
+      'rollback: no publish of 8.9 is recorded to roll back',
     );
   });
 
