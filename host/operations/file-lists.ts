@@ -26,7 +26,14 @@ export async function rewriteFileLists(ctx: OperationContext): Promise<Record<st
 export const fileLists: HostOperation = {
   name: 'file-lists',
   async run(ctx) {
-    if (ctx.dryRun) return rewriteFileLists(ctx);
+    if (ctx.dryRun) {
+      const holder = await ctx.locks.read(PUBLISH_LOCK);
+      if (holder)
+        ctx.plan.push(
+          `(the publish lock is held by ${holder.owner} until ${holder.expiresAt}: a real run would refuse if it still is)`,
+        );
+      return rewriteFileLists(ctx);
+    }
     try {
       return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, () => rewriteFileLists(ctx));
     } catch (err) {
