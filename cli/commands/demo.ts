@@ -40,6 +40,7 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
         `  ${e.status.padEnd(9)} ${e.stateMachine.padEnd(13)} ${e.name} (${e.seconds} s)${e.error ? `  ${e.failedState ?? ''} ${e.error}` : ''}`,
       );
     }
+    if (!result.published) out.line('demo: nothing was published to production (rejected, or a step failed)');
     out.line(
       result.ok
         ? 'demo: every execution succeeded'

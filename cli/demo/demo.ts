@@ -42,6 +42,8 @@ export interface DemoResult {
     error?: string;
     failedState?: string;
   }>;
+  /** Whether production now has the release's signed metadata (a rejection publishes nothing). */
+  published: boolean;
   /** Seconds per demo step, for bench/. */
   timings: Record<string, number>;
   ok: boolean;
@@ -193,7 +195,11 @@ async function runCycle(
     );
   }
   const machines = new Set(records.filter((r) => r.status === 'SUCCEEDED').map((r) => r.stateMachine));
+  const published = existsSync(
+    join(paths.productionRelease, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'),
+  );
   const ok =
+    published &&
     records.length > 0 &&
     records.every((r) => r.status === 'SUCCEEDED') &&
     ['compose', 'staging', 'promotion'].every((m) => machines.has(m as ExecutionRecord['stateMachine']));
@@ -211,6 +217,7 @@ async function runCycle(
       ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
       ...(r.failedState ? { failedState: r.failedState } : {}),
     })),
+    published,
     timings,
     ok,
   };

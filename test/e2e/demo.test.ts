@@ -66,6 +66,7 @@ describe('releng demo on the embedded engine', () => {
       new Set(['compose', 'staging', 'promotion']),
     );
     expect(demo.ok).toBe(true);
+    expect(demo.published).toBe(true);
     expect(demo.composeId).toMatch(/^Rocky-8-updates-[0-9]{8}\.[0-9]+$/);
     expect(demo.advisories).toEqual(['RLBA-2026:0001']);
   });
@@ -143,32 +144,44 @@ describe('when a host step fails', () => {
 
 describe('a rejected promotion', () => {
   it('leaves production untouched', { timeout: 300_000 }, async () => {
-    const before = await treeDigest(demo.productionDir);
-    const out = capture();
-    // Run staging without --yes; when the promotion asks, an engineer rejects it from "another terminal".
-    const staging = main(
-      ['sync-staging', '--root', root, '--major', '8', '--compose', 'Rocky', '--name', 'to-reject', '--json'],
-      out,
-    );
-    let rejected = false;
-    for (let i = 0; i < 600 && !rejected; i++) {
-      await new Promise((r) => setTimeout(r, 200));
-      const { body } = await releng('approvals');
-      const pending = (body.pending as Array<{ approvalId: string }> | undefined) ?? [];
-      if (pending[0]) {
-        const reject = await releng('reject', pending[0].approvalId, '--reason', 'not this one');
-        expect(reject.code).toBe(0);
-        rejected = true;
-      }
+    const other = await mkdtemp(join(tmpdir(), 'releng-e2e-reject-'));
+    await rm(other, { recursive: true });
+    const decisions: Array<{ code: number; body: Record<string, unknown> }> = [];
+    try {
+      // No --yes: when the promotion asks, an engineer rejects it from "another terminal".
+      const result = await runDemo({
+        root: other,
+        yes: false,
+        listener: (event) => {
+          if (event.kind !== 'approval') return;
+          void (async () => {
+            const listed = capture();
+            await main(['approvals', '--root', other, '--json'], listed);
+            for (const { approvalId } of listed.last<{ pending: Array<{ approvalId: string }> }>().pending) {
+              const out = capture();
+              const code = await main(
+                ['reject', approvalId, '--root', other, '--reason', 'not this one', '--json'],
+                out,
+              );
+              decisions.push({ code, body: out.last() });
+            }
+          })();
+        },
+      });
+      expect(decisions).toHaveLength(1);
+      expect(decisions[0]).toMatchObject({
+        code: 0,
+        body: { accepted: true, result: { outcome: 'REJECTED' } },
+      });
+      expect(result.published).toBe(false);
+      expect(result.ok).toBe(false);
+      // Nothing at all was written to the production mount: no packages, metadata or file lists.
+      expect(await treeDigest(join(other, 'mnt/repos-production'))).toBe(
+        await treeDigest(join(other, 'no-such-dir')),
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
     }
-    expect(rejected).toBe(true);
-    await staging;
-    expect(await treeDigest(demo.productionDir)).toBe(before);
-    const { body } = await releng('status');
-    const promotion = (
-      body.executions as Array<{ stateMachine: string; status: string; output?: unknown }>
-    ).find((e) => e.stateMachine === 'promotion');
-    expect(promotion).toBeDefined();
   });
 });
 
