@@ -1,14 +1,14 @@
 import * as z from 'zod';
-import { PATTERNS } from '../patterns.ts';
+import {
+  Arch,
+  Identifier,
+  Major as MajorKey,
+  matching as pattern,
+  RelativePath,
+  Revision,
+} from '../fields.ts';
 
-const pattern = (name: keyof typeof PATTERNS, what: string) =>
-  z.string().regex(new RegExp(PATTERNS[name]), { message: `not a valid ${what}` });
-
-export const Identifier = pattern('identifier', 'name (letters, digits, - and _)');
-export const Arch = pattern('arch', 'architecture');
-export const Revision = pattern('revision', 'revision (MAJOR.MINOR, e.g. 8.10)');
-export const MajorKey = pattern('major', 'major version');
-export const RelativePath = pattern('relativePath', 'relative path');
+export { Arch, Identifier, MajorKey, RelativePath, Revision };
 
 /** Release channels of the seed's RLREL: stable, beta and lookahead. */
 export const CHANNELS = ['stable', 'beta', 'lh'] as const;

@@ -1,17 +1,14 @@
 import * as z from 'zod';
-import { PATTERNS } from '../patterns.ts';
+import { matching as field } from '../fields.ts';
+
+export { Identifier, Major, Revision } from '../fields.ts';
 
 /** Field schemas shared by every message: tight patterns, a message naming what is wrong. */
-const field = (name: keyof typeof PATTERNS, what: string) =>
-  z.string().regex(new RegExp(PATTERNS[name]), { message: `not a valid ${what}` });
 
 export const PackageName = field('packageName', 'package name');
 export const VersionOrRelease = field('versionOrRelease', 'version or release');
 export const KojiTag = field('kojiTag', 'koji tag');
 export const UserName = field('userName', 'user name');
-export const Identifier = field('identifier', 'name');
-export const Major = field('major', 'major version');
-export const Revision = field('revision', 'revision');
 export const Sha256 = field('sha256', 'sha256 digest');
 export const ComposeId = field('composeId', 'compose ID');
 export const ExecutionName = field('executionName', 'id');
