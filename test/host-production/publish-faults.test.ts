@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 /** The real entry the SSM documents run, in its own process so it can be killed. */
 const HOST = join(import.meta.dirname, '..', '..', 'bin', 'releng-host.mjs');
 
+const IMAGE_BYTES = 24 * 1024 * 1024;
 let work: string;
 let root: string;
 let set: PackageSet;
@@ -30,7 +31,7 @@ const at = () => testRelease(root).paths;
 async function stageRevision(n: number): Promise<void> {
   const staging = at().stagingRelease;
   await mkdir(join(staging, 'images'), { recursive: true });
-  await writeFile(join(staging, 'images', `cloud-${n}.img`), randomBytes(24 * 1024 * 1024));
+  await writeFile(join(staging, 'images', `cloud-${n}.img`), randomBytes(IMAGE_BYTES));
   for (const repo of ['BaseOS/x86_64/os', 'AppStream/x86_64/os', 'BaseOS/source/tree']) {
     const dir = join(staging, repo);
     await mkdir(join(dir, 'Packages', 'h'), { recursive: true });
@@ -128,9 +129,10 @@ describe('sync-to-prod killed part way', () => {
     await stageRevision(n);
     const killed = await killedAt(line, delay);
     expect(killed).toBe(true);
-    // Killed mid-copy, the new image is not in place yet (it lands whole, or not at all).
-    if (line === packagesPass)
-      expect(existsSync(join(at().productionRelease, 'images', `cloud-${n}.img`))).toBe(false);
+    // Whatever the moment, a file lands whole or not at all, and no partial file sits in the tree.
+    const image = join(at().productionRelease, 'images', `cloud-${n}.img`);
+    if (existsSync(image)) expect(statSync(image).size).toBe(IMAGE_BYTES);
+    expect(readdirSync(join(at().productionRelease, 'images')).filter((f) => f.startsWith('.'))).toEqual([]);
     expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
 
     await publishToEnd();
