@@ -64,6 +64,9 @@ export function progressPrinter(out: Output, json: boolean, verbose = true): Eng
     const elapsed = `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
     const where = event.stateMachine ? `${event.stateMachine} ${event.execution}` : event.execution;
     switch (event.kind) {
+      case 'phase':
+        print(`${elapsed}  ${event.message}`);
+        break;
       case 'started':
         print(`${elapsed}  ▶ ${where}`);
         break;

@@ -102,6 +102,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const root = resolve(options.root);
   const timings: Record<string, number> = {};
   const timed = async <T>(step: string, fn: () => Promise<T>): Promise<T> => {
+    options.listener?.({ execution: 'demo', kind: 'phase', message: `${step}…` });
     const start = Date.now();
     try {
       return await fn();

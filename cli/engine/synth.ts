@@ -18,8 +18,16 @@ export async function synthesizeTemplate(config: ReleaseConfig): Promise<CfnTemp
     import('aws-cdk-lib/assertions'),
     import('../../cdk/build.ts'),
   ]);
-  const { stack } = buildRelengApp({ config, bundling: false, nag: false });
-  return Template.fromStack(stack).toJSON() as CfnTemplate;
+  // NodejsFunction looks for the lock file from the working directory up, even with bundling
+  // off; `releng` may run anywhere, so synthesize from the project (synchronously, then back).
+  const cwd = process.cwd();
+  process.chdir(PROJECT);
+  try {
+    const { stack } = buildRelengApp({ config, bundling: false, nag: false });
+    return Template.fromStack(stack).toJSON() as CfnTemplate;
+  } finally {
+    process.chdir(cwd);
+  }
 }
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -17,7 +17,7 @@ export type TaskAdapter = (input: Record<string, unknown>, task: TaskContext) =>
 export interface EngineEvent {
   execution: string;
   stateMachine?: StateMachineName;
-  kind: 'started' | 'step' | 'progress' | 'notification' | 'approval' | 'finished';
+  kind: 'phase' | 'started' | 'step' | 'progress' | 'notification' | 'approval' | 'finished';
   state?: string;
   message: string;
 }
