@@ -15,7 +15,7 @@ import {
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
 import { resetPublishTemp } from '../publish/rsync.ts';
-import { computeStagedContent, contentDigest } from '../repo/manifest.ts';
+import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } from '../repo/manifest.ts';
 
 /**
  * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if staging is the
@@ -34,9 +34,15 @@ export function syncToProdWith(stagingDigest: StagingDigest): HostOperation {
   return { name: 'sync-to-prod', run: (ctx) => syncToProdRun(ctx, stagingDigest) };
 }
 
-/** verify-staging's digest, recomputed from every staged byte. */
-export const recomputedStagingDigest: StagingDigest = async (_ctx, stagingRelease) =>
-  contentDigest(await computeStagedContent(stagingRelease));
+/**
+ * verify-staging's digest, recomputed from the staged tree: every file is stat'ed, and every
+ * file whose inode facts differ from verify-staging's hash cache is read again.
+ */
+export const recomputedStagingDigest: StagingDigest = async (ctx, stagingRelease) => {
+  const { release, paths } = selectedRelease(ctx);
+  const cache = await readHashCache(hashCacheFiles(paths, release).staging);
+  return contentDigest(await computeStagedContent(stagingRelease, { cache }));
+};
 
 export const syncToProd = syncToProdWith(recomputedStagingDigest);
 

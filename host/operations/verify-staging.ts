@@ -7,7 +7,14 @@ import { HostOperationError, type OperationContext } from '../framework/context.
 import { writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { selectedRelease } from '../publish/release.ts';
-import { computeStagedContent, contentDigest, diffAgainst } from '../repo/manifest.ts';
+import {
+  computeStagedContent,
+  contentDigest,
+  diffAgainst,
+  hashCacheFiles,
+  readHashCache,
+  writeHashCache,
+} from '../repo/manifest.ts';
 import { checkRepo, type RepoFacts, repoclosure, rpmFiles } from '../repo/repo-checks.ts';
 import { readStaged, relengDir } from '../repo/staged.ts';
 import { findRepoDirs } from '../repo/walk.ts';
@@ -111,7 +118,11 @@ export const verifyStaging: HostOperation = {
         `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
       );
 
-    const content = await computeStagedContent(tree);
+    const caches = hashCacheFiles(paths, release);
+    const content = await computeStagedContent(tree, { cache: await readHashCache(caches.staging) });
+    const production = await computeStagedContent(paths.productionRelease, {
+      cache: await readHashCache(caches.production),
+    });
     const digest = contentDigest(content);
     const staged = await readStaged(paths, release.stagingDirName);
     const summary: ManifestSummary = {
@@ -119,7 +130,7 @@ export const verifyStaging: HostOperation = {
       advisories: [...new Set(facts.flatMap((f) => f.advisories))].sort(),
       packageCount: facts.reduce((n, f) => n + f.packageCount, 0),
       repoCount: facts.length,
-      diff: await diffAgainst(content, paths.productionRelease),
+      diff: diffAgainst(content, production),
     };
     const out = manifestPaths(paths, release);
     const manifest = {
@@ -137,11 +148,15 @@ export const verifyStaging: HostOperation = {
         packages: f.packageCount,
         advisories: f.advisories,
       })),
-      ...content,
+      files: content.files,
+      symlinks: content.symlinks,
     };
     await ctx.step(`write manifest ${out.manifest} and digest ${digest}`, async () => {
       await writeFileAtomic(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
       await writeFileAtomic(out.digest, `${digest}  ${release.stagingDirName}.json\n`);
+      // sync-to-prod re-checks the approved digest against these without re-reading every byte.
+      await writeHashCache(caches.staging, content.cache);
+      await writeHashCache(caches.production, production.cache);
     });
     // The staging pipeline announces staging-ready from this result: it names the release too.
     return {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256File } from '../framework/fsutil.ts';
+import type { Release, ReleasePaths } from '../../shared/release.ts';
+import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { mapLimit } from './parallel.ts';
 
 /**
@@ -38,22 +39,89 @@ async function walk(root: string, rel: string, files: string[], links: string[])
   }
 }
 
-/** Hashes every file under `releaseDir` (a few at a time: it is I/O bound). */
-export async function computeStagedContent(releaseDir: string, hashJobs = 4): Promise<StagedContent> {
+/**
+ * A file's SHA-256 as last computed, with the inode facts it was computed under. The kernel
+ * moves ctime (nanoseconds) on every write, rename or chmod and nothing in user space can set
+ * it back, so an entry whose device, inode, size, mtime and ctime all still match is the same
+ * bytes. This is what lets sync-to-prod re-check a 50,000-file release in the time of a stat
+ * walk instead of re-reading every byte, and still refuse anything changed since approval.
+ */
+export interface HashCacheEntry {
+  dev: string;
+  ino: string;
+  size: number;
+  mtimeNs: string;
+  ctimeNs: string;
+  sha256: string;
+}
+export type HashCache = Map<string, HashCacheEntry>;
+
+/** Reads a cache written by writeHashCache; a missing or unreadable one is empty (all re-hashed). */
+export async function readHashCache(file: string): Promise<HashCache> {
+  try {
+    return new Map(
+      Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, HashCacheEntry>),
+    );
+  } catch {
+    return new Map();
+  }
+}
+
+/** Where the caches live: beside the manifests, outside the trees mirrors see. */
+export function hashCacheFiles(
+  paths: ReleasePaths,
+  release: Release,
+): { staging: string; production: string } {
+  return {
+    staging: join(paths.staging, '.releng', 'hash-cache', `${release.stagingDirName}.json`),
+    production: join(paths.production, '.releng', 'hash-cache', `${release.productionDirName}.json`),
+  };
+}
+
+export async function writeHashCache(file: string, cache: HashCache): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(Object.fromEntries(cache)));
+}
+
+/**
+ * Hashes every file under `releaseDir` (a few at a time: it is I/O bound), reusing `cache`
+ * entries whose inode facts still match. Returns the content and the cache for what is there now.
+ */
+export async function computeStagedContent(
+  releaseDir: string,
+  options: { hashJobs?: number; cache?: HashCache } = {},
+): Promise<StagedContent & { cache: HashCache }> {
   const paths: string[] = [];
   const links: string[] = [];
   await walk(releaseDir, '', paths, links);
   paths.sort();
   links.sort();
-  const files = await mapLimit(paths, hashJobs, async (path) => {
+  const cache: HashCache = new Map();
+  const files = await mapLimit(paths, options.hashJobs ?? 4, async (path) => {
     const full = join(releaseDir, path);
-    const [stat, sha256] = await Promise.all([lstat(full), sha256File(full)]);
-    return { path, size: stat.size, sha256 };
+    const stat = await lstat(full, { bigint: true });
+    const facts = {
+      dev: String(stat.dev),
+      ino: String(stat.ino),
+      size: Number(stat.size),
+      mtimeNs: String(stat.mtimeNs),
+      ctimeNs: String(stat.ctimeNs),
+    };
+    const known = options.cache?.get(path);
+    const unchanged =
+      known &&
+      known.dev === facts.dev &&
+      known.ino === facts.ino &&
+      known.size === facts.size &&
+      known.mtimeNs === facts.mtimeNs &&
+      known.ctimeNs === facts.ctimeNs;
+    const sha256 = unchanged ? known.sha256 : await sha256File(full);
+    cache.set(path, { ...facts, sha256 });
+    return { path, size: facts.size, sha256 };
   });
   const symlinks = await Promise.all(
     links.map(async (path) => ({ path, target: await readlink(join(releaseDir, path)) })),
   );
-  return { files, symlinks };
+  return { files, symlinks, cache };
 }
 
 /** The digest an approval names: SHA-256 over one canonical line per file and symlink. */
@@ -65,11 +133,10 @@ export function contentDigest(content: StagedContent): string {
 }
 
 /** Files added to, changed in and removed from `production` if `staged` were published. */
-export async function diffAgainst(
+export function diffAgainst(
   staged: StagedContent,
-  productionDir: string,
-): Promise<{ added: number; changed: number; removed: number }> {
-  const prod = await computeStagedContent(productionDir);
+  prod: StagedContent,
+): { added: number; changed: number; removed: number } {
   const before = new Map(prod.files.map((f) => [f.path, f]));
   const after = new Set(staged.files.map((f) => f.path));
   let added = 0;

@@ -2,7 +2,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
-import { recomputedStagingDigest } from '../../host/operations/sync-to-prod.ts';
+import { computeStagedContent, contentDigest } from '../../host/repo/manifest.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -119,5 +119,5 @@ export async function repomdProblems(tree: string, key: SigningKey): Promise<str
 }
 
 /** The digest verify-staging names for the staged tree (what an approval carries). */
-export const stagedDigest = (dir: string): Promise<string> =>
-  recomputedStagingDigest(undefined as never, dir);
+export const stagedDigest = async (dir: string): Promise<string> =>
+  contentDigest(await computeStagedContent(dir));
