@@ -124,7 +124,7 @@ export const minorRelease: HostOperation = {
       }
       composes.push(await syncToStaging.run({ ...ctx, options: { ...ctx.options, compose: name } }));
     }
-    return ctx.locks.with(`minor-release:${release.major}`, lockOwner(ctx), 12 * 3600, async () => {
+    const stage = async () => {
       const source = await finishedCompose(
         join(paths.composeRoot, latestLinkName(main, release.major)),
         'minor-release',
@@ -142,6 +142,9 @@ export const minorRelease: HostOperation = {
       const signed = await signRepos(ctx, staging, settings.signingKeyId);
       await ensureLink(ctx, release.stagingDirName, paths.stagingLatestLink);
       return { stagingDir: staging, composes, isos, kickstart, treeinfo, signed: signed.signed };
-    });
+    };
+    // A dry run takes no lock: taking one writes a lock file.
+    if (ctx.dryRun) return stage();
+    return ctx.locks.with(`minor-release:${release.major}`, lockOwner(ctx), 12 * 3600, stage);
   },
 };

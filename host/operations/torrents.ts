@@ -32,7 +32,7 @@ async function makeTorrent(
   // The release notes live at …/release_notes/8_10/.
   const comment = commentUrl.replace('{revision}', revision.replaceAll('.', '_'));
   const tmp = `${output}.partial`;
-  await rm(tmp, { force: true });
+  if (!ctx.dryRun) await rm(tmp, { force: true });
   await ctx.run([
     'mktorrent',
     ...trackers.flatMap((t) => ['-a', t]),
@@ -60,7 +60,7 @@ export const torrents: HostOperation = {
     if (!existsSync(isos))
       throw new HostOperationError(`torrents: ${isos} does not exist (run minor-release first)`);
     const base = join(ctx.root, TORRENT_ROOT);
-    return ctx.locks.with('torrents', lockOwner(ctx), 4 * 3600, async () => {
+    const makeAll = async () => {
       const made: string[] = [];
       const kept: string[] = [];
       for (const variant of release.settings.isoVariants) {
@@ -87,6 +87,9 @@ export const torrents: HostOperation = {
         }
       }
       return { made, kept, watchDir: join(base, 'watch', 'start') };
-    });
+    };
+    // A dry run takes no lock: taking one writes a lock file.
+    if (ctx.dryRun) return makeAll();
+    return ctx.locks.with('torrents', lockOwner(ctx), 4 * 3600, makeAll);
   },
 };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManifestSummary } from '../../shared/messages/promotion.ts';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
@@ -73,8 +74,11 @@ async function closureProblems(
   facts: RepoFacts[],
 ) {
   const tree = paths.stagingRelease;
-  await mkdir(relengDir(paths), { recursive: true });
-  const scratch = await mkdtemp(join(relengDir(paths), 'repoclosure-'));
+  // dnf's cache for repoclosure. A dry run must not touch the staging mount, not even to make
+  // and remove a temp dir there (that moves the directory's mtime), so it uses the system's.
+  const scratchParent = ctx.dryRun ? tmpdir() : relengDir(paths);
+  await mkdir(scratchParent, { recursive: true });
+  const scratch = await mkdtemp(join(scratchParent, 'repoclosure-'));
   try {
     const problems: string[] = [];
     for (const arch of release.settings.arches) {
