@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { chown, link, rename, rm } from 'node:fs/promises';
+import { chown, link, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 
@@ -92,18 +92,37 @@ async function sha1File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** True when every `path` exists with the content of `reference`: a list that did not change. */
+async function sameLists(reference: string, paths: string[]): Promise<boolean> {
+  const [want, ...sizes] = await Promise.all(
+    [reference, ...paths].map((p) =>
+      stat(p).then(
+        (s) => s.size,
+        () => -1,
+      ),
+    ),
+  );
+  if (sizes.some((size) => size !== want)) return false;
+  const sum = await sha1File(reference);
+  for (const path of paths) if ((await sha1File(path)) !== sum) return false;
+  return true;
+}
+
 /**
  * Writes `fullfilelist` and the time list of one tree, each to a temp name renamed into place,
  * keeping the previous time list as `<timeList>-old`. Readers see the old list or the new one,
- * never a truncated one.
+ * never a truncated one. Temp files go to `tempDir` (same file system, outside every listed
+ * tree) so that writing one tree's lists does not move the mtime of a directory another tree's
+ * list names; lists whose content did not change are left alone, so a rerun changes nothing.
  */
 export async function writeTreeLists(
   tree: string,
   names: TreeListNames,
   owner?: { uid: number; gid: number },
+  tempDir = tree,
 ): Promise<TreeListResult> {
-  const fileListTmp = tempBeside(tree, 'fullfilelist');
-  const timeListTmp = tempBeside(tree, names.timeList);
+  const fileListTmp = tempBeside(tempDir, 'fullfilelist');
+  const timeListTmp = tempBeside(tempDir, names.timeList);
   const fileList = createWriteStream(fileListTmp);
   const timeList = createWriteStream(timeListTmp);
   const temps = [fileListTmp, timeListTmp];
@@ -132,8 +151,12 @@ export async function writeTreeLists(
 
     const written: string[] = [];
     const target = (name: string) => join(tree, name);
+    const unchanged =
+      (await sameLists(fileListTmp, [target('fullfilelist')])) &&
+      (await sameLists(timeListTmp, [names.timeList, ...names.copies].map(target)));
+    if (unchanged) return { tree, entries, repomdFiles: repomds.length, written };
     // The previous list stays readable as -old (a link: no copy, and atomic by rename).
-    const oldTmp = tempBeside(tree, `${names.timeList}-old`);
+    const oldTmp = tempBeside(tempDir, `${names.timeList}-old`);
     temps.push(oldTmp);
     try {
       await link(target(names.timeList), oldTmp);
@@ -143,7 +166,7 @@ export async function writeTreeLists(
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     for (const copy of names.copies) {
-      const copyTmp = tempBeside(tree, copy);
+      const copyTmp = tempBeside(tempDir, copy);
       temps.push(copyTmp);
       await link(timeListTmp, copyTmp);
       await rename(copyTmp, target(copy));

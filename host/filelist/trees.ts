@@ -43,11 +43,24 @@ export function publishOwner(config: ReleaseConfig): { uid: number; gid: number 
   return process.getuid?.() === 0 ? config.owner : undefined;
 }
 
-/** Writes every tree's lists at once; a tree that does not exist yet is skipped. */
+/**
+ * Writes every tree's lists, the inner trees at once, then the root; a tree that does not exist
+ * yet is skipped. `tempDir`, on the production file system but outside the trees, holds the
+ * lists while they are written.
+ */
 export async function writeAllLists(
   trees: ListedTree[],
   owner: { uid: number; gid: number } | undefined,
   exists: (dir: string) => boolean,
+  tempDir?: string,
 ): Promise<TreeListResult[]> {
-  return Promise.all(trees.filter((t) => exists(t.dir)).map((t) => writeTreeLists(t.dir, t, owner)));
+  const write = (list: ListedTree[]) =>
+    Promise.all(
+      list.filter((t) => exists(t.dir)).map((t) => writeTreeLists(t.dir, t, owner, tempDir ?? t.dir)),
+    );
+  // The root's list names the category and SIG directories with their mtimes, which writing
+  // their own lists moves: the root goes last, so its list matches them and a rerun finds
+  // nothing to change.
+  const inner = await write(trees.filter((t) => t.label !== 'root'));
+  return [...inner, ...(await write(trees.filter((t) => t.label === 'root')))];
 }

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { listedTrees, publishOwner, writeAllLists } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
@@ -12,7 +14,12 @@ export async function rewriteFileLists(ctx: OperationContext): Promise<Record<st
   const present = trees.filter((t) => existsSync(t.dir));
   const results = await ctx.step(
     `write file lists of ${present.map((t) => `${t.label} (${t.dir})`).join(', ') || 'no tree (none exists)'}`,
-    () => writeAllLists(present, publishOwner(ctx.config), existsSync),
+    async () => {
+      // Outside the listed trees (see writeTreeLists), on the production file system.
+      const tempDir = join(ctx.root, ctx.config.mounts.production, '.releng', 'filelist-tmp');
+      await mkdir(tempDir, { recursive: true });
+      return writeAllLists(present, publishOwner(ctx.config), existsSync, tempDir);
+    },
   );
   return {
     trees: (results ?? []).map((r) => ({ tree: r.tree, entries: r.entries, repomdFiles: r.repomdFiles })),
