@@ -1,0 +1,226 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFile } from '../../host/framework/exec.ts';
+import { sha256File } from '../../host/framework/fsutil.ts';
+import { findRepoDirs } from '../../host/repo/walk.ts';
+import {
+  buildPackages,
+  noarch,
+  type PackageSet,
+  publishArgs,
+  repomdProblems,
+  signRepomd,
+  stagedDigest,
+  testRelease,
+} from '../host-production/fixtures.ts';
+import { withRsyncDaemon } from '../host-production/mirror.ts';
+import { dnfClient } from '../support/rpm.ts';
+
+/**
+ * Guarantee 1 under fire: sync-to-prod is SIGKILLed (its whole process group, rsync included)
+ * at a random moment of each run while a mirror pulls production over rsync from a daemon on
+ * 127.0.0.1. Every pull is checked the way a mirror's users would find it: each repomd.xml
+ * names only files present with the stated checksum, and its .asc verifies. Then the publish
+ * is rerun to completion and dnf with repo_gpgcheck=1 reads the mirrored copy, and production
+ * must hold every staged file with its content (nothing lost). Shared by the test (a few runs)
+ * and bench/faults.ts (the full count).
+ */
+
+export const DEFAULT_FAULT_SEED = 20261127;
+
+export interface FaultLoopReport {
+  seed: number;
+  runs: number;
+  /** Runs whose publish was killed before it finished (the rest finished before the kill time). */
+  killed: number;
+  /** Kill delay of each run in ms after start, and the share of an unkilled publish's time. */
+  killPoints: { delayMs: number; fraction: number; killed: boolean }[];
+  /** Mirror pulls made while a publish ran, and how many saw an inconsistent tree. */
+  pulls: number;
+  inconsistentPulls: string[];
+  dnfChecks: number;
+  filesChecked: number;
+  publishMs: number;
+}
+
+/** mulberry32: a small seeded generator, so a failing run is replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HOST = join(import.meta.dirname, '..', '..', 'bin', 'releng-host.mjs');
+const REPOS = ['BaseOS/x86_64/os', 'AppStream/x86_64/os'];
+
+interface Loop {
+  work: string;
+  root: string;
+  set: PackageSet;
+  random: () => number;
+}
+
+const paths = (loop: Loop) => testRelease(loop.root).paths;
+
+/** Revision n: a new image of random size (a copy window to be killed in) and new repodata. */
+async function stageRevision(loop: Loop, n: number): Promise<void> {
+  const staging = paths(loop).stagingRelease;
+  await mkdir(join(staging, 'images'), { recursive: true });
+  const size = (4 + Math.floor(loop.random() * 12)) * 1024 * 1024;
+  await writeFile(join(staging, 'images', `cloud-${n}.img`), randomBytes(size));
+  const packages = n % 2 === 0 ? ['hello-1.0-1.noarch'] : ['hello-1.0-1.noarch', 'tools-1.0-1.noarch'];
+  for (const repo of REPOS) {
+    const dir = join(staging, repo);
+    await mkdir(join(dir, 'Packages'), { recursive: true });
+    for (const name of packages)
+      await execFile(['cp', '-p', loop.set.rpms[name]!, join(dir, 'Packages', `${name}.rpm`)]);
+    await execFile(['createrepo_c', '--quiet', '--revision', String(n), dir]);
+    await signRepomd(loop.set.key, dir);
+  }
+}
+
+async function publishArgv(loop: Loop): Promise<string[]> {
+  const digest = await stagedDigest(paths(loop).stagingRelease);
+  return [HOST, 'sync-to-prod', '--root', loop.root, ...publishArgs(digest)];
+}
+
+/** Runs sync-to-prod in its own process group and SIGKILLs the group after `delayMs`. */
+async function publishKilledAfter(loop: Loop, delayMs: number): Promise<boolean> {
+  const child = spawn(process.execPath, await publishArgv(loop), { detached: true, stdio: 'ignore' });
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      killed = false; // already gone
+    }
+  }, delayMs);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  if (!killed && code !== 0) throw new Error(`sync-to-prod failed without being killed (exit ${code})`);
+  return killed && code !== 0;
+}
+
+/** One rsync pull of the whole module, as a mirror's cron job makes it. */
+async function pull(url: string, mirror: string): Promise<'ok' | 'vanished'> {
+  await mkdir(mirror, { recursive: true });
+  try {
+    await execFile(['rsync', '-a', '--delete', '--delay-updates', url, `${mirror}/`]);
+    return 'ok';
+  } catch (err) {
+    // 24: files vanished on the sender during the pull; the mirror retries next time.
+    if ((err as { code?: number }).code === 24 || /\(code 24\)/.test(String(err))) return 'vanished';
+    throw err;
+  }
+}
+
+async function dnfReads(loop: Loop, mirror: string, name: string): Promise<void> {
+  const dnf = await dnfClient(join(loop.work, 'dnf', name), [
+    { id: 'mirror-baseos', path: join(mirror, 'BaseOS/x86_64/os'), gpgKey: loop.set.publicKey },
+  ]);
+  const { stdout } = await dnf.run(['repoquery', '--qf', '%{name}-%{version}', '--refresh']);
+  if (!stdout.includes('hello-1.0')) throw new Error(`dnf read no hello-1.0 from the mirror: ${stdout}`);
+  await rm(dnf.dir, { recursive: true, force: true });
+}
+
+/** Files of staging missing from production or with other content: what a publish lost. */
+async function lostFiles(loop: Loop): Promise<{ lost: string[]; checked: number }> {
+  const { stagingRelease, productionRelease } = paths(loop);
+  const names = (await readdir(stagingRelease, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(stagingRelease.length + 1));
+  const lost: string[] = [];
+  for (const name of names) {
+    const prod = await sha256File(join(productionRelease, name)).catch(() => 'missing');
+    if (prod !== (await sha256File(join(stagingRelease, name)))) lost.push(`${name}: ${prod}`);
+  }
+  return { lost, checked: names.length };
+}
+
+export async function runFaultLoop(options: {
+  work: string;
+  runs: number;
+  seed: number;
+  log?: (line: string) => void;
+}): Promise<FaultLoopReport> {
+  const log = options.log ?? (() => {});
+  log(`fault loop: seed ${options.seed} (RELENG_FAULT_SEED), ${options.runs} runs`);
+  const loop: Loop = {
+    work: options.work,
+    root: join(options.work, 'root'),
+    set: await buildPackages(options.work, [noarch('hello', '1.0'), noarch('tools', '1.0')]),
+    random: seededRandom(options.seed),
+  };
+  // An unkilled publish of one revision gives the time range kill points are drawn from.
+  await stageRevision(loop, 0);
+  const started = Date.now();
+  await execFile([process.execPath, ...(await publishArgv(loop))]);
+  const publishMs = Date.now() - started;
+  const report: FaultLoopReport = {
+    seed: options.seed,
+    runs: options.runs,
+    killed: 0,
+    killPoints: [],
+    pulls: 0,
+    inconsistentPulls: [],
+    dnfChecks: 0,
+    filesChecked: 0,
+    publishMs,
+  };
+  const production = paths(loop).productionRelease;
+  await mkdir(join(options.work, 'rsyncd'), { recursive: true });
+  await withRsyncDaemon(join(options.work, 'rsyncd'), production, async (url) => {
+    for (let run = 1; run <= options.runs; run++) {
+      await stageRevision(loop, run);
+      const fraction = loop.random() * 1.1;
+      const delayMs = Math.round(fraction * publishMs);
+      const mirror = join(options.work, 'mirror');
+      let publishing = true;
+      const publisher = publishKilledAfter(loop, delayMs).finally(() => {
+        publishing = false;
+      });
+      // The mirror pulls over and over while the publish runs (and is killed).
+      while (publishing) {
+        if ((await pull(url, mirror)) === 'vanished') continue;
+        report.pulls++;
+        const problems = await repomdProblems(mirror, loop.set.key);
+        if (problems.length) report.inconsistentPulls.push(`run ${run}: ${problems.join('; ')}`);
+      }
+      const killed = await publisher;
+      report.killPoints.push({ delayMs, fraction: Number(fraction.toFixed(3)), killed });
+      if (killed) report.killed++;
+      const afterKill = await repomdProblems(production, loop.set.key);
+      if (afterKill.length)
+        throw new Error(
+          `run ${run} (seed ${options.seed}): production inconsistent after the kill: ${afterKill}`,
+        );
+      // The rerun finishes the publish; the mirror then has it whole, and dnf reads it.
+      await execFile([process.execPath, ...(await publishArgv(loop))]);
+      const { lost, checked } = await lostFiles(loop);
+      report.filesChecked += checked;
+      if (lost.length) throw new Error(`run ${run} (seed ${options.seed}): files lost: ${lost.join(', ')}`);
+      await pull(url, mirror);
+      const mirrored = await repomdProblems(mirror, loop.set.key);
+      if (mirrored.length) throw new Error(`run ${run}: the mirror's copy after the rerun: ${mirrored}`);
+      for (const repo of await findRepoDirs(production)) {
+        const repomd = (tree: string) => readFile(join(tree, repo, 'repodata', 'repomd.xml'));
+        if (!(await repomd(mirror)).equals(await repomd(paths(loop).stagingRelease)))
+          throw new Error(`run ${run}: ${repo} on the mirror is not the staged repomd.xml`);
+      }
+      await dnfReads(loop, mirror, `run-${run}`);
+      report.dnfChecks++;
+      log(
+        `run ${run}: kill at ${delayMs} ms (${(fraction * 100).toFixed(0)}% of a publish) ${killed ? 'killed' : 'finished first'}; pulls so far ${report.pulls}`,
+      );
+    }
+  });
+  return report;
+}
