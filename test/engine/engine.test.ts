@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,5 +169,27 @@ describe('LocalEngine on a synthesized CDK stack', () => {
     const record = await local.wait(rerun);
     expect(record.input).toEqual({ lane: 'lane:8/Rocky', operation: 'rollback' });
     expect(record.rerunOf).toBe('again');
+  });
+
+  it('reports a running execution whose engine process is gone as aborted', async () => {
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    const deadPid = Number(child.stdout);
+    const store = new ExecutionStore(join(root, 'engine'));
+    await store.create({
+      name: 'orphan',
+      stateMachine: 'compose',
+      status: 'RUNNING',
+      input: {},
+      startDate: new Date().toISOString(),
+      currentStates: ['Compose: poll'],
+      pid: deadPid,
+    });
+    expect(await store.get('orphan')).toMatchObject({
+      status: 'ABORTED',
+      error: 'EngineGone',
+      cause: `engine process ${deadPid} ended`,
+    });
   });
 });
