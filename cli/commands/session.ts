@@ -79,7 +79,9 @@ export function progressPrinter(out: Output, json: boolean, verbose = true): Eng
         if (verbose) print(`${elapsed}      ${event.message}`.slice(0, 200));
         break;
       case 'approval':
-        print(`${elapsed}    ⏸ ${where}: ${event.message}`);
+        print(
+          `${elapsed}    ⏸ ${where}: ${event.message}; decide with releng approvals, then releng approve ID or releng reject ID --reason WHY`,
+        );
         break;
       case 'notification':
         print(`${elapsed}    ✉ ${event.message.split('\n')[0]}`);
