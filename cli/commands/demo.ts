@@ -24,7 +24,7 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     root: values.root,
     ...(values.release ? { release: values.release } : {}),
     yes: values.yes,
-    listener: progressPrinter(out, values.json, !values.quiet),
+    listener: progressPrinter(out, values.json, !values.quiet, values.yes),
   });
   if (values.json) {
     out.json(result);

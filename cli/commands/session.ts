@@ -54,7 +54,12 @@ export async function openAws(values: EngineValues): Promise<AwsEngine> {
 }
 
 /** Prints what the engine does as it goes: steps with elapsed time, host progress, notifications. */
-export function progressPrinter(out: Output, json: boolean, verbose = true): EngineListener {
+export function progressPrinter(
+  out: Output,
+  json: boolean,
+  verbose = true,
+  autoApprove = false,
+): EngineListener {
   const started = Date.now();
   // A poll loop enters the same state again and again: print a step once until another one starts.
   const lastStep = new Map<string, string>();
@@ -104,7 +109,7 @@ export async function openLocal(
     ...(readOnly ? { definitions: NO_DEFINITIONS } : {}),
     root: values.root ?? '.releng',
     ...(values.config ? { configFile: values.config } : {}),
-    listener: progressPrinter(out, values.json === true, !quiet),
+    listener: progressPrinter(out, values.json === true, !quiet, rest.autoApproveAs !== undefined),
     ...rest,
   });
 }
