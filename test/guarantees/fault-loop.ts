@@ -35,13 +35,15 @@ export interface FaultLoopReport {
   runs: number;
   /** Runs whose publish was killed before it finished (the rest finished before the kill time). */
   killed: number;
-  /** Kill delay of each run in ms after start, and the share of an unkilled publish's time. */
-  killPoints: { delayMs: number; fraction: number; killed: boolean }[];
+  /** Kill delay of each run in ms after its first step, its share of an unkilled publish, the step hit. */
+  killPoints: { delayMs: number; fraction: number; killed: boolean; step: string }[];
   /** Mirror pulls made while a publish ran, and how many saw an inconsistent tree. */
   pulls: number;
   inconsistentPulls: string[];
   dnfChecks: number;
   filesChecked: number;
+  /** How many kills landed in each step. */
+  stepsHit: Record<string, number>;
   publishMs: number;
 }
 
@@ -57,20 +59,20 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const HOST = join(import.meta.dirname, '..', '..', 'bin', 'releng-host.mjs');
+export const HOST = join(import.meta.dirname, '..', '..', 'bin', 'releng-host.mjs');
 const REPOS = ['BaseOS/x86_64/os', 'AppStream/x86_64/os'];
 
-interface Loop {
+export interface Loop {
   work: string;
   root: string;
   set: PackageSet;
   random: () => number;
 }
 
-const paths = (loop: Loop) => testRelease(loop.root).paths;
+export const paths = (loop: Loop) => testRelease(loop.root).paths;
 
 /** Revision n: a new image of random size (a copy window to be killed in) and new repodata. */
-async function stageRevision(loop: Loop, n: number): Promise<void> {
+export async function stageRevision(loop: Loop, n: number): Promise<void> {
   const staging = paths(loop).stagingRelease;
   await mkdir(join(staging, 'images'), { recursive: true });
   const size = (4 + Math.floor(loop.random() * 12)) * 1024 * 1024;
@@ -86,27 +88,65 @@ async function stageRevision(loop: Loop, n: number): Promise<void> {
   }
 }
 
-async function publishArgv(loop: Loop): Promise<string[]> {
+export async function publishArgv(loop: Loop): Promise<string[]> {
   const digest = await stagedDigest(paths(loop).stagingRelease);
   return [HOST, 'sync-to-prod', '--root', loop.root, ...publishArgs(digest)];
 }
 
-/** Runs sync-to-prod in its own process group and SIGKILLs the group after `delayMs`. */
-async function publishKilledAfter(loop: Loop, delayMs: number): Promise<boolean> {
-  const child = spawn(process.execPath, await publishArgv(loop), { detached: true, stdio: 'ignore' });
+/** How one publish ended: killed or not, the step it was in, and how long it worked. */
+interface PublishRun {
+  killed: boolean;
+  /** The last step or command the publish had logged when it was killed (or finished). */
+  step: string;
+  workedMs: number;
+}
+
+/** A short name for the step a progress line starts: which rsync pass, or the step itself. */
+function stepName(line: string): string {
+  if (!line.startsWith('$ ')) return line.replace(/ \/\S+/g, ' …').slice(0, 50);
+  const command = line.split(' ')[1]!;
+  if (command !== 'rsync') return command;
+  if (line.includes('--dry-run')) return 'rsync dry run (shrink guard, scan)';
+  if (line.includes('--delay-updates')) return 'rsync metadata (repomd last)';
+  if (line.includes('--files-from')) return 'rsync packages and images';
+  return 'rsync';
+}
+
+/**
+ * Runs sync-to-prod in its own process group and SIGKILLs the group `delayMs` after its first
+ * progress line (so the kill lands in the publish's work, not in Node's start-up).
+ */
+async function publishKilledAfter(loop: Loop, delayMs: number): Promise<PublishRun> {
+  const child = spawn(process.execPath, await publishArgv(loop), {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let killed = false;
-  const timer = setTimeout(() => {
-    killed = true;
-    try {
-      process.kill(-child.pid!, 'SIGKILL');
-    } catch {
-      killed = false; // already gone
-    }
-  }, delayMs);
+  let step = '';
+  let began = 0;
+  let timer: NodeJS.Timeout | undefined;
+  child.stderr!.on('data', (d: Buffer) => {
+    const lines = d
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('[sync-to-prod]'));
+    if (!killed && lines.length) step = stepName(lines.at(-1)!.replace(/^\[sync-to-prod\] /, ''));
+    if (began || !lines.length) return;
+    began = Date.now();
+    if (Number.isFinite(delayMs))
+      timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+          killed = true;
+        } catch {
+          // already gone
+        }
+      }, delayMs);
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(timer);
   if (!killed && code !== 0) throw new Error(`sync-to-prod failed without being killed (exit ${code})`);
-  return killed && code !== 0;
+  return { killed: killed && code !== 0, step, workedMs: Date.now() - began };
 }
 
 /** One rsync pull of the whole module, as a mirror's cron job makes it. */
@@ -145,6 +185,16 @@ async function lostFiles(loop: Loop): Promise<{ lost: string[]; checked: number 
   return { lost, checked: names.length };
 }
 
+/** Signed packages and an empty root under `work`. */
+export async function createLoop(work: string, seed: number): Promise<Loop> {
+  return {
+    work,
+    root: join(work, 'root'),
+    set: await buildPackages(work, [noarch('hello', '1.0'), noarch('tools', '1.0')]),
+    random: seededRandom(seed),
+  };
+}
+
 export async function runFaultLoop(options: {
   work: string;
   runs: number;
@@ -153,17 +203,10 @@ export async function runFaultLoop(options: {
 }): Promise<FaultLoopReport> {
   const log = options.log ?? (() => {});
   log(`fault loop: seed ${options.seed} (RELENG_FAULT_SEED), ${options.runs} runs`);
-  const loop: Loop = {
-    work: options.work,
-    root: join(options.work, 'root'),
-    set: await buildPackages(options.work, [noarch('hello', '1.0'), noarch('tools', '1.0')]),
-    random: seededRandom(options.seed),
-  };
+  const loop = await createLoop(options.work, options.seed);
   // An unkilled publish of one revision gives the time range kill points are drawn from.
   await stageRevision(loop, 0);
-  const started = Date.now();
-  await execFile([process.execPath, ...(await publishArgv(loop))]);
-  const publishMs = Date.now() - started;
+  const publishMs = (await publishKilledAfter(loop, Number.POSITIVE_INFINITY)).workedMs;
   const report: FaultLoopReport = {
     seed: options.seed,
     runs: options.runs,
@@ -173,6 +216,7 @@ export async function runFaultLoop(options: {
     inconsistentPulls: [],
     dnfChecks: 0,
     filesChecked: 0,
+    stepsHit: {},
     publishMs,
   };
   const production = paths(loop).productionRelease;
@@ -194,9 +238,12 @@ export async function runFaultLoop(options: {
         const problems = await repomdProblems(mirror, loop.set.key);
         if (problems.length) report.inconsistentPulls.push(`run ${run}: ${problems.join('; ')}`);
       }
-      const killed = await publisher;
-      report.killPoints.push({ delayMs, fraction: Number(fraction.toFixed(3)), killed });
-      if (killed) report.killed++;
+      const { killed, step } = await publisher;
+      report.killPoints.push({ delayMs, fraction: Number(fraction.toFixed(3)), killed, step });
+      if (killed) {
+        report.killed++;
+        report.stepsHit[step] = (report.stepsHit[step] ?? 0) + 1;
+      }
       const afterKill = await repomdProblems(production, loop.set.key);
       if (afterKill.length)
         throw new Error(
@@ -218,7 +265,7 @@ export async function runFaultLoop(options: {
       await dnfReads(loop, mirror, `run-${run}`);
       report.dnfChecks++;
       log(
-        `run ${run}: kill at ${delayMs} ms (${(fraction * 100).toFixed(0)}% of a publish) ${killed ? 'killed' : 'finished first'}; pulls so far ${report.pulls}`,
+        `run ${run}: kill at ${delayMs} ms (${(fraction * 100).toFixed(0)}% of a publish) ${killed ? `killed in: ${step}` : 'finished first'}; pulls so far ${report.pulls}`,
       );
     }
   });
