@@ -130,7 +130,13 @@ describe('LocalEngine on a synthesized CDK stack', () => {
     const request = await until(() => approvals[0], 'the approval request');
     expect(request.taskToken).toMatch(/^local-/);
     expect(request.digest).toBe('abc');
-    expect((await local.store.get('promo-1')).currentStates).toEqual(['Request approval']);
+    // Another process's `releng status` sees where it waits (the record is written as events arrive).
+    let current: string[] = [];
+    for (let i = 0; i < 100 && current.length === 0; i++) {
+      current = (await new ExecutionStore(join(root, 'engine')).get('promo-1')).currentStates;
+      if (current.length === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(current).toEqual(['Request approval']);
 
     // The decision comes from another process: a separate token store on the same root.
     await new LocalTaskTokens(join(root, 'engine')).succeed(request.taskToken, { outcome: 'APPROVED' });
