@@ -3,7 +3,8 @@
  * changed: new and rewritten packages in every repo, each repo with a new signed repomd.xml)
  * versus one plain `rsync -a` of the same change into a copy of production, both in this
  * process on a warm cache (target: at most 1.5x). The publish includes everything it does:
- * recomputing the staged content digest (every staged byte is hashed, the approval guarantee),
+ * recomputing the staged content digest (every file stat'ed, the ones changed since
+ * verify-staging's hash cache re-read: the approval guarantee),
  * the guard's dry run, the three ordered passes, rollback records and hardlink; the digest's
  * share is reported apart. Three rounds; medians.
  * Run: `npx tsx bench/production.ts [--files N]` (default 50,000).
@@ -14,7 +15,13 @@ import { join } from 'node:path';
 import { generateSigningKey } from '../cli/demo/rpm-tools.ts';
 import { execFile } from '../host/framework/exec.ts';
 import { main } from '../host/main.ts';
-import { recomputedStagingDigest } from '../host/operations/sync-to-prod.ts';
+import {
+  computeStagedContent,
+  contentDigest,
+  hashCacheFiles,
+  readHashCache,
+  writeHashCache,
+} from '../host/repo/manifest.ts';
 import { buildConfig } from '../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../shared/release.ts';
 import { publishArgs, signRepomd } from '../test/host-production/fixtures.ts';
@@ -33,11 +40,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const work = await mkdtemp(join(tmpdir(), 'bench-production-'));
 try {
   const root = join(work, 'root');
-  const paths = releasePaths(
-    buildConfig(),
-    root,
-    resolveRelease(buildConfig(), { major: '8', revision: '8.10' }),
-  );
+  const release = resolveRelease(buildConfig(), { major: '8', revision: '8.10' });
+  const paths = releasePaths(buildConfig(), root, release);
   const staging = paths.stagingRelease;
   const key = await generateSigningKey(join(work, 'gnupg'), 'Bench <bench@rocky.invalid>');
   const repoDir = (r: number) => join(staging, `Repo${r}`, 'x86_64', 'os');
@@ -66,7 +70,13 @@ try {
     await writeRepodata(r, 0);
   }
 
-  const approvedDigest = () => recomputedStagingDigest(undefined as never, staging);
+  // What verify-staging does before an approval: the digest, and the hash cache it leaves behind.
+  const cacheFile = hashCacheFiles(paths, release).staging;
+  const approvedDigest = async () => {
+    const content = await computeStagedContent(staging, { cache: await readHashCache(cacheFile) });
+    await writeHashCache(cacheFile, content.cache);
+    return contentDigest(content);
+  };
   const publish = async (digest: string) => {
     const out: string[] = [];
     const code = await main(['sync-to-prod', '--root', root, ...publishArgs(digest), '--json'], {

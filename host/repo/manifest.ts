@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
-import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
+import { execFile } from '../framework/exec.ts';
+import { sha256, sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { mapLimit } from './parallel.ts';
 
 /**
@@ -23,20 +24,52 @@ export interface StagedContent {
   symlinks: { path: string; target: string }[];
 }
 
-async function walk(root: string, rel: string, files: string[], links: string[]): Promise<void> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(join(root, rel), { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') return;
-    throw err;
+interface TreeEntry {
+  path: string;
+  type: 'f' | 'l';
+  dev: string;
+  ino: string;
+  size: number;
+  mtime: string;
+  ctime: string;
+  target: string;
+}
+
+/**
+ * Every regular file and symlink under `root` with its inode facts, from one `find -printf`
+ * (a stat walk in C is several times faster than one from Node). Times are find's
+ * `seconds.nanoseconds`, so the cache compares them to the nanosecond.
+ */
+async function statTree(root: string): Promise<TreeEntry[]> {
+  if (!existsSync(root)) return [];
+  const { stdout } = await execFile(
+    ['find', '.', '-mindepth', '1', '-printf', '%y\\t%D\\t%i\\t%s\\t%T@\\t%C@\\t%l\\t%P\\0'],
+    {
+      cwd: root,
+    },
+  );
+  const entries: TreeEntry[] = [];
+  for (const record of stdout.split('\0')) {
+    if (!record) continue;
+    const [type, dev, ino, size, mtime, ctime, target, ...rest] = record.split('\t');
+    if (type !== 'f' && type !== 'l') continue;
+    entries.push({
+      path: rest.join('\t'),
+      type,
+      dev: dev!,
+      ino: ino!,
+      size: Number(size),
+      mtime: mtime!,
+      ctime: ctime!,
+      target: target!,
+    });
   }
-  for (const entry of entries) {
-    const path = rel ? `${rel}/${entry.name}` : entry.name;
-    if (entry.isSymbolicLink()) links.push(path);
-    else if (entry.isDirectory()) await walk(root, path, files, links);
-    else if (entry.isFile()) files.push(path);
-  }
+  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Small files are read whole; large ones streamed, so memory stays flat. */
+async function hashFile(path: string, size: number): Promise<string> {
+  return size < 4 * 1024 * 1024 ? sha256(await readFile(path)) : sha256File(path);
 }
 
 /**
@@ -50,8 +83,8 @@ export interface HashCacheEntry {
   dev: string;
   ino: string;
   size: number;
-  mtimeNs: string;
-  ctimeNs: string;
+  mtime: string;
+  ctime: string;
   sha256: string;
 }
 export type HashCache = Map<string, HashCacheEntry>;
@@ -90,37 +123,26 @@ export async function computeStagedContent(
   releaseDir: string,
   options: { hashJobs?: number; cache?: HashCache } = {},
 ): Promise<StagedContent & { cache: HashCache }> {
-  const paths: string[] = [];
-  const links: string[] = [];
-  await walk(releaseDir, '', paths, links);
-  paths.sort();
-  links.sort();
+  const entries = await statTree(releaseDir);
   const cache: HashCache = new Map();
-  const files = await mapLimit(paths, options.hashJobs ?? 4, async (path) => {
-    const full = join(releaseDir, path);
-    const stat = await lstat(full, { bigint: true });
-    const facts = {
-      dev: String(stat.dev),
-      ino: String(stat.ino),
-      size: Number(stat.size),
-      mtimeNs: String(stat.mtimeNs),
-      ctimeNs: String(stat.ctimeNs),
-    };
-    const known = options.cache?.get(path);
-    const unchanged =
-      known &&
-      known.dev === facts.dev &&
-      known.ino === facts.ino &&
-      known.size === facts.size &&
-      known.mtimeNs === facts.mtimeNs &&
-      known.ctimeNs === facts.ctimeNs;
-    const sha256 = unchanged ? known.sha256 : await sha256File(full);
-    cache.set(path, { ...facts, sha256 });
-    return { path, size: facts.size, sha256 };
-  });
-  const symlinks = await Promise.all(
-    links.map(async (path) => ({ path, target: await readlink(join(releaseDir, path)) })),
+  const files = await mapLimit(
+    entries.filter((e) => e.type === 'f'),
+    options.hashJobs ?? 4,
+    async ({ path, dev, ino, size, mtime, ctime }) => {
+      const known = options.cache?.get(path);
+      const unchanged =
+        known &&
+        known.dev === dev &&
+        known.ino === ino &&
+        known.size === size &&
+        known.mtime === mtime &&
+        known.ctime === ctime;
+      const sha = unchanged ? known.sha256 : await hashFile(join(releaseDir, path), size);
+      cache.set(path, { dev, ino, size, mtime, ctime, sha256: sha });
+      return { path, size, sha256: sha };
+    },
   );
+  const symlinks = entries.filter((e) => e.type === 'l').map(({ path, target }) => ({ path, target }));
   return { files, symlinks, cache };
 }
 
