@@ -9,7 +9,11 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ApprovalDecisionV1, StagingReadyV1 } from '../../shared/messages/promotion.ts';
+import {
+  ApprovalDecisionV1,
+  PromotionRequestV1,
+  type StagingReadyV1,
+} from '../../shared/messages/promotion.ts';
 import type { ExecutionStarter, StateMachineName } from '../../shared/ports.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import type { ExecutionEvent, ExecutionRecord, ExecutionStatus } from './execution-store.ts';
@@ -206,29 +210,37 @@ export class AwsEngine implements ExecutionStarter {
     return out.sort((a, b) => b.startDate.localeCompare(a.startDate));
   }
 
-  /** Pending approvals: running promotions, with what each would publish (their StagingReady input). */
+  /** A promotion's releases, from its input (PromotionRequestV1). */
+  private async releasesOf(executionArn: string | undefined): Promise<StagingReadyV1[]> {
+    const d = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const request = PromotionRequestV1.safeParse(d.input ? JSON.parse(d.input) : undefined);
+    return request.success ? request.data.releases : [];
+  }
+
+  /**
+   * Pending approvals: one per release of each running promotion, with what it would publish.
+   * The promotion state machine names them `<execution name>-<release index>`.
+   */
   async pendingApprovals(): Promise<Array<{ approvalId: string; request: StagingReadyV1 }>> {
     const stateMachineArn = this.stateMachineArn('promotion');
     const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING' }));
-    const out = [];
+    const out: Array<{ approvalId: string; request: StagingReadyV1 }> = [];
     for (const e of page.executions ?? []) {
-      const d = await this.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-      const request = StagingReadyV1.safeParse(d.input ? JSON.parse(d.input) : undefined);
-      if (request.success && e.name) out.push({ approvalId: e.name, request: request.data });
+      const releases = await this.releasesOf(e.executionArn);
+      releases.forEach((request, i) => out.push({ approvalId: `${e.name}-${i}`, request }));
     }
     return out;
   }
 
-  /** The digest an approval is for: its promotion execution's input. */
+  /** The digest an approval is for: that release of its promotion execution's input. */
   async digestOf(approvalId: string): Promise<string> {
-    const d = await this.sfn.send(
-      new DescribeExecutionCommand({
-        executionArn: executionArnFor(this.stateMachineArn('promotion'), approvalId),
-      }),
-    );
-    const request = StagingReadyV1.safeParse(d.input ? JSON.parse(d.input) : undefined);
-    if (!request.success) throw new AwsTargetError(`promotion ${approvalId} has no staging-ready input`);
-    return request.data.digest;
+    const match = /^(.+)-([0-9]+)$/.exec(approvalId);
+    if (!match) throw new AwsTargetError(`approval ${approvalId} is not <promotion execution>-<index>`);
+    const executionArn = executionArnFor(this.stateMachineArn('promotion'), match[1]!);
+    const release = (await this.releasesOf(executionArn))[Number(match[2])];
+    if (!release)
+      throw new AwsTargetError(`promotion ${match[1]} has no release ${match[2]} awaiting approval`);
+    return release.digest;
   }
 
   /** Sends an approve/reject decision to the promotion queue; returns the SQS message id. */

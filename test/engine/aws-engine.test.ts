@@ -85,39 +85,42 @@ describe('releng --engine aws at the SDK edge', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
-  it('sends an approval to the promotion queue, with the digest from the promotion input', async () => {
+  it('sends an approval to the promotion queue, with the digest of that release of the promotion input', async () => {
+    const release = (digest: string) => ({
+      version: 1,
+      type: 'staging-ready',
+      major: '8',
+      channel: 'stable',
+      revision: '8.10',
+      digest,
+      summary: {
+        composeIds: [],
+        advisories: [],
+        packageCount: 1,
+        repoCount: 1,
+        diff: { added: 1, changed: 0, removed: 0 },
+      },
+      requestedBy: 'kojira',
+    });
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: `${ARN.replace('stateMachine', 'execution')}:Promotion:promo-1`,
       stateMachineArn: `${ARN}:Promotion`,
       status: 'RUNNING',
       startDate: new Date(),
-      input: JSON.stringify({
-        version: 1,
-        type: 'staging-ready',
-        major: '8',
-        channel: 'stable',
-        revision: '8.10',
-        digest: DIGEST,
-        summary: {
-          composeIds: [],
-          advisories: [],
-          packageCount: 1,
-          repoCount: 1,
-          diff: { added: 1, changed: 0, removed: 0 },
-        },
-        requestedBy: 'kojira',
-      }),
+      // Two releases promoted together: approval promo-1-1 is the second one.
+      input: JSON.stringify({ version: 1, releases: [release('e'.repeat(64)), release(DIGEST)] }),
     });
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm-1' });
     const out = capture();
 
-    expect(await main(['approve', 'promo-1', ...aws, '--reason', 'looks right'], out)).toBe(0);
+    expect(await main(['approve', 'promo-1-1', ...aws, '--reason', 'looks right'], out)).toBe(0);
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0]!.args[0].input.executionArn).toMatch(/:promo-1$/);
     const sent = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input;
     expect(sent.QueueUrl).toBe(QUEUE);
     expect(ApprovalDecisionV1.parse(JSON.parse(sent.MessageBody!))).toEqual({
       version: 1,
       type: 'approve',
-      approvalId: 'promo-1',
+      approvalId: 'promo-1-1',
       digest: DIGEST,
       reason: 'looks right',
     });
