@@ -227,7 +227,7 @@ export class AwsEngine implements ExecutionStarter {
     const out: Array<{ approvalId: string; request: StagingReadyV1 }> = [];
     for (const e of page.executions ?? []) {
       const releases = await this.releasesOf(e.executionArn);
-      releases.forEach((request, i) => out.push({ approvalId: `${e.name}-${i}`, request }));
+      out.push(...releases.map((request, i) => ({ approvalId: `${e.name}-${i}`, request })));
     }
     return out;
   }
