@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,20 @@ describe('a rerun after success changes nothing', () => {
   it('verify-staging run again names the same digest the publish was approved with', async () => {
     const run = await world.host('verify-staging');
     expect(run.result.digest).toBe(world.digest);
+  });
+});
+
+describe('the signing key stays in its place', () => {
+  it('no file outside the gpg home, logs and results included, holds private key material', async () => {
+    const gpgHome = 'etc/releng/gnupg';
+    const secret = /-----BEGIN PGP PRIVATE KEY BLOCK-----|\(protected-private-key|\(private-key/;
+    const state = await treeState(world.root);
+    const files = [...state].filter(([path, s]) => s.startsWith('f ') && !path.startsWith(`${gpgHome}/`));
+    // The check can find a key: the home itself does hold one.
+    const inHome = [...state].filter(([path, s]) => s.startsWith('f ') && path.startsWith(`${gpgHome}/`));
+    const holds = (path: string) => secret.test(readFileSync(join(world.root, path), 'latin1'));
+    expect(inHome.some(([path]) => holds(path))).toBe(true);
+    expect(files.filter(([path]) => path.startsWith('var/log/releng/')).length).toBeGreaterThan(10);
+    expect(files.filter(([path]) => holds(path)).map(([path]) => path)).toEqual([]);
   });
 });
