@@ -298,6 +298,13 @@ export class LocalEngine implements ExecutionStarter {
         },
         StateMachine: { Id: `arn:aws:states:local:000000000000:stateMachine:${machine}`, Name: machine },
         Task: { Token: TASK_TOKEN_PLACEHOLDER },
+        // aws-local-stepfunctions keeps no $$.State; a getter answers "now" when a state reads
+        // it, which is when that state runs (the approval timeout records its time this way).
+        State: {
+          get EnteredTime() {
+            return new Date().toISOString();
+          },
+        },
       },
     });
     const events = recordEvents(
