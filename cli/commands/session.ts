@@ -85,7 +85,9 @@ export function progressPrinter(
         break;
       case 'approval':
         print(
-          `${elapsed}    ⏸ ${where}: ${event.message}; decide with releng approvals, then releng approve ID or releng reject ID --reason WHY`,
+          autoApprove
+            ? `${elapsed}    ⏸ ${where}: ${event.message}; --yes approves it`
+            : `${elapsed}    ⏸ ${where}: ${event.message}; decide with releng approvals, then releng approve ID or releng reject ID --reason WHY`,
         );
         break;
       case 'notification':
