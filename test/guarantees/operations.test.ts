@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from '../../host/framework/exec.ts';
 import { HOST_OPERATIONS, type HostOperationName } from '../../shared/operations.ts';
 import { treeChanges, treeState } from './tree-hash.ts';
 import { buildWorld, type World } from './world.ts';
@@ -93,5 +94,81 @@ describe('the signing key stays in its place', () => {
     expect(inHome.some(([path]) => holds(path))).toBe(true);
     expect(files.filter(([path]) => path.startsWith('var/log/releng/')).length).toBeGreaterThan(10);
     expect(files.filter(([path]) => holds(path)).map(([path]) => path)).toEqual([]);
+  });
+});
+
+/**
+ * Guarantee 2 on the same world: after approval (the digest verify-staging named), staging that
+ * changed in any way is refused at publish, a tampered signature fails verify; restored, the
+ * same approval publishes (so the refusals were about the change, nothing else).
+ */
+describe('nothing ships that was not verified and approved', () => {
+  const staging = () => join(world.root, 'mnt/repos-staging/mirror/pub/rocky/8.7-RC1');
+  const production = () => join(world.root, 'mnt/repos-production/mirror/pub/rocky/8.7');
+  const repodata = () => join(staging(), 'BaseOS/x86_64/os/repodata');
+
+  async function refusedPublish(): Promise<void> {
+    const before = await treeState(production());
+    const run = await world.host('sync-to-prod');
+    expect(run.code).toBe(1);
+    expect(run.result.error).toMatch(
+      /is not the approved content: its digest is [a-f0-9]{64}, the approval named/,
+    );
+    expect(treeChanges(before, await treeState(production()))).toEqual([]);
+  }
+
+  it('refuses a package added to staging after approval', async () => {
+    const extra = join(staging(), 'BaseOS/x86_64/os/Packages/extra-1.0-1.el8.noarch.rpm');
+    await copyFile(
+      join(world.root, 'mnt/koji/packages/demo-hello/1.0/1.el8/noarch/demo-hello-1.0-1.el8.noarch.rpm'),
+      extra,
+    );
+    await refusedPublish();
+    await rm(extra);
+  });
+
+  it('refuses repodata re-signed after approval (same key, same repomd, a new signature)', async () => {
+    const asc = join(repodata(), 'repomd.xml.asc');
+    const approved = await readFile(asc);
+    await new Promise((r) => setTimeout(r, 1100)); // a signature made a second later differs
+    await execFile(
+      [
+        'gpg',
+        '--batch',
+        '--yes',
+        '--local-user',
+        world.store.key.keyId,
+        '--armor',
+        '--detach-sign',
+        '--output',
+        asc,
+        join(repodata(), 'repomd.xml'),
+      ],
+      { env: { ...process.env, GNUPGHOME: world.store.key.gpgHome } },
+    );
+    expect((await readFile(asc)).equals(approved)).toBe(false);
+    await refusedPublish();
+    await writeFile(asc, approved);
+  });
+
+  it('fails verify on a tampered repomd.xml.asc, naming the repo', async () => {
+    const asc = join(repodata(), 'repomd.xml.asc');
+    const approved = await readFile(asc, 'utf8');
+    const lines = approved.split('\n');
+    const body = lines.findIndex((l) => /^[A-Za-z0-9+/]{40,}/.test(l));
+    lines[body] = `${lines[body]![0] === 'A' ? 'B' : 'A'}${lines[body]!.slice(1)}`;
+    await writeFile(asc, lines.join('\n'));
+    const run = await world.host('verify-staging');
+    expect(run.code).toBe(1);
+    expect(run.result.error).toContain(
+      'BaseOS/x86_64/os: repodata/repomd.xml.asc is missing or does not verify',
+    );
+    await writeFile(asc, approved);
+  });
+
+  it('publishes with the same approval once staging is what was approved again', async () => {
+    const run = await world.host('sync-to-prod');
+    expect(run.result.error ?? '', run.stderr).toBe('');
+    expect(run.code).toBe(0);
   });
 });
