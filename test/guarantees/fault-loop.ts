@@ -125,7 +125,9 @@ async function publishKilledAfter(loop: Loop, delayMs: number): Promise<PublishR
   let step = '';
   let began = 0;
   let timer: NodeJS.Timeout | undefined;
+  let output = '';
   child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
     const lines = d
       .toString()
       .split('\n')
@@ -145,7 +147,8 @@ async function publishKilledAfter(loop: Loop, delayMs: number): Promise<PublishR
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(timer);
-  if (!killed && code !== 0) throw new Error(`sync-to-prod failed without being killed (exit ${code})`);
+  if (!killed && code !== 0)
+    throw new Error(`sync-to-prod failed without being killed (exit ${code}): ${output.slice(-2000)}`);
   return { killed: killed && code !== 0, step, workedMs: Date.now() - began };
 }
 
@@ -231,6 +234,8 @@ export async function runFaultLoop(options: {
       const publisher = publishKilledAfter(loop, delayMs).finally(() => {
         publishing = false;
       });
+      // Awaited below; until then a failure must not crash the process as unhandled.
+      publisher.catch(() => {});
       // The mirror pulls over and over while the publish runs (and is killed).
       while (publishing) {
         if ((await pull(url, mirror)) === 'vanished') continue;
