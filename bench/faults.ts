@@ -4,8 +4,10 @@
  * from a loopback daemon; each pull checked (repomd names present files with their checksums,
  * .asc verifies), then a rerun to completion, dnf with repo_gpgcheck=1 on the mirror, no file
  * lost. Prints the figures as one JSON object.
- * Run: `npx tsx bench/faults.ts [--runs N] [--seed S]` (default 20 runs, seed 20261127; the
- * seed can also come from RELENG_FAULT_SEED).
+ * Run: `npx tsx bench/faults.ts [--runs N] [--seed S] [--control]` (default 20 runs, seed
+ * 20261127; the seed can also come from RELENG_FAULT_SEED). `--control` publishes with one
+ * plain `rsync -a --delete` instead of sync-to-prod, to show the same checks catch a publish
+ * that is not mirror-safe (it is expected to fail them).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +17,7 @@ import { DEFAULT_FAULT_SEED, runFaultLoop } from '../test/guarantees/fault-loop.
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const runs = Number(option('--runs') ?? 20);
+const publisher = args.includes('--control') ? 'plain-rsync' : 'sync-to-prod';
 const seed = Number(option('--seed') ?? process.env.RELENG_FAULT_SEED ?? DEFAULT_FAULT_SEED);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not ${runs}`);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, not ${seed}`);
@@ -22,8 +25,9 @@ if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, not ${s
 const work = await mkdtemp(join(tmpdir(), 'releng-bench-faults-'));
 const started = Date.now();
 try {
-  const report = await runFaultLoop({ work, runs, seed, log: (line) => console.error(line) });
-  const failed = report.inconsistentPulls.length > 0;
+  const report = await runFaultLoop({ work, runs, seed, publisher, log: (line) => console.error(line) });
+  const failed =
+    report.inconsistentPulls.length + report.inconsistentAfterKill.length + report.afterRerun.length > 0;
   console.log(JSON.stringify({ ...report, wallSeconds: Math.round((Date.now() - started) / 1000) }));
   process.exitCode = failed ? 1 : 0;
 } finally {

@@ -32,6 +32,7 @@ export const DEFAULT_FAULT_SEED = 20261127;
 
 export interface FaultLoopReport {
   seed: number;
+  publisher: Publisher;
   runs: number;
   /** Runs whose publish was killed before it finished (the rest finished before the kill time). */
   killed: number;
@@ -40,6 +41,10 @@ export interface FaultLoopReport {
   /** Mirror pulls made while a publish ran, and how many saw an inconsistent tree. */
   pulls: number;
   inconsistentPulls: string[];
+  /** Runs after whose kill production itself was inconsistent (what a mirror could pull next). */
+  inconsistentAfterKill: string[];
+  /** After the rerun: staged files missing or different in production, mirror or dnf problems. */
+  afterRerun: string[];
   dnfChecks: number;
   filesChecked: number;
   /** How many kills landed in each step. */
@@ -113,27 +118,30 @@ function stepName(line: string): string {
 }
 
 /**
- * Runs sync-to-prod in its own process group and SIGKILLs the group `delayMs` after its first
+ * Who publishes: our sync-to-prod, or (the control, to show the checks catch a publish that is
+ * not mirror-safe) one plain `rsync -a --delete` of staging over production.
+ */
+export type Publisher = 'sync-to-prod' | 'plain-rsync';
+
+async function publishCommand(loop: Loop, publisher: Publisher): Promise<string[]> {
+  if (publisher === 'sync-to-prod') return [process.execPath, ...(await publishArgv(loop))];
+  const { stagingRelease, productionRelease } = paths(loop);
+  return ['rsync', '-a', '--delete', '--mkpath', `${stagingRelease}/`, `${productionRelease}/`];
+}
+
+/**
+ * Runs the publish in its own process group and SIGKILLs the group `delayMs` after its first
  * progress line (so the kill lands in the publish's work, not in Node's start-up).
  */
-async function publishKilledAfter(loop: Loop, delayMs: number): Promise<PublishRun> {
-  const child = spawn(process.execPath, await publishArgv(loop), {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+async function publishKilledAfter(loop: Loop, delayMs: number, publisher: Publisher): Promise<PublishRun> {
+  const [program, ...args] = await publishCommand(loop, publisher);
+  const child = spawn(program!, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let killed = false;
-  let step = '';
+  let step = publisher === 'plain-rsync' ? 'rsync -a --delete' : '';
   let began = 0;
   let timer: NodeJS.Timeout | undefined;
   let output = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    output += d.toString();
-    const lines = d
-      .toString()
-      .split('\n')
-      .filter((l) => l.startsWith('[sync-to-prod]'));
-    if (!killed && lines.length) step = stepName(lines.at(-1)!.replace(/^\[sync-to-prod\] /, ''));
-    if (began || !lines.length) return;
+  const begin = () => {
     began = Date.now();
     if (Number.isFinite(delayMs))
       timer = setTimeout(() => {
@@ -144,23 +152,36 @@ async function publishKilledAfter(loop: Loop, delayMs: number): Promise<PublishR
           // already gone
         }
       }, delayMs);
+  };
+  if (publisher === 'plain-rsync') begin();
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+    const lines = d
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('[sync-to-prod]'));
+    if (!killed && lines.length) step = stepName(lines.at(-1)!.replace(/^\[sync-to-prod\] /, ''));
+    if (!began && lines.length) begin();
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(timer);
   if (!killed && code !== 0)
-    throw new Error(`sync-to-prod failed without being killed (exit ${code}): ${output.slice(-2000)}`);
+    throw new Error(`${publisher} failed without being killed (exit ${code}): ${output.slice(-2000)}`);
   return { killed: killed && code !== 0, step, workedMs: Date.now() - began };
 }
 
 /** One rsync pull of the whole module, as a mirror's cron job makes it. */
-async function pull(url: string, mirror: string): Promise<'ok' | 'vanished'> {
+async function pull(url: string, mirror: string): Promise<'ok' | 'vanished' | string> {
   await mkdir(mirror, { recursive: true });
   try {
     await execFile(['rsync', '-a', '--delete', '--delay-updates', url, `${mirror}/`]);
     return 'ok';
   } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? err);
     // 24: files vanished on the sender during the pull; the mirror retries next time.
-    if ((err as { code?: number }).code === 24 || /\(code 24\)/.test(String(err))) return 'vanished';
+    if (/\(code 24\)/.test(text)) return 'vanished';
+    // 23: a file the mirror was offered could not be read, such as a publish's partial file.
+    if (/\(code 23\)/.test(text)) return `unreadable file offered: ${text.split('\n')[0]}`;
     throw err;
   }
 }
@@ -202,21 +223,26 @@ export async function runFaultLoop(options: {
   work: string;
   runs: number;
   seed: number;
+  publisher?: Publisher;
   log?: (line: string) => void;
 }): Promise<FaultLoopReport> {
+  const publisher = options.publisher ?? 'sync-to-prod';
   const log = options.log ?? (() => {});
   log(`fault loop: seed ${options.seed} (RELENG_FAULT_SEED), ${options.runs} runs`);
   const loop = await createLoop(options.work, options.seed);
   // An unkilled publish of one revision gives the time range kill points are drawn from.
   await stageRevision(loop, 0);
-  const publishMs = (await publishKilledAfter(loop, Number.POSITIVE_INFINITY)).workedMs;
+  const publishMs = (await publishKilledAfter(loop, Number.POSITIVE_INFINITY, publisher)).workedMs;
   const report: FaultLoopReport = {
     seed: options.seed,
+    publisher,
     runs: options.runs,
     killed: 0,
     killPoints: [],
     pulls: 0,
     inconsistentPulls: [],
+    inconsistentAfterKill: [],
+    afterRerun: [],
     dnfChecks: 0,
     filesChecked: 0,
     stepsHit: {},
@@ -231,44 +257,50 @@ export async function runFaultLoop(options: {
       const delayMs = Math.round(fraction * publishMs);
       const mirror = join(options.work, 'mirror');
       let publishing = true;
-      const publisher = publishKilledAfter(loop, delayMs).finally(() => {
+      const publish = publishKilledAfter(loop, delayMs, publisher).finally(() => {
         publishing = false;
       });
       // Awaited below; until then a failure must not crash the process as unhandled.
-      publisher.catch(() => {});
+      publish.catch(() => {});
       // The mirror pulls over and over while the publish runs (and is killed).
       while (publishing) {
-        if ((await pull(url, mirror)) === 'vanished') continue;
+        const pulled = await pull(url, mirror);
+        if (pulled === 'vanished') continue;
         report.pulls++;
+        if (pulled !== 'ok') {
+          report.inconsistentPulls.push(`run ${run}: ${pulled}`);
+          continue;
+        }
         const problems = await repomdProblems(mirror, loop.set.key);
         if (problems.length) report.inconsistentPulls.push(`run ${run}: ${problems.join('; ')}`);
       }
-      const { killed, step } = await publisher;
+      const { killed, step } = await publish;
       report.killPoints.push({ delayMs, fraction: Number(fraction.toFixed(3)), killed, step });
       if (killed) {
         report.killed++;
         report.stepsHit[step] = (report.stepsHit[step] ?? 0) + 1;
       }
       const afterKill = await repomdProblems(production, loop.set.key);
-      if (afterKill.length)
-        throw new Error(
-          `run ${run} (seed ${options.seed}): production inconsistent after the kill: ${afterKill}`,
-        );
+      if (afterKill.length) report.inconsistentAfterKill.push(`run ${run}: ${afterKill.join('; ')}`);
       // The rerun finishes the publish; the mirror then has it whole, and dnf reads it.
-      await execFile([process.execPath, ...(await publishArgv(loop))]);
+      await execFile(await publishCommand(loop, publisher));
       const { lost, checked } = await lostFiles(loop);
       report.filesChecked += checked;
-      if (lost.length) throw new Error(`run ${run} (seed ${options.seed}): files lost: ${lost.join(', ')}`);
+      for (const file of lost) report.afterRerun.push(`run ${run}: lost ${file}`);
       await pull(url, mirror);
       const mirrored = await repomdProblems(mirror, loop.set.key);
-      if (mirrored.length) throw new Error(`run ${run}: the mirror's copy after the rerun: ${mirrored}`);
+      for (const problem of mirrored) report.afterRerun.push(`run ${run}: mirror: ${problem}`);
       for (const repo of await findRepoDirs(production)) {
         const repomd = (tree: string) => readFile(join(tree, repo, 'repodata', 'repomd.xml'));
         if (!(await repomd(mirror)).equals(await repomd(paths(loop).stagingRelease)))
-          throw new Error(`run ${run}: ${repo} on the mirror is not the staged repomd.xml`);
+          report.afterRerun.push(`run ${run}: ${repo} on the mirror is not the staged repomd.xml`);
       }
-      await dnfReads(loop, mirror, `run-${run}`);
-      report.dnfChecks++;
+      try {
+        await dnfReads(loop, mirror, `run-${run}`);
+        report.dnfChecks++;
+      } catch (err) {
+        report.afterRerun.push(`run ${run}: dnf: ${(err as Error).message.split('\n')[0]}`);
+      }
       log(
         `run ${run}: kill at ${delayMs} ms (${(fraction * 100).toFixed(0)}% of a publish) ${killed ? `killed in: ${step}` : 'finished first'}; pulls so far ${report.pulls}`,
       );

@@ -24,13 +24,15 @@ afterAll(async () => {
 });
 
 describe(`sync-to-prod killed at random points (seed ${seed}, ${runs} runs)`, () => {
-  it('every mirror pull made during the publishes saw signed repomd.xml naming only present files', () => {
+  it('every mirror pull made during the publishes, and production after each kill, had signed repomd.xml naming only present files', () => {
     expect(report.pulls).toBeGreaterThan(0);
     expect(report.inconsistentPulls).toEqual([]);
+    expect(report.inconsistentAfterKill).toEqual([]);
   });
 
   it('was killed mid-publish at least once, and every run finished on rerun with no file lost, read by dnf', () => {
     expect(report.killed).toBeGreaterThan(0);
+    expect(report.afterRerun).toEqual([]);
     expect(report.dnfChecks).toBe(runs);
     expect(report.filesChecked).toBeGreaterThan(runs);
   });
