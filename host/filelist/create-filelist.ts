@@ -60,7 +60,8 @@ async function closeStream(stream: WriteStream): Promise<void> {
  * callback. find is the fastest walker on the machine and keeps our memory flat.
  */
 async function walk(tree: string, onRecord: (record: string) => boolean): Promise<void> {
-  const child = spawn('find', ['.', '-mindepth', '1', '-printf', '%Ts\t%y\t%s\t%P\\0'], {
+  // %T@ (seconds.fraction) rather than %Ts: find formats %Ts through strftime, three times slower.
+  const child = spawn('find', ['.', '-mindepth', '1', '-printf', '%T@\t%y\t%s\t%P\\0'], {
     cwd: tree,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -84,6 +85,15 @@ async function walk(tree: string, onRecord: (record: string) => boolean): Promis
   const code = await exited;
   if (code !== 0)
     throw new Error(`find in ${tree} exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+}
+
+/** st_mtime's whole seconds from find's `%T@` (`1764240000.1234567890`), as `%Ts` prints them. */
+export function wholeSeconds(stamp: string): string {
+  const dot = stamp.indexOf('.');
+  if (dot < 0) return stamp;
+  const seconds = stamp.slice(0, dot);
+  // Before 1970 the fraction counts up from the next lower second (tv_sec is floored).
+  return stamp.startsWith('-') && /[1-9]/.test(stamp.slice(dot + 1)) ? String(Number(seconds) - 1) : seconds;
 }
 
 async function sha1File(path: string): Promise<string> {
@@ -139,7 +149,8 @@ export async function writeTreeLists(
       entries++;
       if (type === 'f' && base === 'repomd.xml') repomds.push(path);
       const a = fileList.write(`${path}\n`);
-      const b = timeList.write(`${record}\n`);
+      const tab = record.indexOf('\t');
+      const b = timeList.write(`${wholeSeconds(record.slice(0, tab))}${record.slice(tab)}\n`);
       return a && b;
     });
     timeList.write('\n[Checksums SHA1]\n');

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wholeSeconds } from '../../host/filelist/create-filelist.ts';
 import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -103,5 +104,18 @@ describe('file-lists', () => {
     } finally {
       await locks.release(PUBLISH_LOCK, 'sync-to-prod:elsewhere');
     }
+  });
+});
+
+describe('mtime in whole seconds, as create-filelist writes it', () => {
+  it.each([
+    ['1764240000.1234567890', '1764240000'],
+    ['1764240000.0000000000', '1764240000'],
+    ['1764240000', '1764240000'],
+    // before 1970 st_mtime's seconds are floored: -5.5 s is second -6
+    ['-5.5000000000', '-6'],
+    ['-5.0000000000', '-5'],
+  ])('%s -> %s', (stamp, seconds) => {
+    expect(wholeSeconds(stamp)).toBe(seconds);
   });
 });
