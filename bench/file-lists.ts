@@ -62,7 +62,7 @@ try {
     timeList: 'fullfiletimelist-rocky',
     copies: ['fullfiletimelist', 'fullfiletimelist-rocky-linux'],
   };
-  await drain(['find', tree, '-printf', '%Ts\t%y\t%s\t%P\n']); // warm the cache for all
+  await drain(['find', tree, '-printf', '%T@\t%y\t%s\t%P\n']); // warm the cache for all
   const rssBefore = process.memoryUsage().rss;
   const listTimes: number[] = [];
   let entries = 0;
@@ -78,7 +78,7 @@ try {
   const statTimes: number[] = [];
   for (let run = 0; run < 5; run++) {
     findTimes.push(await timed(() => drain(['find', tree])));
-    statTimes.push(await timed(() => drain(['find', tree, '-printf', '%Ts\t%y\t%s\t%P\n'])));
+    statTimes.push(await timed(() => drain(['find', tree, '-printf', '%T@\t%y\t%s\t%P\n'])));
   }
   const result = {
     files,
