@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian/Ubuntu or Rocky/Fedora machine to a working state: the system tools the
-# pipeline runs for real (createrepo_c, rpmbuild, dnf, rsync, gpg, mktorrent, hardlink, git), then
+# pipeline runs for real (createrepo_c, rpmbuild, dnf, rsync, gpg, mktorrent, hardlink, git, and
+# Graphviz for `releng graph --format svg`), then
 # the npm dependencies. Quick and silent about what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ TOOLS=(
   "hardlink util-linux util-linux"
   "git git git"
   "modulemd-validator libmodulemd-tools libmodulemd"
+  "dot graphviz graphviz"
 )
 
 missing_deb=() missing_rpm=() missing_cmds=()
