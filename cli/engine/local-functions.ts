@@ -1,18 +1,30 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { DynamoApprovalStore } from '../../functions/adapters/dynamodb.ts';
 import type { LogPort } from '../../functions/adapters/runtime.ts';
 import { createApprovalRequestHandler } from '../../functions/approval-request/process.ts';
 import { createKojiEventsHandler, type KojiEventsObserver } from '../../functions/koji-events/process.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
-import { type Clock, type LockStore, type Notifier, systemClock } from '../../shared/ports.ts';
+import {
+  type ApprovalStore,
+  type Clock,
+  type LockStore,
+  type Notifier,
+  systemClock,
+} from '../../shared/ports.ts';
+import { STATE_TABLE } from '../../shared/state-table.ts';
 import { createLocalAdapters, type LocalAdapters, TableLockStore } from '../local/index.ts';
 import { tableFor } from './adapters/dynamodb.ts';
 import type { LocalFunctions } from './adapters/lambda.ts';
 import type { EngineListener } from './adapters/types.ts';
 import type { LocalEngine } from './engine.ts';
+import { LocalDocumentClient } from './local-document-client.ts';
+import { LocalTable } from './local-table.ts';
 
 export interface LocalFunctionOptions {
   config: ReleaseConfig;
@@ -70,6 +82,28 @@ export function engineLockStore(
 }
 
 /**
+ * The ApprovalStore over the engine's state table: functions/' DynamoDB adapter itself, on the
+ * table the promotion state machine records approval timeouts in, so `releng approvals` and the
+ * handlers see what the state machine wrote; `fallback` when the app has no single state table.
+ */
+export function engineApprovalStore(engine: LocalEngine, fallback: ApprovalStore): ApprovalStore {
+  const { index } = engine.options.definitions;
+  const tables = Object.keys(index.tables);
+  let table: LocalTable | undefined;
+  if (tables.length === 1) table = tableFor(engine.engineDir, index, tables[0]);
+  else if (tables.length === 0) {
+    // A read-only session (`releng approvals`) synthesizes nothing: use the one table on disk.
+    const dir = join(engine.engineDir, 'tables');
+    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+    if (files.length === 1)
+      table = new LocalTable(join(dir, files[0]!), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
+  }
+  if (!table) return fallback;
+  const client = new LocalDocumentClient(table);
+  return new DynamoApprovalStore(client as unknown as DynamoDBDocumentClient, 'local');
+}
+
+/**
  * The Lambda handlers of functions/ with the local adapters of cli/local injected, the engine as
  * their ExecutionStarter and its task tokens as their TaskCallbacks: the same code paths AWS
  * runs, with the AWS edge swapped for files under the root.
@@ -83,6 +117,8 @@ export function createLocalFunctions(
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
   const locks = engineLockStore(engine, adapters.locks, clock);
+  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
+  adapters.approvals = engineApprovalStore(engine, adapters.approvals);
   const kojiEvents = createKojiEventsHandler(
     { config, lanes: adapters.lanes, locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Clock, systemClock } from '../../shared/ports.ts';
+import { type ApprovalStore, type Clock, systemClock } from '../../shared/ports.ts';
 import { RecordingExecutionStarter } from './executions.ts';
 import { FileNotifier, LocalApprovalStore, LocalLaneStateStore, LocalLockStore } from './stores.ts';
 
@@ -21,7 +21,8 @@ export function createLocalAdapters(root: string, clock: Clock = systemClock) {
   return {
     dir,
     locks: new LocalLockStore(join(dir, 'locks.json'), clock),
-    approvals: new LocalApprovalStore(join(dir, 'approvals.json')),
+    // The engine swaps in its state table (engineApprovalStore), where the state machines write too.
+    approvals: new LocalApprovalStore(join(dir, 'approvals.json')) as ApprovalStore,
     lanes: new LocalLaneStateStore(join(dir, 'lanes.json')),
     notifier: new FileNotifier(join(dir, 'notifications.jsonl'), clock),
     recordedExecutions: new RecordingExecutionStarter(join(dir, 'executions.json'), () => clock.now()),
