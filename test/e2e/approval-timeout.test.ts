@@ -21,7 +21,11 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 describe('an approval nobody decides', () => {
   it('times out on the engine: recorded TIMED_OUT, nothing published', { timeout: 180_000 }, async () => {
     const events: string[] = [];
-    const session = await openLocalSession({ root, waitMs: 50, listener: (e) => events.push(`${e.kind} ${e.message}`) });
+    const session = await openLocalSession({
+      root,
+      waitMs: 50,
+      listener: (e) => events.push(`${e.kind} ${e.message}`),
+    });
     const digest = 'c'.repeat(64);
     const input = PromotionRequestV1.parse({
       version: 1,
