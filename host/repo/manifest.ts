@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
-import { execFile } from '../framework/exec.ts';
 import { sha256, sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { mapLimit } from './parallel.ts';
+import { entryAttrs, entrySize, entryType, type TreeEntry, walkTree } from './tree-walk.ts';
 
 /**
  * The byte-for-byte identity of a staged release: every regular file's path, size and SHA-256
@@ -24,49 +23,6 @@ export interface StagedContent {
   symlinks: { path: string; target: string }[];
 }
 
-interface TreeEntry {
-  path: string;
-  type: 'f' | 'l';
-  dev: string;
-  ino: string;
-  size: number;
-  mtime: string;
-  ctime: string;
-  target: string;
-}
-
-/**
- * Every regular file and symlink under `root` with its inode facts, from one `find -printf`
- * (a stat walk in C is several times faster than one from Node). Times are find's
- * `seconds.nanoseconds`, so the cache compares them to the nanosecond.
- */
-async function statTree(root: string): Promise<TreeEntry[]> {
-  if (!existsSync(root)) return [];
-  const { stdout } = await execFile(
-    ['find', '.', '-mindepth', '1', '-printf', '%y\\t%D\\t%i\\t%s\\t%T@\\t%C@\\t%l\\t%P\\0'],
-    {
-      cwd: root,
-    },
-  );
-  const entries: TreeEntry[] = [];
-  for (const record of stdout.split('\0')) {
-    if (!record) continue;
-    const [type, dev, ino, size, mtime, ctime, target, ...rest] = record.split('\t');
-    if (type !== 'f' && type !== 'l') continue;
-    entries.push({
-      path: rest.join('\t'),
-      type,
-      dev: dev!,
-      ino: ino!,
-      size: Number(size),
-      mtime: mtime!,
-      ctime: ctime!,
-      target: target!,
-    });
-  }
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
 /** Small files are read whole; large ones streamed, so memory stays flat. */
 async function hashFile(path: string, size: number): Promise<string> {
   return size < 4 * 1024 * 1024 ? sha256(await readFile(path)) : sha256File(path);
@@ -80,24 +36,26 @@ async function hashFile(path: string, size: number): Promise<string> {
  * walk instead of re-reading every byte, and still refuse anything changed since approval.
  */
 export interface HashCacheEntry {
-  dev: string;
-  ino: string;
-  size: number;
-  mtime: string;
-  ctime: string;
+  /** The walk's identity and attrs of the file, as one string. */
+  facts: string;
   sha256: string;
 }
 export type HashCache = Map<string, HashCacheEntry>;
 
+/** First record of a cache file; then `facts`, `sha256` and `path` per file, each NUL-terminated. */
+const HASH_CACHE_HEADER = 'releng-hash-cache 3';
+
 /** Reads a cache written by writeHashCache; a missing or unreadable one is empty (all re-hashed). */
 export async function readHashCache(file: string): Promise<HashCache> {
-  try {
-    return new Map(
-      Object.entries(JSON.parse(await readFile(file, 'utf8')) as Record<string, HashCacheEntry>),
-    );
-  } catch {
-    return new Map();
-  }
+  const cache: HashCache = new Map();
+  const fields = await readFile(file, 'utf8').then(
+    (text) => text.split('\0'),
+    () => [],
+  );
+  if (fields[0] !== HASH_CACHE_HEADER) return cache;
+  for (let i = 1; i + 2 < fields.length; i += 3)
+    cache.set(fields[i + 2]!, { facts: fields[i]!, sha256: fields[i + 1]! });
+  return cache;
 }
 
 /** Where the caches live: beside the manifests, outside the trees mirrors see. */
@@ -112,45 +70,53 @@ export function hashCacheFiles(
 }
 
 export async function writeHashCache(file: string, cache: HashCache): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(Object.fromEntries(cache)));
+  const records = [...cache].map(([path, e]) => `${e.facts}\0${e.sha256}\0${path}\0`);
+  await writeFileAtomic(file, `${HASH_CACHE_HEADER}\0${records.join('')}`);
 }
+
+const factsOf = (entry: TreeEntry) => `${entry.identity}\t${entry.attrs}`;
 
 /**
  * Hashes every file under `releaseDir` (a few at a time: it is I/O bound), reusing `cache`
- * entries whose inode facts still match. Returns the content and the cache for what is there now.
+ * entries whose inode facts still match. `entries` is the tree's walk when the caller has one.
+ * Returns the content and the cache for what is there now.
  */
 export async function computeStagedContent(
   releaseDir: string,
-  options: { hashJobs?: number; cache?: HashCache } = {},
+  options: { hashJobs?: number; cache?: HashCache; entries?: TreeEntry[] } = {},
 ): Promise<StagedContent & { cache: HashCache }> {
-  const entries = await statTree(releaseDir);
+  const entries = options.entries ?? (await walkTree(releaseDir));
   const cache: HashCache = new Map();
-  const files = await mapLimit(
-    entries.filter((e) => e.type === 'f'),
-    options.hashJobs ?? 4,
-    async ({ path, dev, ino, size, mtime, ctime }) => {
-      const known = options.cache?.get(path);
-      const unchanged =
-        known &&
-        known.dev === dev &&
-        known.ino === ino &&
-        known.size === size &&
-        known.mtime === mtime &&
-        known.ctime === ctime;
-      const sha = unchanged ? known.sha256 : await hashFile(join(releaseDir, path), size);
-      cache.set(path, { dev, ino, size, mtime, ctime, sha256: sha });
-      return { path, size, sha256: sha };
-    },
-  );
-  const symlinks = entries.filter((e) => e.type === 'l').map(({ path, target }) => ({ path, target }));
+  const files: StagedFile[] = [];
+  const symlinks: StagedContent['symlinks'] = [];
+  const unknown: Array<{ file: StagedFile; facts: string }> = [];
+  for (const entry of entries) {
+    const type = entryType(entry);
+    if (type === 'l') symlinks.push({ path: entry.path, target: entryAttrs(entry).target });
+    if (type !== 'f') continue;
+    const facts = factsOf(entry);
+    const known = options.cache?.get(entry.path);
+    const file = { path: entry.path, size: entrySize(entry), sha256: known?.sha256 ?? '' };
+    if (known?.facts === facts) cache.set(file.path, known);
+    else unknown.push({ file, facts });
+    files.push(file);
+  }
+  await mapLimit(unknown, options.hashJobs ?? 4, async ({ file, facts }) => {
+    file.sha256 = await hashFile(join(releaseDir, file.path), file.size);
+    cache.set(file.path, { facts, sha256: file.sha256 });
+  });
   return { files, symlinks, cache };
 }
 
 /** The digest an approval names: SHA-256 over one canonical line per file and symlink. */
 export function contentDigest(content: StagedContent): string {
   const hash = createHash('sha256');
-  for (const f of content.files) hash.update(`f\t${f.size}\t${f.sha256}\t${f.path}\n`);
-  for (const l of content.symlinks) hash.update(`l\t${l.target}\t${l.path}\n`);
+  const lines = [
+    ...content.files.map((f) => `f\t${f.size}\t${f.sha256}\t${f.path}\n`),
+    ...content.symlinks.map((l) => `l\t${l.target}\t${l.path}\n`),
+  ];
+  // Fed in batches: one update call per line costs more than the hashing itself.
+  for (let i = 0; i < lines.length; i += 4096) hash.update(lines.slice(i, i + 4096).join(''));
   return hash.digest('hex');
 }
 
