@@ -142,7 +142,7 @@ export const HOST_OPERATIONS = {
   'file-lists': {
     name: 'file-lists',
     description: 'write the quick-fedora-mirror file lists of the production trees, last',
-    params: [],
+    params: [flag('full', 'walk every tree whole instead of starting from its directory cache')],
     timeoutSeconds: 4 * HOUR,
   },
   'minor-release': {

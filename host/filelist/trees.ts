@@ -1,6 +1,25 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
-import { type TreeListNames, type TreeListResult, writeTreeLists } from './create-filelist.ts';
+import {
+  type CommitOptions,
+  checksumsOf,
+  commitLists,
+  fullWalk,
+  ListDraft,
+  type TreeListNames,
+  type TreeScan,
+} from './create-filelist.ts';
+import {
+  type DirCache,
+  FULL_WALK_EVERY_MS,
+  fileSystemNow,
+  readDirCache,
+  writeDirCache,
+} from './dir-cache.ts';
+import { type IncrementalCounts, incrementalWalk, StaleCache } from './incremental.ts';
+import { dirtyDirsIn, dropJournalEntries, journalFile, readJournal } from './journal.ts';
 
 /** One tree mirrors pull, and the names its lists go under. */
 export interface ListedTree extends TreeListNames {
@@ -43,24 +62,140 @@ export function publishOwner(config: ReleaseConfig): { uid: number; gid: number 
   return process.getuid?.() === 0 ? config.owner : undefined;
 }
 
+export interface TreeListOptions {
+  /** Temp lists, on the production file system but outside every listed tree. */
+  tempDir: string;
+  /** This tree's directory cache (same place rules as tempDir). */
+  cacheFile: string;
+  owner?: { uid: number; gid: number };
+  /** Walk the whole tree even when the cache is usable. */
+  full?: boolean;
+  /** Tree-relative directories the dirty-path journal names: read again whatever their stamp. */
+  dirty?: ReadonlySet<string>;
+  now: Date;
+}
+
+export interface TreeListResult {
+  tree: string;
+  entries: number;
+  repomdFiles: number;
+  written: string[];
+  walk: 'full' | 'incremental';
+  /** Why the whole tree was walked. */
+  reason?: string;
+  /** Directories in the tree (stamped for the next run). */
+  dirs: number;
+  /** What an incremental run read again. */
+  counts?: IncrementalCounts;
+}
+
+/** The cache to start from, or why the whole tree must be walked. */
+async function usableCache(options: TreeListOptions): Promise<{ cache: DirCache } | { problem: string }> {
+  if (options.full) return { problem: 'a full walk was asked for (--full)' };
+  const load = await readDirCache(options.cacheFile);
+  if ('problem' in load) return load;
+  const age = options.now.getTime() - load.cache.fullWalkAt.getTime();
+  if (!(age >= 0 && age < FULL_WALK_EVERY_MS))
+    return { problem: `the last full walk was at ${load.cache.fullWalkAt.toISOString()}` };
+  return load;
+}
+
+/**
+ * Writes `fullfilelist` and the time list of one tree: incrementally from its directory cache
+ * when that describes the list on disk, otherwise by walking the whole tree; then saves the
+ * cache for the next run. See README.md for why the incremental lists equal a full walk's.
+ */
+export async function writeTreeLists(
+  tree: string,
+  names: TreeListNames,
+  options: TreeListOptions,
+): Promise<TreeListResult> {
+  await mkdir(join(options.cacheFile, '..'), { recursive: true });
+  // Before the first stamp: what isRacy compares the directories' times with next run.
+  const stampedAtNs = await fileSystemNow(join(options.cacheFile, '..'));
+  const start = await usableCache(options);
+  let reason = 'problem' in start ? start.problem : undefined;
+  let draft = new ListDraft(options.tempDir, names);
+  try {
+    let scan: TreeScan | undefined;
+    let counts: IncrementalCounts | undefined;
+    let onDisk: Pick<CommitOptions, 'onDiskSha1' | 'sameContentAs'> = {};
+    if ('cache' in start) {
+      try {
+        const { cache } = start;
+        const walk = incrementalWalk(
+          tree,
+          join(tree, names.timeList),
+          cache,
+          options.dirty ?? new Set(),
+          draft,
+        );
+        ({ counts, ...scan } = walk);
+        onDisk = { onDiskSha1: cache.listSha1, ...(walk.sameContent ? { sameContentAs: cache } : {}) };
+      } catch (err) {
+        if (!(err instanceof StaleCache)) throw err;
+        reason = err.message;
+        await draft.discard();
+        draft = new ListDraft(options.tempDir, names);
+      }
+    }
+    scan ??= await fullWalk(tree, draft);
+    const entries = draft.entries;
+    const facts = draft.finish(checksumsOf(tree, scan));
+    const { written, ...digests } = await commitLists(tree, names, draft, facts, { ...options, ...onDisk });
+    if (scan.cacheable)
+      await writeDirCache(options.cacheFile, {
+        ...digests,
+        fullWalkAt: 'cache' in start && !reason ? start.cache.fullWalkAt : options.now,
+        stampedAtNs,
+        dirs: scan.dirs,
+      });
+    else await rm(options.cacheFile, { force: true });
+    return {
+      tree,
+      entries,
+      repomdFiles: scan.repomds.length + scan.checksums.length,
+      written,
+      walk: reason ? 'full' : 'incremental',
+      ...(reason ? { reason } : { counts }),
+      dirs: scan.dirs.size,
+    };
+  } finally {
+    await draft.discard();
+  }
+}
+
 /**
  * Writes every tree's lists, the inner trees at once, then the root; a tree that does not exist
- * yet is skipped. `tempDir`, on the production file system but outside the trees, holds the
- * lists while they are written.
+ * yet is skipped. `stateDir` (on the production file system, outside the trees) holds the temp
+ * lists, the directory caches and the dirty-path journal, which is emptied once every tree's
+ * lists are written.
  */
 export async function writeAllLists(
   trees: ListedTree[],
-  owner: { uid: number; gid: number } | undefined,
-  exists: (dir: string) => boolean,
-  tempDir?: string,
+  run: { stateDir: string; owner?: { uid: number; gid: number }; full?: boolean; now: Date },
 ): Promise<TreeListResult[]> {
+  const tempDir = join(run.stateDir, 'filelist-tmp');
+  await mkdir(tempDir, { recursive: true });
+  const journal = await readJournal(journalFile(run.stateDir));
   const write = (list: ListedTree[]) =>
     Promise.all(
-      list.filter((t) => exists(t.dir)).map((t) => writeTreeLists(t.dir, t, owner, tempDir ?? t.dir)),
+      list
+        .filter((t) => existsSync(t.dir))
+        .map((t) =>
+          writeTreeLists(t.dir, t, {
+            ...run,
+            tempDir,
+            cacheFile: join(run.stateDir, 'filelist-cache', `${t.label}.dirs`),
+            dirty: dirtyDirsIn(t.dir, journal.paths),
+          }),
+        ),
     );
   // The root's list names the category and SIG directories with their mtimes, which writing
   // their own lists moves: the root goes last, so its list matches them and a rerun finds
   // nothing to change.
   const inner = await write(trees.filter((t) => t.label !== 'root'));
-  return [...inner, ...(await write(trees.filter((t) => t.label === 'root')))];
+  const results = [...inner, ...(await write(trees.filter((t) => t.label === 'root')))];
+  await dropJournalEntries(journalFile(run.stateDir), journal);
+  return results;
 }

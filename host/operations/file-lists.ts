@@ -1,28 +1,42 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
-import { listedTrees, publishOwner, writeAllLists } from '../filelist/trees.ts';
+import { productionStateDir } from '../filelist/journal.ts';
+import { listedTrees, publishOwner, type TreeListResult, writeAllLists } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { LockHeldError } from '../framework/locks.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { lockOwner } from '../publish/release.ts';
 
-/** Writes the three trees' lists in parallel; the caller holds the publish lock. */
+function describeWalk(r: TreeListResult): string {
+  if (r.walk === 'full') return `${r.tree}: walked whole (${r.reason}), ${r.entries} entries`;
+  const c = r.counts!;
+  return `${r.tree}: ${c.reread} of ${r.dirs} directories read again (${c.racy} racy, ${c.journaled} journaled, ${c.removed} removed), ${r.entries} entries`;
+}
+
+/** Writes the three trees' lists (inner trees in parallel, then the root); the caller holds the publish lock. */
 export async function rewriteFileLists(ctx: OperationContext): Promise<Record<string, unknown>> {
   const trees = listedTrees(ctx.config, ctx.root);
   const present = trees.filter((t) => existsSync(t.dir));
   const results = await ctx.step(
     `write file lists of ${present.map((t) => `${t.label} (${t.dir})`).join(', ') || 'no tree (none exists)'}`,
-    async () => {
-      // Outside the listed trees (see writeTreeLists), on the production file system.
-      const tempDir = join(ctx.root, ctx.config.mounts.production, '.releng', 'filelist-tmp');
-      await mkdir(tempDir, { recursive: true });
-      return writeAllLists(present, publishOwner(ctx.config), existsSync, tempDir);
-    },
+    () =>
+      writeAllLists(present, {
+        stateDir: productionStateDir(ctx.config, ctx.root),
+        owner: publishOwner(ctx.config),
+        full: ctx.options.full === true,
+        now: ctx.clock.now(),
+      }),
   );
+  for (const r of results ?? []) ctx.log(describeWalk(r));
   return {
-    trees: (results ?? []).map((r) => ({ tree: r.tree, entries: r.entries, repomdFiles: r.repomdFiles })),
+    trees: (results ?? []).map((r) => ({
+      tree: r.tree,
+      entries: r.entries,
+      repomdFiles: r.repomdFiles,
+      walk: r.walk,
+      ...(r.reason ? { reason: r.reason } : r.counts),
+      dirs: r.dirs,
+    })),
   };
 }
 

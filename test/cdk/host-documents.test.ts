@@ -132,6 +132,6 @@ describe('SSM Command documents', () => {
 
   it('names SSM parameters in camelCase after the flags', () => {
     expect(ssmParamName('approved-digest')).toBe('approvedDigest');
-    expect(documentParams('file-lists').map((p) => p.name)).toEqual(['dry-run']);
+    expect(documentParams('file-lists').map((p) => p.name)).toEqual(['dry-run', 'full']);
   });
 });

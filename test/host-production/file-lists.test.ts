@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, open, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { wholeSeconds } from '../../host/filelist/create-filelist.ts';
+import { mtimeSeconds, wholeSeconds } from '../../host/filelist/create-filelist.ts';
+import { execFile } from '../../host/framework/exec.ts';
 import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -117,5 +118,20 @@ describe('mtime in whole seconds, as create-filelist writes it', () => {
     ['-5.0000000000', '-5'],
   ])('%s -> %s', (stamp, seconds) => {
     expect(wholeSeconds(stamp)).toBe(seconds);
+  });
+});
+
+describe('mtime in whole seconds from a plain lstat, as the incremental run reads it', () => {
+  // mtimeMs is a double: 1764240000.999999999 s rounds to 1764240001000 ms.
+  it.each([
+    ['1764240000.999999999', 1764240000],
+    ['1764240001', 1764240001],
+    ['1764240000.5', 1764240000],
+    ['-5.5', -6],
+  ])('touched to @%s -> %s', async (stamp, seconds) => {
+    const file = join(root, `mtime-${stamp}`);
+    await writeFile(file, '');
+    await execFile(['touch', '-h', '-d', `@${stamp}`, file]);
+    expect(Number(mtimeSeconds(lstatSync(file), file))).toBe(seconds);
   });
 });
