@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { markProductionDirty } from '../filelist/journal.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { namesIn } from './repodata.ts';
 import { rsyncCopy } from './rsync.ts';
@@ -45,6 +46,12 @@ export async function installRepodata(
       ],
       { input: `${list.join('\0')}\0` },
     );
+  // --checksum updates only the mtime of a file whose bytes match, in place: no directory stamp
+  // moves, so file-lists must be told.
+  await markProductionDirty(
+    ctx,
+    [...metadataFiles, ...repomdFiles].map((f) => join(targetRoot, f)),
+  );
   if (metadataFiles.length) await copy(metadataFiles);
   if (repomdFiles.length) await copy(repomdFiles.sort());
   await ctx.step('remove metadata files no published repomd.xml names', async () => {

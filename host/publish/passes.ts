@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { lstat, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink } from '../framework/fsutil.ts';
 import { findRepoDirs } from '../repo/walk.ts';
@@ -157,6 +158,12 @@ export async function publishLinksAndComposeInfo(
   }
   const composeInfo = ['COMPOSE_ID', 'metadata'].filter((n) => existsSync(join(staging, n)));
   if (!composeInfo.length) return;
+  // Copied with --checksum, which may only touch mtimes in place: file-lists must re-read them.
+  const composeFiles = await readdir(join(staging, 'metadata'), { recursive: true }).catch(() => []);
+  await markProductionDirty(ctx, [
+    ...composeInfo.map((n) => join(production, n)),
+    ...composeFiles.map((f) => join(production, 'metadata', f)),
+  ]);
   await ctx.run([
     ...rsyncCopy(ctx),
     '--checksum',

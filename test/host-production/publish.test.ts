@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
 import { FileLocks, lockDir } from '../../host/framework/locks.ts';
@@ -164,6 +165,31 @@ describe('sync-to-prod', () => {
     expect(readFileSync(join(mirror, 'rocky', 'fullfiletimelist-rocky-linux'), 'utf8')).toBe(
       readFileSync(join(mirror, 'rocky', 'fullfiletimelist-rocky'), 'utf8'),
     );
+  });
+
+  it('gets into the file lists what a publish changed in place, as a full walk would', async () => {
+    const categoryList = () => {
+      const text = readFileSync(join(at().productionCategory, 'fullfiletimelist-rocky'), 'utf8');
+      return text.split('\n').sort();
+    };
+    // A cache whose stamps are past the racy window: only the journal can make 8.10 be read again.
+    await sleep(2100);
+    await runOperation(fileLists, root, []);
+    // Same bytes, new mtime: rsync --checksum sets the mtime in place, no directory stamp moves.
+    const composeId = join(at().stagingRelease, 'COMPOSE_ID');
+    const stamp = new Date(Math.floor(statSync(composeId).mtimeMs / 1000) * 1000 + 86_400_000);
+    await utimes(composeId, stamp, stamp);
+    await publish();
+    expect(statSync(join(at().productionRelease, 'COMPOSE_ID')).mtimeMs).toBe(stamp.getTime());
+
+    const { result } = await runOperation(fileLists, root, []);
+    const category = (result.trees as Array<{ walk: string; journaled?: number }>)[0]!;
+    expect(category.walk).toBe('incremental');
+    expect(category.journaled).toBeGreaterThan(0);
+    const incremental = categoryList();
+    expect(incremental).toContain(`${stamp.getTime() / 1000}\tf\t27\t8.10/COMPOSE_ID`);
+    await runOperation(fileLists, root, ['--full']);
+    expect(incremental).toEqual(categoryList());
   });
 
   it('refuses content other than the approved digest and leaves production untouched', async () => {
