@@ -24,8 +24,7 @@ import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } fr
  *   2. each repo's repodata: new metadata files, then repomd.xml and its .asc together, then the
  *      files the new repomd no longer names (the replaced ones are recorded for rollback first);
  *   3. the top-level links, COMPOSE_ID and metadata/;
- *   4. hardlink identical files, never the ones edited in place (beside 2 and 3: a file swapped
- *      for an identical one looks the same to a reader).
+ *   4. hardlink identical files, never the ones edited in place.
  * A publish that deletes or shrinks more than maxShrinkFraction needs --allow-shrink REASON.
  */
 /** Computes the digest of what is staged now, the way verify-staging computed the approved one. */
@@ -115,16 +114,12 @@ async function publishRelease(
   await resetPublishTemp(ctx);
   const store = new RollbackStore(rollbackRoot(ctx.config, ctx.root, productionDir));
   const packages = await publishPackages(ctx, staging, production, scan);
+  const metadata = await publishMetadata(ctx, staging, production, scan, store, digest);
+  await publishLinksAndComposeInfo(ctx, staging, production);
   const copiedFiles = packages.filter((p) => !p.endsWith('/'));
-  // Hardlinking swaps a copied file for an identical one, which readers cannot tell apart, and
-  // touches no metadata: it runs beside the metadata and link passes instead of after them.
-  const [metadata, hardlinked] = await Promise.all([
-    publishMetadata(ctx, staging, production, scan, store, digest).then(async (repos) => {
-      await publishLinksAndComposeInfo(ctx, staging, production);
-      return repos;
-    }),
-    ctx.step(`hardlink identical files in ${production}`, () => hardlinkTree(ctx, production, copiedFiles)),
-  ]);
+  const hardlinked = await ctx.step(`hardlink identical files in ${production}`, () =>
+    hardlinkTree(ctx, production, copiedFiles),
+  );
   await ctx.step('mark the publish complete in its rollback record', async () => {
     const record = await store.load(digest);
     if (record && !record.completedAt)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
 import { sha256, sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { mapLimit } from './parallel.ts';
-import { entryAttrs, entrySize, entryType, type TreeEntry, walkTree } from './tree-walk.ts';
+import { entrySize, entryType, linkTarget, type TreeEntry, walkTree } from './tree-walk.ts';
 
 /**
  * The byte-for-byte identity of a staged release: every regular file's path, size and SHA-256
@@ -64,8 +64,8 @@ export function hashCacheFiles(
   release: Release,
 ): { staging: string; production: string } {
   return {
-    staging: join(paths.staging, '.releng', 'hash-cache', `${release.stagingDirName}.json`),
-    production: join(paths.production, '.releng', 'hash-cache', `${release.productionDirName}.json`),
+    staging: join(paths.staging, '.releng', 'hash-cache', `${release.stagingDirName}.hashes`),
+    production: join(paths.production, '.releng', 'hash-cache', `${release.productionDirName}.hashes`),
   };
 }
 
@@ -92,7 +92,7 @@ export async function computeStagedContent(
   const unknown: Array<{ file: StagedFile; facts: string }> = [];
   for (const entry of entries) {
     const type = entryType(entry);
-    if (type === 'l') symlinks.push({ path: entry.path, target: entryAttrs(entry).target });
+    if (type === 'l') symlinks.push({ path: entry.path, target: linkTarget(entry) });
     if (type !== 'f') continue;
     const facts = factsOf(entry);
     const known = options.cache?.get(entry.path);

@@ -25,17 +25,11 @@ export function entrySize(e: TreeEntry): number {
   return Number(e.attrs.slice(at, e.attrs.indexOf('\t', at)));
 }
 
-/** The fields of attrs, split. */
-export function entryAttrs(e: TreeEntry): {
-  type: string;
-  size: number;
-  mtime: string;
-  mode: string;
-  target: string;
-} {
-  const [type, size, mtime, mode] = e.attrs.split('\t', 4) as [string, string, string, string];
-  const target = e.attrs.slice(type.length + size.length + mtime.length + mode.length + 4);
-  return { type, size: Number(size), mtime, mode, target };
+/** A symlink's target: what follows type, size, mtime and mode in attrs. */
+export function linkTarget(e: TreeEntry): string {
+  let at = -1;
+  for (let field = 0; field < 4; field++) at = e.attrs.indexOf('\t', at + 1);
+  return e.attrs.slice(at + 1);
 }
 
 /**
