@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
@@ -287,13 +287,20 @@ export async function runFaultLoop(options: {
       const { lost, checked } = await lostFiles(loop);
       report.filesChecked += checked;
       for (const file of lost) report.afterRerun.push(`run ${run}: lost ${file}`);
-      await pull(url, mirror);
+      const finalPull = await pull(url, mirror);
+      if (finalPull !== 'ok') report.afterRerun.push(`run ${run}: the pull after the rerun: ${finalPull}`);
       const mirrored = await repomdProblems(mirror, loop.set.key);
       for (const problem of mirrored) report.afterRerun.push(`run ${run}: mirror: ${problem}`);
       for (const repo of await findRepoDirs(production)) {
         const repomd = (tree: string) => readFile(join(tree, repo, 'repodata', 'repomd.xml'));
-        if (!(await repomd(mirror)).equals(await repomd(paths(loop).stagingRelease)))
-          report.afterRerun.push(`run ${run}: ${repo} on the mirror is not the staged repomd.xml`);
+        if (!(await repomd(mirror)).equals(await repomd(paths(loop).stagingRelease))) {
+          // Size and mtime of each copy: what rsync's quick check compared.
+          const facts = (tree: string) =>
+            stat(join(tree, repo, 'repodata', 'repomd.xml')).then((s) => `${s.size} B, mtime ${s.mtimeMs}`);
+          report.afterRerun.push(
+            `run ${run}: ${repo} on the mirror (${await facts(mirror)}) is not the staged repomd.xml (production ${await facts(production)})`,
+          );
+        }
       }
       try {
         await dnfReads(loop, mirror, `run-${run}`);
