@@ -3,13 +3,17 @@ import { lstat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 
-/** An rsync daemon on 127.0.0.1 serving `dir` as module `pub`, the way msync serves mirrors. */
+/**
+ * An rsync daemon on 127.0.0.1 serving `dir`, the way msync serves mirrors. Its module name is
+ * its own, so a port another test's daemon holds is never mistaken for this one.
+ */
 export async function withRsyncDaemon<T>(
   workDir: string,
   dir: string,
   fn: (url: string) => Promise<T>,
 ): Promise<T> {
   const port = 20000 + Math.floor(Math.random() * 20000);
+  const module = `pub-${process.pid}-${port}`;
   const conf = join(workDir, 'rsyncd.conf');
   await writeFile(
     conf,
@@ -18,7 +22,7 @@ export async function withRsyncDaemon<T>(
       `lock file = ${join(workDir, 'rsyncd.lock')}`,
       `log file = ${join(workDir, 'rsyncd.log')}`,
       'use chroot = no',
-      '[pub]',
+      `[${module}]`,
       `path = ${dir}`,
       'read only = yes',
       'list = yes',
@@ -33,10 +37,11 @@ export async function withRsyncDaemon<T>(
     },
   );
   try {
-    const url = `rsync://127.0.0.1:${port}/pub/`;
+    const url = `rsync://127.0.0.1:${port}/${module}/`;
     for (let i = 0; ; i++) {
       try {
-        await execFile(['rsync', `rsync://127.0.0.1:${port}/`]);
+        const { stdout } = await execFile(['rsync', `rsync://127.0.0.1:${port}/`]);
+        if (!stdout.split(/\s/).includes(module)) throw new Error(`port ${port} serves another daemon`);
         break;
       } catch (err) {
         if (i > 50) throw err;
