@@ -3,6 +3,9 @@
  * `allowedPattern`s in cdk/, and host/ option parsing all use these same sources, so a value
  * that passes one boundary passes them all and no shell metacharacter passes any.
  */
+/** One path segment other than `..`, in RE2 syntax (no lookaround). */
+const PATH_SEGMENT = '(\\.?[A-Za-z0-9_+-][A-Za-z0-9._+-]*|\\.|\\.\\.[A-Za-z0-9._+-]+)';
+
 export const PATTERNS = {
   /** RPM package name: `kernel-rt`, `python3.11-pip`, `libstdc++`. */
   packageName: '^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}$',
@@ -27,10 +30,14 @@ export const PATTERNS = {
   /** Compose ID, `Rocky-8-updates-20210721.1` (see compose-id.ts for the parts). */
   composeId:
     '^[A-Za-z][A-Za-z0-9]*(-[A-Za-z][A-Za-z0-9]*)*-[0-9]+(\\.[0-9]+)*(-[a-z]+(-[a-z]+)*)?-[0-9]{8}(\\.n|\\.t)?\\.[0-9]{1,4}$',
-  /** Relative path inside a managed tree: no leading `/`, no `..` segment, plain characters. */
-  relativePath: '^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._+/-]{1,1024}$',
-  /** Absolute path on a host (`--root /`, `/mnt/compose`). */
-  absolutePath: '^/(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._+/-]{0,1024}$',
+  /**
+   * Relative path inside a managed tree: plain characters, no leading `/`, no `..` segment.
+   * Written without lookaround: SSM compiles allowedPattern with Go's RE2, which has none.
+   * A segment is anything but `..`: `.x…`, `x…`, `.` or `..x…`.
+   */
+  relativePath: `^${PATH_SEGMENT}(/${PATH_SEGMENT})*/?$`,
+  /** Absolute path on a host (`--root /`, `/mnt/compose`), held to the same segments. */
+  absolutePath: `^(/|(/${PATH_SEGMENT})+/?)$`,
   /** Step Functions execution / approval identifiers. */
   executionName: '^[A-Za-z0-9_-]{1,80}$',
   /** A short free-text reason that may travel through SSM parameters (approvals, --allow-shrink). */
