@@ -106,3 +106,62 @@ export interface TaskCallbacks {
   succeed(taskToken: string, output: ApprovalResultV1): Promise<void>;
   fail(taskToken: string, error: string, cause: string): Promise<void>;
 }
+
+/** SSM Run Command's statuses for one invocation (GetCommandInvocation `Status`). */
+export type HostCommandStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'Cancelling'
+  | 'TimedOut'
+  | 'Failed';
+
+/** The statuses after which an invocation never changes again. */
+export const FINAL_HOST_COMMAND_STATUSES: readonly HostCommandStatus[] = [
+  'Success',
+  'Cancelled',
+  'TimedOut',
+  'Failed',
+];
+
+export interface HostCommandRequest {
+  /** The SSM Command document (name or ARN) of one releng-host operation. */
+  documentName: string;
+  instanceId: string;
+  /** SSM's shape: every value a list of strings. */
+  parameters: Record<string, string[]>;
+  comment?: string;
+  /** Seconds the command may wait for delivery to the host. */
+  deliveryTimeoutSeconds?: number;
+  /** Where the agent streams the command's output (CloudWatch Logs group), if anywhere. */
+  outputLogGroup?: string;
+}
+
+/** One invocation as GetCommandInvocation reports it: output cut to the first 24,000/8,000 chars. */
+export interface HostCommandInvocation {
+  commandId: string;
+  instanceId: string;
+  status: HostCommandStatus;
+  statusDetails: string;
+  /** The script's exit code; -1 while it runs. */
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** SSM Run Command on the compose hosts (AWS), or the local agent that stands in for it. */
+export interface HostCommands {
+  send(request: HostCommandRequest): Promise<{ commandId: string }>;
+  /** Undefined while SSM has no invocation yet (InvocationDoesNotExist). */
+  get(commandId: string, instanceId: string): Promise<HostCommandInvocation | undefined>;
+  /** Stops the command on every host it runs on (the agent kills its process tree). */
+  cancel(commandId: string): Promise<void>;
+}
+
+/** Secrets Manager's GetSecretValue, or a file under the local root. */
+export interface SecretSource {
+  /** The secret's string value; throws naming the secret when it does not exist. */
+  getSecretString(name: string): Promise<string>;
+}

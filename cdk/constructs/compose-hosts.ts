@@ -10,7 +10,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
-import { HOST_INSTALL } from './host-documents.ts';
+import { HostInstall } from './host-install.ts';
 
 /** The four EFS mounts of a compose host, by config key, and where they are mounted. */
 export const HOST_MOUNTS = {
@@ -33,40 +33,6 @@ export class ComposeHostsError extends Error {
 
 const NFS_OPTIONS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev';
 
-/** The host/ entry bundled by esbuild into one ESM file: the S3 asset the hosts install. */
-function hostBundle(scope: Construct): s3assets.Asset {
-  const hostDir = fileURLToPath(new URL('../../host', import.meta.url));
-  return new s3assets.Asset(scope, 'HostBundle', {
-    path: hostDir,
-    bundling: {
-      image: DockerImage.fromRegistry('unused-local-bundling-only'),
-      outputType: BundlingOutput.SINGLE_FILE,
-      local: {
-        tryBundle(outputDir) {
-          buildSync({
-            stdin: {
-              contents:
-                "import { main } from './main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-              resolveDir: hostDir,
-              loader: 'ts',
-            },
-            bundle: true,
-            platform: 'node',
-            format: 'esm',
-            target: 'node20',
-            outfile: `${outputDir}/releng-host.mjs`,
-            banner: {
-              js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-            },
-            logLevel: 'error',
-          });
-          return true;
-        },
-      },
-    },
-  });
-}
-
 /**
  * The compose hosts the pipelines run releng-host on: existing instances imported by id, or
  * one created from the Rocky 8 AMI in the configured SSM parameter, with its EFS mounts. Either
@@ -82,7 +48,8 @@ export class ComposeHosts extends Construct {
   readonly fileSystemIds: Record<MountName, string>;
   /** Where the hosts' command output goes. */
   readonly commandLogs: logs.LogGroup;
-  readonly installDocument: ssm.CfnDocument;
+  /** The install document and association that put releng-host and its config on the hosts. */
+  readonly install: HostInstall;
   readonly instance?: ec2.Instance;
   readonly fileSystem?: efs.FileSystem;
 
@@ -123,7 +90,13 @@ export class ComposeHosts extends Construct {
     }
     this.primaryInstanceId = this.instanceIds[0]!;
 
-    this.installDocument = this.install(props);
+    this.install = new HostInstall(this, 'Install', {
+      config: props.config,
+      configOverrides: props.configOverrides,
+      instanceIds: this.instanceIds,
+      hostRoles: this.hostPrincipals(),
+      commandLogs: this.commandLogs,
+    });
   }
 
   private createHost(config: ReleaseConfig) {
@@ -227,69 +200,10 @@ export class ComposeHosts extends Construct {
     return vpc;
   }
 
-  /** The install document and its association over every host. */
-  private install(props: ComposeHostsProps): ssm.CfnDocument {
-    const bundle = hostBundle(this);
-    const configAsset = new s3assets.Asset(this, 'HostConfig', {
-      path: fileURLToPath(new URL('.', import.meta.url)),
-      bundling: {
-        image: DockerImage.fromRegistry('unused-local-bundling-only'),
-        outputType: BundlingOutput.SINGLE_FILE,
-        local: {
-          tryBundle(outputDir) {
-            writeJson(`${outputDir}/releng.config.json`, props.configOverrides);
-            return true;
-          },
-        },
-      },
-    });
-    const doc = new ssm.CfnDocument(this, 'InstallDocument', {
-      documentType: 'Command',
-      documentFormat: 'JSON',
-      updateMethod: 'NewVersion',
-      content: installDocumentContent(),
-    });
-    new ssm.CfnAssociation(this, 'InstallAssociation', {
-      name: doc.ref,
-      targets: [{ key: 'InstanceIds', values: this.instanceIds }],
-      parameters: {
-        bundleUrl: [bundle.httpUrl],
-        configUrl: [configAsset.httpUrl],
-      },
-      maxConcurrency: '1',
-      maxErrors: '0',
-      applyOnlyAtCronInterval: false,
-    });
-    for (const principal of this.hostPrincipals()) {
-      principal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: [bundle, configAsset].map(
-            (a) => `arn:${Aws.PARTITION}:s3:::${a.s3BucketName}/${a.s3ObjectKey}`,
-          ),
-        }),
-      );
-      this.commandLogs.grantWrite(principal);
-      principal.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [
-            `arn:${Aws.PARTITION}:secretsmanager:${Aws.REGION}:${Aws.ACCOUNT_ID}:secret:${props.config.aws.signingKeySecret}-??????`,
-          ],
-        }),
-      );
-    }
-    return doc;
-  }
-
   /** The roles this stack can grant to: only a host it created (imported hosts keep their own). */
   private hostPrincipals(): iam.IRole[] {
     return this.instance ? [this.instance.role] : [];
   }
-}
-
-function writeJson(path: string, value: unknown): void {
-  writeFileSync(path, `${JSON.stringify(value ?? {}, null, 2)}\n`);
 }
 
 /** Mounts each file system at its mount point through /etc/fstab, so reboots keep them. */
@@ -313,53 +227,4 @@ export function mountCommands(fileSystemIds: Record<MountName, string>, subdirec
   }
   lines.push('mount -a -t nfs4');
   return lines;
-}
-
-export function installDocumentContent(): Record<string, unknown> {
-  const urlPattern = '^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)+$';
-  return {
-    schemaVersion: '2.2',
-    description: 'Install releng-host (the bundled host/ entry), Node.js and the releng config',
-    parameters: {
-      bundleUrl: { type: 'String', description: 'S3 URL of releng-host.mjs', allowedPattern: urlPattern },
-      configUrl: { type: 'String', description: 'S3 URL of releng.config.json', allowedPattern: urlPattern },
-    },
-    mainSteps: [
-      {
-        action: 'aws:downloadContent',
-        name: 'bundle',
-        inputs: {
-          sourceType: 'S3',
-          sourceInfo: '{"path":"{{ bundleUrl }}"}',
-          destinationPath: '/var/lib/releng/download/bundle',
-        },
-      },
-      {
-        action: 'aws:downloadContent',
-        name: 'config',
-        inputs: {
-          sourceType: 'S3',
-          sourceInfo: '{"path":"{{ configUrl }}"}',
-          destinationPath: '/var/lib/releng/download/config',
-        },
-      },
-      {
-        action: 'aws:runShellScript',
-        name: 'install',
-        inputs: {
-          timeoutSeconds: '1800',
-          runCommand: [
-            'set -euo pipefail',
-            'command -v node >/dev/null || dnf -y module install nodejs:20/common',
-            `install -D -m 0644 /var/lib/releng/download/bundle/*.mjs ${HOST_INSTALL.bundle}`,
-            `install -D -m 0644 /var/lib/releng/download/config/*.json ${HOST_INSTALL.config}`,
-            `printf '#!/bin/sh\\nexec node ${HOST_INSTALL.bundle} "$@"\\n' > ${HOST_INSTALL.bin}.new`,
-            `chmod 0755 ${HOST_INSTALL.bin}.new && mv ${HOST_INSTALL.bin}.new ${HOST_INSTALL.bin}`,
-            'rm -rf /var/lib/releng/download',
-            `${HOST_INSTALL.bin} --help >/dev/null`,
-          ],
-        },
-      },
-    ],
-  };
 }
