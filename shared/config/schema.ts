@@ -121,7 +121,19 @@ const AwsSettings = z.strictObject({
         .string()
         .regex(/^[a-z0-9]+\.[a-z0-9]+$/, { message: 'not an instance type' })
         .default('m6i.2xlarge'),
-      /** SSM parameter holding the Rocky 8 AMI id for a created host. */
+      /**
+       * The Rocky 8 AMI of a created host, pinned: a new id replaces the host, so it changes only
+       * when this does. Takes precedence over amiParameter.
+       */
+      amiId: z
+        .string()
+        .regex(/^ami-[a-f0-9]{8,17}$/, { message: 'not an AMI id' })
+        .optional(),
+      /**
+       * SSM parameter holding the Rocky 8 AMI id for a created host, when amiId is not set: read
+       * once at synth into cdk.context.json when aws.account and aws.region are set, else at
+       * every deploy (synth warns).
+       */
       amiParameter: z
         .string()
         .regex(/^\/[A-Za-z0-9_./-]+$/)
