@@ -60,6 +60,35 @@ if ((${#missing_cmds[@]})); then
   done
 fi
 
+# The AWS emulator the contract tests (test/contracts) run against, and the template linter CI
+# runs over every synthesized variant: from PyPI, only where missing.
+py_missing=()
+command -v moto_server >/dev/null 2>&1 || py_missing+=("moto[server]==5.2.1")
+command -v cfn-lint >/dev/null 2>&1 || py_missing+=("cfn-lint==1.51.0")
+if ((${#py_missing[@]})); then
+  echo "setup: pip install ${py_missing[*]}"
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "setup: need python3 with pip to install: ${py_missing[*]}" >&2
+    exit 1
+  fi
+  pip_args=(install --quiet --disable-pip-version-check)
+  # A Python without a virtualenv of its own gets a per-user install (~/.local/bin).
+  [ -n "${VIRTUAL_ENV:-}" ] || [ -w "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" ] ||
+    pip_args+=(--user)
+  # Debian's system Python refuses pip installs (PEP 668) unless told.
+  if python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["stdlib"], "EXTERNALLY-MANAGED")))'; then
+    pip_args+=(--user --break-system-packages)
+  fi
+  python3 -m pip "${pip_args[@]}" "${py_missing[@]}"
+  export PATH="$PATH:$(python3 -m site --user-base)/bin"
+  for cmd in moto_server cfn-lint; do
+    command -v "$cmd" >/dev/null 2>&1 || {
+      echo "setup: $cmd is still missing after pip install; add $(python3 -m site --user-base)/bin to PATH" >&2
+      exit 1
+    }
+  done
+fi
+
 # npm ci only when the lock file changed since the last install.
 stamp=node_modules/.releng-setup-stamp
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
