@@ -8,6 +8,7 @@ import {
   type ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { type ApprovalResultV1, PendingApprovalV1 } from '../../shared/messages/promotion.ts';
 import type {
   ApprovalStore,
@@ -79,8 +80,9 @@ export class DynamoLockStore implements LockStore {
       return { acquired: true };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      const old = (err as { Item?: Record<string, unknown> }).Item;
-      return { acquired: false, ...(old ? { holder: this.toHolder(old) } : {}) };
+      // The document client unmarshalls outputs, never errors: the old item is in wire form.
+      const old = (err as { Item?: Parameters<typeof unmarshall>[0] }).Item;
+      return { acquired: false, ...(old ? { holder: this.toHolder(unmarshall(old)) } : {}) };
     }
   }
 
