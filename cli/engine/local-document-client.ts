@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type AttributeValue, evaluateCondition, type Item } from './expressions.ts';
-import type { ConditionalWrite, LocalTable } from './local-table.ts';
+import { ConditionalCheckFailedError, type ConditionalWrite, type LocalTable } from './local-table.ts';
 
 type Values = Record<string, unknown> | undefined;
 
@@ -27,6 +27,23 @@ export class LocalDocumentClient {
   constructor(private readonly table: LocalTable) {}
 
   async send(command: unknown): Promise<unknown> {
+    try {
+      return await this.serve(command);
+    } catch (err) {
+      // As DynamoDB does when asked: the old item, in wire form (the document client leaves errors alone).
+      const input = (command as { input?: { ReturnValuesOnConditionCheckFailure?: string } }).input;
+      if (
+        err instanceof ConditionalCheckFailedError &&
+        err.stored &&
+        input?.ReturnValuesOnConditionCheckFailure === 'ALL_OLD'
+      ) {
+        Object.assign(err, { Item: err.stored });
+      }
+      throw err;
+    }
+  }
+
+  private async serve(command: unknown): Promise<unknown> {
     if (command instanceof GetCommand) {
       const item = await this.table.get(toItem(command.input.Key ?? {}));
       return item ? { Item: fromItem(item) } : {};

@@ -8,6 +8,10 @@ export type { Item } from './expressions.ts';
 /** The error DynamoDB raises when a ConditionExpression does not hold. */
 export class ConditionalCheckFailedError extends Error {
   override readonly name = 'ConditionalCheckFailedException';
+  /** The item the condition was evaluated against, for ReturnValuesOnConditionCheckFailure. */
+  constructor(readonly stored?: Item) {
+    super('The conditional request failed');
+  }
 }
 
 export interface ConditionalWrite extends ExpressionInput {
@@ -61,7 +65,7 @@ export class LocalTable {
 
   private check(existing: Item | undefined, write: ConditionalWrite): void {
     if (write.condition && !evaluateCondition(write.condition, existing, write)) {
-      throw new ConditionalCheckFailedError('The conditional request failed');
+      throw new ConditionalCheckFailedError(existing);
     }
   }
 
