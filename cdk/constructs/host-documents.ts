@@ -63,16 +63,23 @@ function ssmParameter(param: OperationParam): SsmParameter {
  * The shell script of a document. SSM pastes `{{ param }}` into it textually, which is why every
  * parameter is held to an allowedPattern or allowedValues that admits no quote: each value lands
  * inside single quotes and reaches releng-host as one argv element, never as shell text.
+ * Every install location is under `$R`, the host root: empty on AWS (the agent sets no
+ * RELENG_HOST_ROOT, so everything is at `/`), the local root when the local agent runs it.
  */
 export function documentScript(operation: HostOperationName): string[] {
-  const lines = ['set -euo pipefail', `args=(${operation} --root / --config ${HOST_INSTALL.config} --json)`];
+  const lines = [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell text, not a template
+    'R="${RELENG_HOST_ROOT:-}"',
+    'set -euo pipefail',
+    `args=(${operation} --root "\${R:-/}" --config "$R${HOST_INSTALL.config}" --json)`,
+  ];
   for (const param of documentParams(operation)) {
     const value = `'{{ ${ssmParamName(param.name)} }}'`;
     if (param.kind.type === 'flag') lines.push(`if [ ${value} = true ]; then args+=(--${param.name}); fi`);
     else lines.push(`v=${value}; if [ -n "$v" ]; then args+=(--${param.name} "$v"); fi`);
   }
   // Progress goes to stderr, the one-line JSON result to stdout: the pipeline parses stdout.
-  lines.push(`exec ${HOST_INSTALL.bin} "\${args[@]}"`);
+  lines.push(`exec "$R${HOST_INSTALL.bin}" "\${args[@]}"`);
   return lines;
 }
 

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,24 +11,35 @@ import {
   HOST_INSTALL,
   ssmParamName,
 } from '../../cdk/constructs/host-documents.ts';
+import { LocalAgent } from '../../cli/agent/index.ts';
+import {
+  type DocumentParameter,
+  resolveParameters,
+  substituteParameters,
+} from '../../cli/agent/parameters.ts';
 import { HOST_OPERATIONS, type HostOperationName, hostArgv } from '../../shared/operations.ts';
 import { PATTERNS } from '../../shared/patterns.ts';
 import { type CfnTemplate, resourcesOf, synth } from './synth.ts';
 
 const OPERATIONS = Object.keys(HOST_OPERATIONS) as HostOperationName[];
 
-/** What SSM does with a document's script: paste each value textually over `{{ name }}`. */
-function substitute(lines: string[], values: Record<string, string>): string {
-  return lines.join('\n').replace(/\{\{ ([A-Za-z]+) \}\}/g, (_, name: string) => values[name] ?? '');
+/** The script SSM runs for `values`: the agent's defaults and substitution over the document's step. */
+function substitute(operation: HostOperationName, values: Record<string, string>): string {
+  const declared = (documentContent(operation) as { parameters: Record<string, DocumentParameter> })
+    .parameters;
+  const given = Object.fromEntries(Object.entries(values).map(([name, value]) => [name, [value]]));
+  const lines = substituteParameters(
+    documentScript(operation),
+    resolveParameters(declared, given),
+  ) as string[];
+  return lines.join('\n');
 }
 
-/** Runs a document's script with bash, printing the argv releng-host would get, one per line. */
+/** Runs a document's script with bash as on AWS (no RELENG_HOST_ROOT), printing releng-host's argv. */
 function argvOf(operation: HostOperationName, values: Record<string, string>): string[] {
-  const script = substitute(documentScript(operation), values).replace(
-    `exec ${HOST_INSTALL.bin}`,
-    "printf '%s\\n'",
-  );
-  const run = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
+  const script = substitute(operation, values).replace(`exec "$R${HOST_INSTALL.bin}"`, "printf '%s\\n'");
+  const { RELENG_HOST_ROOT: _, ...env } = process.env;
+  const run = spawnSync('bash', ['--posix', '-c', script], { encoding: 'utf8', env });
   expect(run.status, run.stderr).toBe(0);
   return run.stdout.split('\n').slice(0, -1);
 }
@@ -128,6 +142,25 @@ describe('SSM Command documents', () => {
       '--kind',
       'updates',
     ]);
+  });
+
+  it('runs releng-host under the host root the local agent sets, as the same document text', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'host-root-'));
+    try {
+      // Stands where the install puts releng-host: prints the argv it gets, one per line.
+      const bin = join(root, HOST_INSTALL.bin);
+      await mkdir(join(bin, '..'), { recursive: true });
+      await writeFile(bin, '#!/bin/sh\nprintf \'%s\\n\' "$@"\n');
+      await chmod(bin, 0o755);
+      const agent = new LocalAgent({ hostRoot: root, s3Dir: join(root, 'engine/s3') });
+      const run = await agent.start(documentContent('file-lists'), { full: ['true'] }).done;
+      expect(run.status, run.stderr).toBe('Success');
+      expect(run.stdout.split('\n').slice(0, -1)).toEqual(
+        hostArgv('file-lists', { root, config: join(root, HOST_INSTALL.config), json: true, full: true }),
+      );
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('names SSM parameters in camelCase after the flags', () => {
