@@ -1,15 +1,39 @@
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
-import { HOST_OPERATIONS, isHostOperation, ParamError } from '../shared/operations.ts';
+import {
+  HOST_OPERATIONS,
+  type HostOperationName,
+  isHostOperation,
+  ParamError,
+  paramsOf,
+} from '../shared/operations.ts';
 import { type Clock, systemClock } from '../shared/ports.ts';
 import { createContext, HostOperationError } from './framework/context.ts';
+import { unusableTrees } from './framework/mounts.ts';
 import type { OperationResult } from './framework/operation.ts';
 import { parseOperationArgs } from './framework/options.ts';
+import { boundedResultLine, resultFilePath, writeResultFile } from './framework/result.ts';
 import { OPERATIONS } from './operations/index.ts';
 
 function usage(): string {
   const lines = Object.values(HOST_OPERATIONS).map((op) => `  ${op.name.padEnd(20)} ${op.description}`);
   return ['usage: releng-host OPERATION --root DIR [options] [--dry-run] [--json]', '', ...lines].join('\n');
+}
+
+function operationUsage(name: HostOperationName): string {
+  const params = paramsOf(name).map((param) => {
+    const value =
+      param.kind.type === 'flag'
+        ? ''
+        : param.kind.type === 'enum'
+          ? ` ${param.kind.values.join('|')}`
+          : ' VALUE';
+    const flag = `  --${param.name}${value}`.padEnd(32);
+    return `${flag} ${param.description}${param.required ? ' (required)' : ''}`;
+  });
+  return [`usage: releng-host ${name} [options]`, '', HOST_OPERATIONS[name].description, '', ...params].join(
+    '\n',
+  );
 }
 
 export interface MainDeps {
@@ -34,6 +58,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   if (!isHostOperation(name)) {
     stderr(`releng-host: unknown operation ${JSON.stringify(name)}\n${usage()}`);
     return 2;
+  }
+  if (rest.includes('--help')) {
+    stdout(operationUsage(name));
+    return 0;
   }
   const operation = OPERATIONS[name];
   if (!operation) {
@@ -67,21 +95,38 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   if (ctx.logFile) result.log = ctx.logFile;
   let code = 0;
   try {
+    // One place refuses every operation whose trees are not the mounts the config requires.
+    const refused = await unusableTrees(config, ctx.root, operation.trees, deps.env);
+    if (refused.length) throw new HostOperationError(`${name} refuses to start: ${refused.join('; ')}`);
     Object.assign(result, await operation.run(ctx), { ok: true });
   } catch (err) {
     code = 1;
+    if (err instanceof HostOperationError && err.details) Object.assign(result, err.details, { ok: false });
     result.error = (err as Error).message;
     ctx.log(`FAILED: ${result.error}`);
     if (!(err instanceof HostOperationError || err instanceof ParamError)) {
       stderr((err as Error).stack ?? String(err));
     }
   }
-  if (json) stdout(JSON.stringify(result));
-  else
-    stdout(
-      result.ok
-        ? `${name}: ok${ctx.dryRun ? ' (dry run, nothing changed)' : ''}`
-        : `${name}: FAILED: ${result.error}`,
-    );
+  if (!ctx.dryRun) {
+    // The whole result stays on the host; stdout carries a bounded summary that points at it.
+    const file = resultFilePath(ctx.root, name, (deps.clock ?? systemClock).now());
+    try {
+      await writeResultFile(file, { ...result, resultFile: file });
+      result.resultFile = file;
+    } catch (err) {
+      stderr(`releng-host: cannot write the result file ${file}: ${(err as Error).message}`);
+    }
+  }
+  if (json) {
+    stdout(boundedResultLine(result));
+    return code;
+  }
+  for (const line of operation.format?.(result) ?? []) stdout(line);
+  stdout(
+    result.ok
+      ? `${name}: ok${ctx.dryRun ? ' (dry run, nothing changed)' : ''}`
+      : `${name}: FAILED: ${result.error}`,
+  );
   return code;
 }

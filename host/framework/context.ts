@@ -7,9 +7,18 @@ import { type ExecOptions, type ExecResult, execFile, showCommand } from './exec
 import { FileLocks, lockDir } from './locks.ts';
 import type { ParsedOptions } from './options.ts';
 
-/** A failure the operator can act on: printed as one line, exit code 1. */
+/**
+ * A failure the operator can act on: printed as one line, exit code 1. `details` join the
+ * result (doctor's report, say), so a failed run still says everything it found.
+ */
 export class HostOperationError extends Error {
   override readonly name = 'HostOperationError';
+  constructor(
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
 }
 
 /** What an operation gets: config, its validated options, and the only ways it may change things. */
@@ -33,6 +42,8 @@ export interface OperationContext {
   readonly plan: string[];
   /** Path of the log file, when not a dry run. */
   readonly logFile: string | undefined;
+  /** The environment commands run with (main's deps.env); undefined: this process's. */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface ContextInit {

@@ -93,6 +93,7 @@ async function applyTo(ctx: OperationContext, repo: OsRepo, advisories: Advisory
 
 export const applyUpdateinfo: HostOperation = {
   name: 'apply-updateinfo',
+  trees: ['staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const settings = release.settings;

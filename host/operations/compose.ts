@@ -34,7 +34,7 @@ function composeOptions(ctx: OperationContext) {
   if (!pungiConfig) throw new HostOperationError(`compose ${name} has no ${kind} pungi config`);
   const wanted = (ctx.options.engine as string | undefined) ?? 'auto';
   // The context carries the environment its commands run with (main's deps.env).
-  const hasPungi = pungiAvailable((ctx as OperationContext & { env?: NodeJS.ProcessEnv }).env);
+  const hasPungi = pungiAvailable(ctx.env);
   if (wanted === 'pungi' && !hasPungi)
     throw new HostOperationError('--engine pungi: pungi-koji is not on PATH');
   const engine: 'pungi' | 'local' =
@@ -187,6 +187,7 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
 /** compose: pungi-koji on a compose host, the local engine elsewhere; then the latest- link. */
 export const compose: HostOperation = {
   name: 'compose',
+  trees: ['koji', 'compose'],
   async run(ctx) {
     const o = composeOptions(ctx);
     if (o.resume) await existingCompose(o.paths.composeRoot, o.resume, o.name);

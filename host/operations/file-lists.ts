@@ -46,6 +46,7 @@ export async function rewriteFileLists(ctx: OperationContext): Promise<Record<st
  */
 export const fileLists: HostOperation = {
   name: 'file-lists',
+  trees: ['compose', 'production'],
   async run(ctx) {
     if (ctx.dryRun) {
       const holder = await ctx.locks.read(PUBLISH_LOCK);

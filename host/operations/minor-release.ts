@@ -111,6 +111,7 @@ async function extendTreeinfo(
  */
 export const minorRelease: HostOperation = {
   name: 'minor-release',
+  trees: ['compose', 'staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const settings = release.settings;

@@ -146,6 +146,7 @@ async function restoreTreeinfo(
 
 export const prepStaging: HostOperation = {
   name: 'prep-staging',
+  trees: ['compose', 'staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     if (!existsSync(paths.stagingRelease))

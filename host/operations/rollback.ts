@@ -18,6 +18,7 @@ import { rewriteFileLists } from './file-lists.ts';
  */
 export const rollback: HostOperation = {
   name: 'rollback',
+  trees: ['compose', 'production'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const store = new RollbackStore(rollbackRoot(ctx.config, ctx.root, release.productionDirName));

@@ -39,6 +39,7 @@ export async function signRepos(ctx: OperationContext, tree: string, keyId: stri
 
 export const signReposOperation: HostOperation = {
   name: 'sign-repos',
+  trees: ['staging', 'production'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const which = (ctx.options.tree as string | undefined) ?? 'staging';

@@ -31,7 +31,11 @@ import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } fr
 export type StagingDigest = (ctx: OperationContext, stagingRelease: string) => Promise<string>;
 
 export function syncToProdWith(stagingDigest: StagingDigest): HostOperation {
-  return { name: 'sync-to-prod', run: (ctx) => syncToProdRun(ctx, stagingDigest) };
+  return {
+    name: 'sync-to-prod',
+    trees: ['compose', 'staging', 'production'],
+    run: (ctx) => syncToProdRun(ctx, stagingDigest),
+  };
 }
 
 /**

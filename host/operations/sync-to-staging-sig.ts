@@ -12,6 +12,7 @@ import { depthTwoUnits, finishedCompose, syncTree } from '../repo/sync.ts';
  */
 export const syncToStagingSig: HostOperation = {
   name: 'sync-to-staging-sig',
+  trees: ['compose', 'staging'],
   async run(ctx) {
     const major = ctx.options.major as string;
     const sig = ctx.options.sig as string;

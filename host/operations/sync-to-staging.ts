@@ -16,6 +16,7 @@ const SYNC_LOCK_TTL = 8 * 3600;
  */
 export const syncToStaging: HostOperation = {
   name: 'sync-to-staging',
+  trees: ['compose', 'staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const name = ctx.options.compose as string;

@@ -54,6 +54,7 @@ async function makeTorrent(
  */
 export const torrents: HostOperation = {
   name: 'torrents',
+  trees: ['compose', 'staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const isos = join(paths.stagingRelease, 'isos');

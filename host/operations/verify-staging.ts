@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ManifestSummary } from '../../shared/messages/promotion.ts';
+import { advisorySample, type ManifestSummary } from '../../shared/messages/promotion.ts';
 import type { Release, ReleasePaths } from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
@@ -101,6 +101,7 @@ async function closureProblems(
 
 export const verifyStaging: HostOperation = {
   name: 'verify-staging',
+  trees: ['compose', 'staging', 'production'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const tree = paths.stagingRelease;
@@ -129,9 +130,10 @@ export const verifyStaging: HostOperation = {
     });
     const digest = contentDigest(content);
     const staged = await readStaged(paths, release.stagingDirName);
+    const advisories = [...new Set(facts.flatMap((f) => f.advisories))].sort();
     const summary: ManifestSummary = {
       composeIds: [...new Set(Object.values(staged.composes).map((c) => c.composeId))].sort(),
-      advisories: [...new Set(facts.flatMap((f) => f.advisories))].sort(),
+      ...advisorySample(advisories),
       packageCount: facts.reduce((n, f) => n + f.packageCount, 0),
       repoCount: facts.length,
       diff: diffAgainst(content, production),
@@ -162,7 +164,9 @@ export const verifyStaging: HostOperation = {
       await writeHashCache(caches.staging, content.cache);
       await writeHashCache(caches.production, production.cache);
     });
-    // The staging pipeline announces staging-ready from this result: it names the release too.
+    // The staging pipeline announces staging-ready from this result: the release, the digest and
+    // a summary of fixed size (it samples the advisories). The whole list goes to the result
+    // file; the 4 KB stdout line cuts it when it is long.
     return {
       major: release.major,
       channel: release.channel,
@@ -170,6 +174,7 @@ export const verifyStaging: HostOperation = {
       digest,
       manifest: out.manifest,
       summary,
+      advisories,
     };
   },
 };

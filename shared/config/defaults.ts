@@ -156,5 +156,6 @@ export const DEFAULT_CONFIG = {
     commentUrl: 'https://docs.rockylinux.org/release_notes/{revision}/',
   },
   aws: {},
+  host: { requireMounts: false, minFreeGiB: 5, secretSource: 'file' },
   majors: { '8': ROCKY_8, '9': ROCKY_9 },
 };

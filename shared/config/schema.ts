@@ -156,6 +156,27 @@ const AwsSettings = z.strictObject({
     .default('releng/signing-key'),
 });
 
+/** Where install-signing-key reads the signing-key secret: a file under the root, or Secrets Manager. */
+export const SECRET_SOURCES = ['file', 'aws'] as const;
+
+/** How the compose host itself is checked (releng-host doctor, and before every operation). */
+const HostSettings = z.strictObject({
+  /**
+   * Every tree (config.mounts) must be a mount point of an NFS 4 / EFS file system; an
+   * operation refuses to use a tree that is not. True on AWS, where the trees are EFS.
+   */
+  requireMounts: z.boolean().default(false),
+  /** doctor fails when a tree's file system has less free space than this, in GiB. */
+  minFreeGiB: z.number().min(0).max(1_000_000).default(5),
+  /**
+   * `file`: `<root>/etc/releng/secrets/<secret name>` (the local twin); `aws`: Secrets
+   * Manager. install-signing-key's `--secret-source` overrides it.
+   */
+  secretSource: z
+    .enum(SECRET_SOURCES, { message: `must be one of ${SECRET_SOURCES.join(', ')}` })
+    .default('file'),
+});
+
 export const ConfigSchema = z
   .strictObject({
     stage: z
@@ -196,6 +217,7 @@ export const ConfigSchema = z
       commentUrl: z.string().includes('{revision}', { message: 'must contain {revision}' }),
     }),
     aws: AwsSettings.prefault({}),
+    host: HostSettings.prefault({}),
     majors: z.record(MajorKey, MajorSettings),
   })
   .superRefine((config, ctx) => {

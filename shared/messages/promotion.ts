@@ -12,12 +12,24 @@ import {
   UserName,
 } from './fields.ts';
 
+/**
+ * Advisory ids a summary names at most. A summary travels in verify-staging's 4 KB result line,
+ * the staging-ready message and the approval request, so it samples the list; the manifest
+ * (and verify-staging's result file) hold every id.
+ */
+export const ADVISORY_SAMPLE_MAX = 10;
+
 /** What an approver is shown and what a promotion publishes: a summary of the staged manifest. */
 export const ManifestSummary = z.strictObject({
   composeIds: z.array(ComposeId),
-  advisories: z.array(
-    z.string().regex(/^[A-Z][A-Z0-9]*-[0-9]{4}:?[0-9]{1,6}$/, { message: 'not an advisory id' }),
-  ),
+  /** The first advisory ids in sort order, at most ADVISORY_SAMPLE_MAX of them. */
+  advisories: z
+    .array(z.string().regex(/^[A-Z][A-Z0-9]*-[0-9]{4}:?[0-9]{1,6}$/, { message: 'not an advisory id' }))
+    .max(ADVISORY_SAMPLE_MAX, {
+      message: `lists more than ${ADVISORY_SAMPLE_MAX} advisories; a summary samples them`,
+    }),
+  /** How many advisories there are in all; absent in older messages, where the list was whole. */
+  advisoryCount: z.number().int().min(0).optional(),
   packageCount: z.number().int().min(0),
   repoCount: z.number().int().min(0),
   /** Files added to, changed in and removed from production by this publish. */
@@ -28,6 +40,19 @@ export const ManifestSummary = z.strictObject({
   }),
 });
 export type ManifestSummary = z.infer<typeof ManifestSummary>;
+
+/** The summary's view of a full advisory list: a sorted sample and the count. */
+export function advisorySample(
+  ids: readonly string[],
+): Pick<ManifestSummary, 'advisories' | 'advisoryCount'> {
+  const sorted = [...new Set(ids)].sort();
+  return { advisories: sorted.slice(0, ADVISORY_SAMPLE_MAX), advisoryCount: sorted.length };
+}
+
+/** How many advisories a summary stands for, old (whole list) or new (sample and count). */
+export function advisoryCountOf(summary: Pick<ManifestSummary, 'advisories' | 'advisoryCount'>): number {
+  return summary.advisoryCount ?? summary.advisories.length;
+}
 
 const Release = {
   major: Major,

@@ -55,7 +55,7 @@ describe('hardlink', () => {
   ])(
     'merges identical packages over %s, never metadata or treeinfo, never equal sizes alone',
     async (_, changed) => {
-      const { ctx } = await runOperation({ name: 'sync-to-prod', run: async () => ({}) }, tree, [
+      const { ctx } = await runOperation({ name: 'sync-to-prod', trees: [], run: async () => ({}) }, tree, [
         '--major',
         '8',
         '--approved-digest',

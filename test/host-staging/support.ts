@@ -9,6 +9,8 @@ export interface HostRun {
   code: number;
   result: Record<string, unknown> & { ok: boolean; error?: string; plan: string[] };
   stderr: string;
+  /** The result line exactly as printed on stdout. */
+  line: string;
 }
 
 export function hostRunner(store: PackageStore, extraEnv: NodeJS.ProcessEnv = {}) {
@@ -29,7 +31,8 @@ export function hostRunner(store: PackageStore, extraEnv: NodeJS.ProcessEnv = {}
       ],
       { stdout: (l) => out.push(l), stderr: (l) => err.push(l), env: { ...process.env, ...extraEnv } },
     );
-    return { code, result: JSON.parse(out.at(-1) ?? '{}'), stderr: err.join('\n') };
+    const line = out.at(-1) ?? '{}';
+    return { code, result: JSON.parse(line), stderr: err.join('\n'), line };
   };
 }
 
