@@ -1,15 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Aws, BundlingOutput, DockerImage, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { bootstrapCommands, type EfsMount } from './host-bootstrap.ts';
 import { HostInstall } from './host-install.ts';
 
 /** The four EFS mounts of a compose host, by config key, and where they are mounted. */
@@ -31,14 +27,19 @@ export class ComposeHostsError extends Error {
   override readonly name = 'ComposeHostsError';
 }
 
-const NFS_OPTIONS = 'nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev';
+/** What the host may do on its file systems over NFS, as its role. */
+const EFS_CLIENT_ACTIONS = [
+  'elasticfilesystem:ClientMount',
+  'elasticfilesystem:ClientWrite',
+  'elasticfilesystem:ClientRootAccess',
+];
 
 /**
  * The compose hosts the pipelines run releng-host on: existing instances imported by id, or
- * one created from the Rocky 8 AMI in the configured SSM parameter, with its EFS mounts. Either
- * way an SSM association installs the bundled host/ entry, Node.js and the stack's releng
- * config on every host, and reruns whenever the bundle or config changes, so a deploy updates
- * what the hosts run.
+ * one created from a pinned Rocky 8 AMI whose first boot installs the SSM agent and the
+ * toolchain and mounts the four trees through EFS access points (TLS, IAM). Either way an SSM
+ * association installs the bundled host/ entry, Node.js and the stack's releng config on every
+ * host, and reruns whenever the bundle or config changes, so a deploy updates what the hosts run.
  */
 export class ComposeHosts extends Construct {
   /** The host every pipeline sends its commands to. */
@@ -52,6 +53,8 @@ export class ComposeHosts extends Construct {
   readonly install: HostInstall;
   readonly instance?: ec2.Instance;
   readonly fileSystem?: efs.FileSystem;
+  /** A created host's access point per tree (imported hosts mount their own way). */
+  readonly accessPoints?: Record<MountName, efs.CfnAccessPoint>;
 
   constructor(scope: Construct, id: string, props: ComposeHostsProps) {
     super(scope, id);
@@ -85,6 +88,7 @@ export class ComposeHosts extends Construct {
       const created = this.createHost(props.config);
       this.instance = created.instance;
       this.fileSystem = created.fileSystem;
+      this.accessPoints = created.accessPoints;
       this.instanceIds = [created.instance.instanceId];
       this.fileSystemIds = created.fileSystemIds;
     }
@@ -135,6 +139,8 @@ export class ComposeHosts extends Construct {
         throughputMode: efs.ThroughputMode.ELASTIC,
         enableAutomaticBackups: true,
         removalPolicy: RemovalPolicy.RETAIN,
+        // The policy below names the one client; CDK's own statement would allow any IAM principal.
+        allowAnonymousAccess: true,
       });
       const id = fileSystem.fileSystemId;
       fileSystemIds = { koji: id, compose: id, staging: id, production: id };
@@ -142,20 +148,22 @@ export class ComposeHosts extends Construct {
 
     const role = new iam.Role(this, 'HostRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'releng compose host: SSM agent, command output, signing key',
+      description: 'releng compose host: SSM agent, command output, signing key, EFS',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
     Validations.of(role).acknowledge({
       id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
       reason: 'the SSM agent needs exactly this managed policy to receive Run Command and associations',
     });
+    this.grantCommandLogging(role);
+    const accessPoints = this.createAccessPoints(fileSystemIds, !aws.efs);
+    this.grantEfsClient(role, fileSystemIds, accessPoints, fileSystem);
+
     const instance = new ec2.Instance(this, 'Host', {
       vpc,
       vpcSubnets: { subnets: [vpc.privateSubnets[0]!] },
       instanceType: new ec2.InstanceType(aws.composeHosts.instanceType),
-      machineImage: ec2.MachineImage.fromSsmParameter(aws.composeHosts.amiParameter, {
-        os: ec2.OperatingSystemType.LINUX,
-      }),
+      machineImage: this.machineImage(config),
       securityGroup: hostSg,
       role,
       requireImdsv2: true,
@@ -176,8 +184,165 @@ export class ComposeHosts extends Construct {
       (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
     }
     if (fileSystem) instance.node.addDependency(fileSystem.mountTargetsAvailable);
-    instance.userData.addCommands(...mountCommands(fileSystemIds, !aws.efs));
-    return { instance, fileSystem, fileSystemIds };
+    const mounts: EfsMount[] = (Object.entries(HOST_MOUNTS) as [MountName, string][]).map(
+      ([name, mountPoint]) => ({
+        mountPoint,
+        fileSystemId: fileSystemIds[name],
+        accessPointId: accessPoints[name].attrAccessPointId,
+      }),
+    );
+    instance.userData.addCommands(...bootstrapCommands(mounts));
+    return { instance, fileSystem, fileSystemIds, accessPoints };
+  }
+
+  /**
+   * The AMI, pinned so that a deploy never replaces the host on its own: aws.composeHosts.amiId,
+   * else the SSM parameter read once at synth and kept in cdk.context.json. An environment-
+   * agnostic stack cannot look it up, so there the parameter is resolved at every deploy.
+   */
+  private machineImage(config: ReleaseConfig): ec2.IMachineImage {
+    const hosts = config.aws.composeHosts;
+    const pinned = () =>
+      Validations.of(this).acknowledge({
+        id: 'CloudFormation-Validate::W9010',
+        reason: 'the AMI id is pinned on purpose: a value read at deploy time would replace the host',
+      });
+    if (hosts.amiId) {
+      pinned();
+      const imageId = hosts.amiId;
+      return {
+        getImage: () => ({
+          imageId,
+          osType: ec2.OperatingSystemType.LINUX,
+          userData: ec2.UserData.forLinux(),
+        }),
+      };
+    }
+    const stack = Stack.of(this);
+    const agnostic = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region);
+    if (!agnostic) pinned();
+    else {
+      Annotations.of(this).addWarningV2(
+        'releng:ami-not-pinned',
+        `the compose host's AMI is read from ${hosts.amiParameter} at every deploy, and a new value replaces ` +
+          'the host: set aws.composeHosts.amiId, or aws.account and aws.region to cache it in cdk.context.json',
+      );
+    }
+    return ec2.MachineImage.fromSsmParameter(hosts.amiParameter, {
+      os: ec2.OperatingSystemType.LINUX,
+      cachedInContext: !agnostic,
+    });
+  }
+
+  /**
+   * One access point per tree, each with its own root directory (created root-owned, 0755) and
+   * root as its POSIX user: releng-host runs as root and rsync keeps owners. A tree alone on its
+   * file system keeps the file system's root; trees that share one get a directory each.
+   */
+  private createAccessPoints(
+    fileSystemIds: Record<MountName, string>,
+    created: boolean,
+  ): Record<MountName, efs.CfnAccessPoint> {
+    const names = Object.keys(HOST_MOUNTS) as MountName[];
+    const sharers = (name: MountName) => names.filter((n) => fileSystemIds[n] === fileSystemIds[name]).length;
+    const entries = names.map((name) => {
+      const path = created || sharers(name) > 1 ? `/${name}` : '/';
+      const accessPoint = new efs.CfnAccessPoint(this, `AccessPoint-${name}`, {
+        fileSystemId: fileSystemIds[name],
+        rootDirectory: {
+          path,
+          creationInfo: path === '/' ? undefined : { ownerUid: '0', ownerGid: '0', permissions: '755' },
+        },
+        posixUser: { uid: '0', gid: '0' },
+        accessPointTags: [{ key: 'Name', value: `releng-${name}` }],
+      });
+      return [name, accessPoint] as const;
+    });
+    return Object.fromEntries(entries) as Record<MountName, efs.CfnAccessPoint>;
+  }
+
+  /**
+   * The host mounts, writes and acts as root only through its access points. A file system the
+   * stack creates also gets a policy: TLS only, and no Allow for anyone but the host role, so
+   * anonymous (non-IAM) clients are refused.
+   */
+  private grantEfsClient(
+    role: iam.Role,
+    fileSystemIds: Record<MountName, string>,
+    accessPoints: Record<MountName, efs.CfnAccessPoint>,
+    fileSystem: efs.FileSystem | undefined,
+  ): void {
+    const fileSystemArns = fileSystem
+      ? [fileSystem.fileSystemArn]
+      : [...new Set(Object.values(fileSystemIds))].map(
+          (id) => `arn:${Aws.PARTITION}:elasticfilesystem:${Aws.REGION}:${Aws.ACCOUNT_ID}:file-system/${id}`,
+        );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: EFS_CLIENT_ACTIONS,
+        resources: fileSystemArns,
+        conditions: {
+          StringEquals: {
+            'elasticfilesystem:AccessPointArn': Object.values(accessPoints).map((a) => a.attrArn),
+          },
+        },
+      }),
+    );
+    if (!fileSystem) return;
+    fileSystem.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyWithoutTls',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['*'],
+        conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+    fileSystem.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'ComposeHostThroughAccessPoints',
+        principals: [new iam.ArnPrincipal(role.roleArn)],
+        actions: EFS_CLIENT_ACTIONS,
+        conditions: {
+          Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
+          // The access points' ARNs would make a cycle (they name this file system): any of its access points.
+          Null: { 'elasticfilesystem:AccessPointArn': 'false' },
+        },
+      }),
+    );
+  }
+
+  /**
+   * Before streaming command output the SSM agent creates the log group (and describes it and
+   * its streams); when that is denied it silently stops streaming. Stream writes come from
+   * HostInstall.
+   */
+  private grantCommandLogging(role: iam.Role): void {
+    const group = this.commandLogs;
+    const groupArn = Stack.of(this).formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: group.logGroupName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogGroup', 'logs:DescribeLogStreams'],
+        resources: [groupArn, group.logGroupArn],
+      }),
+    );
+    // DescribeLogGroups authorizes on the account's log groups, not on one group.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:DescribeLogGroups'],
+        resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
+      reason:
+        'logs:DescribeLogGroups has no per-group resource; the SSM agent calls it before streaming output',
+    });
   }
 
   private createVpc(): ec2.Vpc {
@@ -204,27 +369,4 @@ export class ComposeHosts extends Construct {
   private hostPrincipals(): iam.IRole[] {
     return this.instance ? [this.instance.role] : [];
   }
-}
-
-/** Mounts each file system at its mount point through /etc/fstab, so reboots keep them. */
-export function mountCommands(fileSystemIds: Record<MountName, string>, subdirectories: boolean): string[] {
-  const lines = ['set -euo pipefail', 'dnf -y install nfs-utils'];
-  for (const [name, mountPoint] of Object.entries(HOST_MOUNTS) as [MountName, string][]) {
-    const fsId = fileSystemIds[name];
-    const server = `${fsId}.efs.${Aws.REGION}.${Aws.URL_SUFFIX}`;
-    if (subdirectories) {
-      // One file system holds all four trees, each in its own directory.
-      lines.push(
-        `mkdir -p /mnt/.efs-${name} && mount -t nfs4 -o ${NFS_OPTIONS} ${server}:/ /mnt/.efs-${name}`,
-        `mkdir -p /mnt/.efs-${name}/${name} && umount /mnt/.efs-${name}`,
-      );
-    }
-    const source = subdirectories ? `${server}:/${name}` : `${server}:/`;
-    lines.push(
-      `mkdir -p ${mountPoint}`,
-      `grep -q ' ${mountPoint} ' /etc/fstab || echo '${source} ${mountPoint} nfs4 ${NFS_OPTIONS} 0 0' >> /etc/fstab`,
-    );
-  }
-  lines.push('mount -a -t nfs4');
-  return lines;
 }
