@@ -6,6 +6,7 @@ import { buildRelengApp } from '../../cdk/build.ts';
 import { ComposeHosts } from '../../cdk/constructs/compose-hosts.ts';
 import { QueueWorker } from '../../cdk/constructs/queue-worker.ts';
 import { FUNCTION_NAMES } from '../../cdk/constructs/releng-function.ts';
+import { DEPLOY_VARIANTS } from '../../scripts/cfn-lint-variants.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { type CfnTemplate, EXISTING_INFRA, resourcesOf, synth } from './synth.ts';
@@ -137,8 +138,10 @@ describe('the stack, created hosts and file system (default config)', () => {
     expect(ingress[0]![1].Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049 });
     expect(ingress[0]![1].Properties?.SourceSecurityGroupId).toBeDefined();
     const userData = JSON.stringify(resourcesOf(json, 'AWS::EC2::Instance')[0]![1].Properties?.UserData);
+    // Mounted with efs-utils through access points (test/cdk/infra-hosts.test.ts has the details).
     for (const mount of ['/mnt/koji', '/mnt/compose', '/mnt/repos-staging', '/mnt/repos-production'])
-      expect(userData).toContain(` ${mount} nfs4 `);
+      expect(userData).toContain(` ${mount} || return 1`);
+    expect(userData).toContain('tls,iam,accesspoint=');
     template.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
   });
 
@@ -260,6 +263,7 @@ describe('cdk-nag', () => {
   it.each([
     ['default config', {}],
     ['existing hosts and EFS', EXISTING_INFRA],
+    ...Object.entries(DEPLOY_VARIANTS).map(([name, overrides]) => [`${name} variant`, overrides]),
   ])('has no unacknowledged AwsSolutions finding with the %s', (_, overrides) => {
     const { app } = buildRelengApp({ config: buildConfig(overrides), bundling: false });
     expect(() => app.synth()).not.toThrow();
