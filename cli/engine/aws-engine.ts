@@ -223,12 +223,19 @@ export class AwsEngine implements ExecutionStarter {
    */
   async pendingApprovals(): Promise<Array<{ approvalId: string; request: StagingReadyV1 }>> {
     const stateMachineArn = this.stateMachineArn('promotion');
-    const page = await this.sfn.send(new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING' }));
     const out: Array<{ approvalId: string; request: StagingReadyV1 }> = [];
-    for (const e of page.executions ?? []) {
-      const releases = await this.releasesOf(e.executionArn);
-      out.push(...releases.map((request, i) => ({ approvalId: `${e.name}-${i}`, request })));
-    }
+    // ListExecutions answers at most 100 executions a page unless asked: follow nextToken.
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', nextToken }),
+      );
+      for (const e of page.executions ?? []) {
+        const releases = await this.releasesOf(e.executionArn);
+        out.push(...releases.map((request, i) => ({ approvalId: `${e.name}-${i}`, request })));
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
     return out;
   }
 
