@@ -132,12 +132,13 @@ function motoBackend(kind: 'AwsEngine' | 'SfnExecutionStarter') {
   return async (): Promise<StarterBackend> => {
     const { sfn, engine, token, arn } = await motoPromotion();
     const describeIt = motoDescribe(engine);
-    const starter = kind === 'AwsEngine' ? engine : new SfnExecutionStarter(sfn, { promotion: arn });
+    const lambdaStarter = new SfnExecutionStarter(sfn, { promotion: arn });
     return {
-      starter,
+      starter: kind === 'AwsEngine' ? engine : lambdaStarter,
       callbacks: new SfnTaskCallbacks(sfn),
+      // AwsEngine has no status(): the CLI describes executions instead.
       status: async (name) =>
-        kind === 'AwsEngine' ? (await describeIt(name))?.status : starter.status?.('promotion', name),
+        kind === 'AwsEngine' ? (await describeIt(name))?.status : lambdaStarter.status('promotion', name),
       token,
       finished: (name) =>
         until(async () => {
@@ -274,14 +275,14 @@ describeMoto(moto, 'Step Functions against moto, executing state machines', () =
 describeMoto(moto, 'Step Functions against moto, listing and paging (executions recorded, not run)', () => {
   let sfn: SFNClient;
   let engine: AwsEngine;
-  const arns: Record<string, string> = {};
+  const arns = { compose: '', promotion: '' };
   const RUNNING_PROMOTIONS = 230;
 
   beforeAll(async () => {
     await moto.configure({ stepfunctions: { execute_state_machine: false } });
     sfn = new SFNClient(clientConfig(moto));
     const definition = JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
-    for (const name of ['compose', 'promotion']) {
+    for (const name of ['compose', 'promotion'] as const) {
       const created = await sfn.send(
         new CreateStateMachineCommand({ name: `releng-${name}`, definition, roleArn: ROLE }),
       );
