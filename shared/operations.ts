@@ -1,4 +1,4 @@
-import { COMPOSE_KINDS } from './config/schema.ts';
+import { COMPOSE_KINDS, SECRET_SOURCES } from './config/schema.ts';
 import { PATTERNS, type PatternName } from './patterns.ts';
 
 /**
@@ -156,6 +156,27 @@ export const HOST_OPERATIONS = {
     description: 'one torrent per ISO set with the configured trackers',
     params: [...RELEASE],
     timeoutSeconds: 4 * HOUR,
+  },
+  'install-signing-key': {
+    name: 'install-signing-key',
+    description:
+      'import the signing-key secret into the 0700 gpg home once its fingerprints are the configured ones',
+    params: [
+      p('major', 'major', "check only this major's signingKeyId (default: every configured major)"),
+      oneOf(
+        'secret-source',
+        SECRET_SOURCES,
+        'read the secret from a file under the root or Secrets Manager (default host.secretSource)',
+      ),
+    ],
+    timeoutSeconds: 600,
+  },
+  doctor: {
+    name: 'doctor',
+    description:
+      'check tools and versions, mounts, the signing key and free space; exit 1 naming what is missing',
+    params: [p('major', 'major', "check only this major's signing key (default: every configured major)")],
+    timeoutSeconds: 600,
   },
 } as const satisfies Record<string, OperationSpec>;
 

@@ -61,8 +61,16 @@ export function boundedResultLine(result: Record<string, unknown>, maxBytes = MA
   const line = JSON.stringify(out);
   if (Buffer.byteLength(line, 'utf8') <= maxBytes) return line;
   // Only scalars left and still too long (hundreds of them): keep what identifies the run.
-  const { operation, ok, dryRun, resultFile, log } = result;
-  return JSON.stringify({ operation, ok, dryRun, resultFile, log, truncated: true });
+  const identity: Record<string, unknown> = { ok: result.ok === true, truncated: true };
+  for (const key of ['operation', 'dryRun', 'resultFile', 'log']) {
+    const value = result[key];
+    if (typeof value === 'boolean' || (typeof value === 'string' && value.length <= KEEP_STRING))
+      identity[key] = value;
+  }
+  const fallback = JSON.stringify(identity);
+  return Buffer.byteLength(fallback, 'utf8') <= maxBytes
+    ? fallback
+    : JSON.stringify({ ok: identity.ok, truncated: true });
 }
 
 /** `<root>/var/lib/releng/results/<operation>-<timestamp>-<pid>.json` */

@@ -2,7 +2,9 @@ import type { HostOperationName } from '../../shared/operations.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { applyUpdateinfo } from './apply-updateinfo.ts';
 import { compose } from './compose.ts';
+import { doctor } from './doctor.ts';
 import { fileLists } from './file-lists.ts';
+import { installSigningKey } from './install-signing-key.ts';
 import { minorRelease } from './minor-release.ts';
 import { prepStaging } from './prep-staging.ts';
 import { rollback } from './rollback.ts';
@@ -27,4 +29,6 @@ export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {
   rollback,
   'minor-release': minorRelease,
   torrents,
+  'install-signing-key': installSigningKey,
+  doctor,
 };
