@@ -202,36 +202,35 @@ export class ComposeHosts extends Construct {
    */
   private machineImage(config: ReleaseConfig): ec2.IMachineImage {
     const hosts = config.aws.composeHosts;
-    const pinned = () =>
+    const pinnedImage = (imageId: string): ec2.IMachineImage => {
       Validations.of(this).acknowledge({
         id: 'CloudFormation-Validate::W9010',
         reason: 'the AMI id is pinned on purpose: a value read at deploy time would replace the host',
       });
-    if (hosts.amiId) {
-      pinned();
-      const imageId = hosts.amiId;
-      return {
-        getImage: () => ({
-          imageId,
-          osType: ec2.OperatingSystemType.LINUX,
-          userData: ec2.UserData.forLinux(),
-        }),
-      };
-    }
+      const image = { imageId, osType: ec2.OperatingSystemType.LINUX, userData: ec2.UserData.forLinux() };
+      return { getImage: () => image };
+    };
+    if (hosts.amiId) return pinnedImage(hosts.amiId);
     const stack = Stack.of(this);
-    const agnostic = Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region);
-    if (!agnostic) pinned();
-    else {
+    if (Token.isUnresolved(stack.account) || Token.isUnresolved(stack.region)) {
       Annotations.of(this).addWarningV2(
         'releng:ami-not-pinned',
         `the compose host's AMI is read from ${hosts.amiParameter} at every deploy, and a new value replaces ` +
           'the host: set aws.composeHosts.amiId, or aws.account and aws.region to cache it in cdk.context.json',
       );
+      return ec2.MachineImage.fromSsmParameter(hosts.amiParameter, { os: ec2.OperatingSystemType.LINUX });
     }
-    return ec2.MachineImage.fromSsmParameter(hosts.amiParameter, {
-      os: ec2.OperatingSystemType.LINUX,
-      cachedInContext: !agnostic,
-    });
+    // Looked up once here (the CLI fills the context and caches it in cdk.context.json).
+    const { imageId } = ec2.MachineImage.fromSsmParameter(hosts.amiParameter, {
+      cachedInContext: true,
+    }).getImage(this);
+    if (imageId.startsWith('dummy-value-for-')) {
+      Validations.of(this).acknowledge({
+        id: 'CloudFormation-Validate::E1152',
+        reason: 'offline synth before the AMI lookup: CDK stands in a placeholder, the CLI looks the id up',
+      });
+    }
+    return pinnedImage(imageId);
   }
 
   /**
