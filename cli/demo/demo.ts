@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadConfig, mergeConfig } from '../../shared/config/load.ts';
+import { secretFilePath } from '../../host/signing/secret-source.ts';
+import { buildConfig, loadConfig, mergeConfig } from '../../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
 import { runKojiIntake } from '../commands/intake.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
@@ -10,6 +11,7 @@ import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
+import { exportSecretKey } from './rpm-tools.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
@@ -119,18 +121,32 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     return created;
   });
   // The store's overrides and the minor release asked for; serveDemoErrata adds its Apollo.
-  const overrides = options.release
+  const asked = options.release
     ? mergeConfig(store.configOverrides, {
         majors: { [major]: { channels: { stable: { revision: options.release } } } },
       })
     : store.configOverrides;
+  const overrides = withDemoKeyEverywhere(store, asked);
   await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
+  // The install path's install-signing-key imports the key from the file standing for the secret.
+  await exportSecretKey(store.key, secretFilePath(root, buildConfig(overrides).aws.signingKeySecret));
   const apollo = await serveDemoErrata(root);
   try {
     return await runCycle(options, store, timed, timings);
   } finally {
     await apollo.close();
   }
+}
+
+/**
+ * install-signing-key imports only a key whose id is every configured major's signingKeyId, so
+ * the demo names its key for each major, not only the one it runs.
+ */
+function withDemoKeyEverywhere(store: PackageStore, overrides: unknown): unknown {
+  const majors = Object.keys(buildConfig(overrides).majors);
+  return mergeConfig(overrides, {
+    majors: Object.fromEntries(majors.map((m) => [m, { signingKeyId: store.key.keyId }])),
+  });
 }
 
 /**

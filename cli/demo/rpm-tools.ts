@@ -1,5 +1,5 @@
 import { chmod, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 import { REGEX } from '../../shared/patterns.ts';
 
@@ -156,6 +156,24 @@ export async function exportPublicKey(key: SigningKey, path: string): Promise<st
     env: gpgEnv(key.gpgHome),
   });
   await writeFile(path, result.stdout);
+  return path;
+}
+
+/**
+ * Writes the ASCII-armoured PRIVATE key to `path` (0600, in 0700 directories): the local stand-in
+ * for the signing-key secret in Secrets Manager, which install-signing-key imports from. The key
+ * goes from gpg's stdout to the file only.
+ */
+export async function exportSecretKey(key: SigningKey, path: string): Promise<string> {
+  const result = await execFile(['gpg', '--batch', '--armor', '--export-secret-keys', key.keyId], {
+    env: gpgEnv(key.gpgHome),
+  });
+  if (!result.stdout.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----')) {
+    throw new Error(`gpg exported no private key for ${key.keyId}`);
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, result.stdout, { mode: 0o600 });
+  await chmod(path, 0o600);
   return path;
 }
 

@@ -10,8 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOST_INSTALL } from '../../cdk/constructs/host-documents.ts';
 import { HostInstall, installDocumentContent } from '../../cdk/constructs/host-install.ts';
-import { generateSigningKey } from '../../cli/demo/rpm-tools.ts';
+import { exportSecretKey, generateSigningKey } from '../../cli/demo/rpm-tools.ts';
 import { installLocalHost, LocalInstallError } from '../../cli/engine/local-install.ts';
+import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 
 let scratch: string;
@@ -103,13 +104,9 @@ describe('the install document, run by the local agent into a host root', () => 
       join(scratch, 'keygen'),
       'Install Test <install-test@rocky.invalid>',
     );
-    const armour = execFileSync('gpg', ['--batch', '--armor', '--export-secret-keys', key.keyId], {
-      env: { ...process.env, GNUPGHOME: key.gpgHome },
-      encoding: 'utf8',
-    });
-    const secret = join(root, 'etc/releng/secrets/releng/signing-key');
-    await mkdir(join(secret, '..'), { recursive: true });
-    await writeFile(secret, armour, { mode: 0o600 });
+    // As the demo does: the armoured private key in the file that stands for the secret.
+    const secret = await exportSecretKey(key, secretFilePath(root, buildConfig({}).aws.signingKeySecret));
+    expect((await stat(secret)).mode & 0o777).toBe(0o600);
     const overrides = { majors: { '8': { signingKeyId: key.keyId }, '9': { signingKeyId: key.keyId } } };
     for (const tree of Object.values(buildConfig(overrides).mounts))
       await mkdir(join(root, tree), { recursive: true });
