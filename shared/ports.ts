@@ -101,10 +101,14 @@ export interface LaneStateStore {
   recordSucceeded(laneId: string, nvrDigest: string): Promise<void>;
 }
 
-/** Step Functions task-token callbacks (SendTaskSuccess / SendTaskFailure). */
+/**
+ * Step Functions task-token callbacks (SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat).
+ * Each throws TaskTokenGoneError when the token no longer has a waiting task.
+ */
 export interface TaskCallbacks {
-  succeed(taskToken: string, output: ApprovalResultV1): Promise<void>;
+  succeed(taskToken: string, output: ApprovalResultV1 | Record<string, unknown>): Promise<void>;
   fail(taskToken: string, error: string, cause: string): Promise<void>;
+  heartbeat(taskToken: string): Promise<void>;
 }
 
 /** SSM Run Command's statuses for one invocation (GetCommandInvocation `Status`). */
@@ -164,4 +168,37 @@ export interface HostCommands {
 export interface SecretSource {
   /** The secret's string value; throws naming the secret when it does not exist. */
   getSecretString(name: string): Promise<string>;
+}
+
+/** A host command the pipeline waits for, as the state table keeps it. */
+export interface HostCommandRecord {
+  commandId: string;
+  taskToken: string;
+  /** `$$.Execution.Id` of the execution that sent it. */
+  execution: string;
+  state: string;
+  operation: string;
+  instanceId: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  sentAt: string;
+  /** Past this the sweep cancels it: the operation's time limit plus delivery. */
+  deadlineAt: string;
+  finishedAt?: string;
+  /** The failure line or the reason it was cancelled. */
+  outcome?: string;
+}
+
+/** Where host commands wait for their completion event (the state table on AWS and locally). */
+export interface HostCommandStore {
+  /** Records that this task token sends its command; false when it already did (a retried invoke). */
+  claimToken(taskToken: string): Promise<boolean>;
+  put(record: HostCommandRecord): Promise<void>;
+  get(commandId: string): Promise<HostCommandRecord | undefined>;
+  listRunning(): Promise<HostCommandRecord[]>;
+  /** RUNNING → `status`, once: false when something else finished it first. */
+  finish(
+    commandId: string,
+    status: Exclude<HostCommandRecord['status'], 'RUNNING'>,
+    outcome: string,
+  ): Promise<boolean>;
 }

@@ -23,7 +23,14 @@ export const stateKey = {
   lock: (name: string): StateKey => ({ pk: `LOCK#${name}`, sk: 'LOCK' }),
   approval: (approvalId: string): StateKey => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' }),
   lane: (laneId: string): StateKey => ({ pk: `LANE#${laneId}`, sk: 'STATE' }),
+  /** A host command a pipeline task waits for (shared/host-commands). */
+  hostCommand: (commandId: string): StateKey => ({ pk: `HOSTCMD#${commandId}`, sk: 'COMMAND' }),
+  /** Marks that a task token sent its command, so a retried invoke cannot send it twice. */
+  hostCommandToken: (tokenDigest: string): StateKey => ({ pk: `HOSTCMD-TOKEN#${tokenDigest}`, sk: 'TOKEN' }),
 };
+
+/** How long a finished host command's record stays for `releng status` and audit. */
+export const HOST_COMMAND_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** Partition key value under which Powertools idempotency stores its records (sort key = hash). */
 export const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY';

@@ -17,6 +17,8 @@ export interface PipelineKitProps {
   readonly hosts: ComposeHosts;
   readonly state: StateTable;
   readonly preflight: lambda.IFunction;
+  /** Sends host commands for the pipelines' host tasks (HostCommandBridge). */
+  readonly hostCommand: lambda.IFunction;
   readonly topic: sns.ITopic;
 }
 
@@ -51,14 +53,24 @@ export class PipelineKit {
     parameters: Record<string, ParamSource>,
     options: { resultPath?: string; parseOutput?: boolean } = {},
   ): RunOnComposeHost {
+    acknowledgeVersionInvoke(scope, this.props.hostCommand);
     return new RunOnComposeHost(scope, id, {
       operation,
       documents: this.props.documents,
+      hostCommand: this.props.hostCommand,
       instanceId: this.props.hosts.primaryInstanceId,
       outputLogGroup: this.props.hosts.commandLogs,
       parameters,
       ...options,
     });
+  }
+
+  /**
+   * `releng-host doctor` on the compose host: tools, mounts, signing key and free space, so a
+   * missing piece fails the pipeline at its start rather than hours into a compose or publish.
+   */
+  checkHost(scope: Construct, id: string, major?: ParamSource): RunOnComposeHost {
+    return this.host(scope, id, 'doctor', major ? { major } : {});
   }
 
   /**

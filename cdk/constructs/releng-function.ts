@@ -11,6 +11,9 @@ export const FUNCTION_NAMES = [
   'promotion-events',
   'approval-request',
   'efs-preflight',
+  'host-command',
+  'host-command-events',
+  'execution-cleanup',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

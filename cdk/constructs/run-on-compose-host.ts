@@ -1,18 +1,22 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { DELIVERY_TIMEOUT_SECONDS } from '../../shared/host-commands/lifecycle.ts';
+import { HOST_COMMAND_ERRORS, ssmParamName } from '../../shared/host-commands/task.ts';
 import { checkParam, HOST_OPERATIONS, type HostOperationName } from '../../shared/operations.ts';
-import { documentParams, type HostOperationDocuments, ssmParamName } from './host-documents.ts';
+import { documentParams, type HostOperationDocuments } from './host-documents.ts';
 
-/** The SSM statuses that mean "still going": poll again. Anything else but Success is a failure. */
-export const RUNNING_STATUSES = ['Pending', 'InProgress', 'Delayed'] as const;
-export const HOST_COMMAND_FAILED = 'HostCommandFailed';
-export const HOST_COMMAND_TIMED_OUT = 'HostCommandTimedOut';
+export const HOST_COMMAND_FAILED = HOST_COMMAND_ERRORS.failed;
+export const HOST_COMMAND_TIMED_OUT = HOST_COMMAND_ERRORS.timedOut;
 
-/** Poll backoff: 15 s, 30 s, 1 min, … doubling up to 10 min, so a 48 h compose costs ~300 polls. */
-export const POLL_BACKOFF = { firstSeconds: 15, maxSeconds: 600 } as const;
+/**
+ * How long a running command's task waits without a heartbeat. The reconciliation sweep sends
+ * one every few minutes (HOST_COMMAND_SWEEP), so several sweeps may be missed before it fails.
+ */
+export const HOST_COMMAND_HEARTBEAT = Duration.minutes(30);
 
 /** Where a value comes from: a JSONPath into the state input (`$.major`) or a literal. */
 export type ParamSource = { path: string } | { value: string };
@@ -20,6 +24,8 @@ export type ParamSource = { path: string } | { value: string };
 export interface RunOnComposeHostProps {
   readonly operation: HostOperationName;
   readonly documents: HostOperationDocuments;
+  /** The host-command Lambda: sends the SSM command and records it against the task token. */
+  readonly hostCommand: lambda.IFunction;
   /** The compose host that runs it. */
   readonly instanceId: string;
   /** Where SSM writes the command's stdout and stderr. */
@@ -29,7 +35,7 @@ export interface RunOnComposeHostProps {
   /** Where `{commandId, status[, output]}` goes in the state. @default - discarded */
   readonly resultPath?: string;
   /**
-   * Parse stdout (releng-host's one JSON result line) into `output`.
+   * Keep releng-host's JSON result (a bounded summary, at most 4 KB) as `output`.
    * @default false
    */
   readonly parseOutput?: boolean;
@@ -70,12 +76,13 @@ function validate(id: string, props: RunOnComposeHostProps): void {
 }
 
 /**
- * Runs one releng-host operation on the compose host and waits for it: ssm:sendCommand, then
- * Wait → ssm:getCommandInvocation → Choice with a doubling wait, until Success (the branch's
- * output) or a failure status (error HostCommandFailed whose cause names the status, the exit
- * code and the log stream). It is one Parallel state, so callers chain it, Catch its errors
- * and Retry it like any task. The loop stops with HostCommandTimedOut once the waits add up to
- * the operation's timeout plus an hour for delivery.
+ * Runs one releng-host operation on the compose host and waits for it without polling: the
+ * host-command Lambda sends the SSM command under this task's token, and the command's
+ * status-change event (or the reconciliation sweep) answers it with releng-host's bounded
+ * JSON result, or fails it with HostCommandFailed naming the host's own failure line. The task
+ * stays alive on the sweep's heartbeats; a lost host ends in HostCommandTimedOut. However long
+ * the command runs, it costs the execution a handful of history events. It is one Parallel
+ * state, so callers chain it, Catch its errors and Retry it like any task.
  */
 export class RunOnComposeHost extends sfn.Parallel {
   constructor(scope: Construct, id: string, props: RunOnComposeHostProps) {
@@ -92,156 +99,42 @@ export class RunOnComposeHost extends sfn.Parallel {
       },
     });
     const at = (suffix: string) => `${id}: ${suffix}`;
-    const deadlineSeconds = spec.timeoutSeconds + 3600;
-
-    const ssmParameters = Object.fromEntries(
+    const parameters = Object.fromEntries(
       Object.entries(props.parameters).map(([name, source]) => [
         ssmParamName(name),
         'path' in source ? sfn.JsonPath.array(sfn.JsonPath.stringAt(source.path)) : [source.value],
       ]),
     );
-    const send = new tasks.CallAwsService(scope, at('send command'), {
-      service: 'ssm',
-      action: 'sendCommand',
-      parameters: {
-        DocumentName: props.documents.document(props.operation).ref,
-        InstanceIds: [props.instanceId],
-        Parameters: ssmParameters,
-        Comment: sfn.JsonPath.format(`{} ${props.operation}`, sfn.JsonPath.executionName),
-        CloudWatchOutputConfig: {
-          CloudWatchLogGroupName: props.outputLogGroup.logGroupName,
-          CloudWatchOutputEnabled: true,
-        },
-        // Delivery timeout: a host that stays offline this long fails the command.
-        TimeoutSeconds: 3600,
-      },
-      iamResources: [
-        `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:document/${props.documents.document(props.operation).ref}`,
-        `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:instance/${props.instanceId}`,
-      ],
-      resultSelector: { 'commandId.$': '$.Command.CommandId' },
-      resultPath: '$.hostCommand',
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
+    const run = new tasks.LambdaInvoke(scope, at('run'), {
+      lambdaFunction: props.hostCommand,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        version: 1,
+        taskToken: sfn.JsonPath.taskToken,
+        operation: props.operation,
+        documentName: props.documents.document(props.operation).ref,
+        instanceId: props.instanceId,
+        parameters,
+        execution: sfn.JsonPath.executionId,
+        state: at('run'),
+        outputLogGroup: props.outputLogGroup.logGroupName,
+        timeoutSeconds: spec.timeoutSeconds,
+      }),
+      heartbeatTimeout: sfn.Timeout.duration(HOST_COMMAND_HEARTBEAT),
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(spec.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS)),
+      // A retried invoke could send the operation twice; the Lambda refuses that anyway.
+      retryOnServiceExceptions: false,
     });
-    send.addRetry({
-      errors: ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException'],
-      maxAttempts: 5,
-    });
-
-    const startBackoff = new sfn.Pass(scope, at('start backoff'), {
-      parameters: { waitSeconds: POLL_BACKOFF.firstSeconds, elapsedSeconds: 0 },
-      resultPath: '$.hostCommand.poll',
-    });
-    const wait = new sfn.Wait(scope, at('wait'), {
-      time: sfn.WaitTime.secondsPath('$.hostCommand.poll.waitSeconds'),
-    });
-    const poll = new tasks.CallAwsService(scope, at('poll'), {
-      service: 'ssm',
-      action: 'getCommandInvocation',
-      parameters: { 'CommandId.$': '$.hostCommand.commandId', InstanceId: props.instanceId },
-      // GetCommandInvocation is not resource-scoped in IAM.
-      iamResources: ['*'],
-      resultSelector: {
-        'Status.$': '$.Status',
-        'StatusDetails.$': '$.StatusDetails',
-        'ResponseCode.$': '$.ResponseCode',
-        'StandardOutputContent.$': '$.StandardOutputContent',
-      },
-      resultPath: '$.hostCommand.invocation',
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(60)),
-    });
-    // The invocation appears a moment after sendCommand returns.
-    poll.addRetry({
-      errors: ['Ssm.InvocationDoesNotExistException'],
+    run.addRetry({
+      errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'],
       interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
+      maxAttempts: 3,
     });
-    poll.addRetry({
-      errors: ['Ssm.ThrottlingException', 'Ssm.InternalServerErrorException'],
-      maxAttempts: 5,
-    });
-
-    const elapsed = sfn.JsonPath.mathAdd(
-      sfn.JsonPath.numberAt('$.hostCommand.poll.elapsedSeconds'),
-      sfn.JsonPath.numberAt('$.hostCommand.poll.waitSeconds'),
-    );
-    const backOff = new sfn.Pass(scope, at('back off'), {
-      parameters: {
-        waitSeconds: sfn.JsonPath.mathAdd(
-          sfn.JsonPath.numberAt('$.hostCommand.poll.waitSeconds'),
-          sfn.JsonPath.numberAt('$.hostCommand.poll.waitSeconds'),
-        ),
-        elapsedSeconds: elapsed,
-      },
-      resultPath: '$.hostCommand.poll',
-    });
-    const keepInterval = new sfn.Pass(scope, at('keep interval'), {
-      parameters: { waitSeconds: POLL_BACKOFF.maxSeconds, elapsedSeconds: elapsed },
-      resultPath: '$.hostCommand.poll',
-    });
-    const nextInterval = new sfn.Choice(scope, at('interval capped?'))
-      .when(
-        sfn.Condition.numberGreaterThanEquals('$.hostCommand.poll.waitSeconds', POLL_BACKOFF.maxSeconds / 2),
-        keepInterval.next(wait),
-      )
-      .otherwise(backOff.next(wait));
     const timedOut = new sfn.Fail(scope, at('timed out'), {
       error: HOST_COMMAND_TIMED_OUT,
-      cause: `releng-host ${props.operation} ran past ${deadlineSeconds} seconds`,
+      cause: `releng-host ${props.operation} sent no heartbeat for ${HOST_COMMAND_HEARTBEAT.toHumanString()} or ran past ${spec.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS} seconds`,
     });
-    const pastDeadline = new sfn.Choice(scope, at('past deadline?'))
-      .when(
-        sfn.Condition.numberGreaterThanEquals('$.hostCommand.poll.elapsedSeconds', deadlineSeconds),
-        timedOut,
-      )
-      .otherwise(nextInterval);
-
-    const logStream = sfn.JsonPath.format(
-      '{}/{}/releng/stdout',
-      sfn.JsonPath.stringAt('$.hostCommand.commandId'),
-      props.instanceId,
-    );
-    const describeFailure = new sfn.Pass(scope, at('describe failure'), {
-      parameters: {
-        cause: sfn.JsonPath.format(
-          `releng-host ${props.operation}: {} ({}, exit {}); log group {} stream {}`,
-          sfn.JsonPath.stringAt('$.hostCommand.invocation.Status'),
-          sfn.JsonPath.stringAt('$.hostCommand.invocation.StatusDetails'),
-          sfn.JsonPath.stringAt('$.hostCommand.invocation.ResponseCode'),
-          props.outputLogGroup.logGroupName,
-          logStream,
-        ),
-      },
-      resultPath: '$.hostCommand.failure',
-    });
-    const failed = new sfn.Fail(scope, at('failed'), {
-      error: HOST_COMMAND_FAILED,
-      causePath: '$.hostCommand.failure.cause',
-    });
-    const succeeded = new sfn.Pass(scope, at('succeeded'), {
-      parameters: {
-        'commandId.$': '$.hostCommand.commandId',
-        'status.$': '$.hostCommand.invocation.Status',
-        ...(parseOutput
-          ? {
-              output: sfn.JsonPath.stringToJson(
-                sfn.JsonPath.stringAt('$.hostCommand.invocation.StandardOutputContent'),
-              ),
-            }
-          : {}),
-      },
-    });
-    const done = new sfn.Choice(scope, at('done?'))
-      .when(sfn.Condition.stringEquals('$.hostCommand.invocation.Status', 'Success'), succeeded)
-      .when(
-        sfn.Condition.or(
-          ...RUNNING_STATUSES.map((s) => sfn.Condition.stringEquals('$.hostCommand.invocation.Status', s)),
-        ),
-        pastDeadline,
-      )
-      .otherwise(describeFailure.next(failed));
-
-    this.branch(send.next(startBackoff).next(wait).next(poll).next(done));
+    run.addCatch(timedOut, { errors: ['States.Timeout', 'States.HeartbeatTimeout'] });
+    this.branch(run);
   }
 }

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { ComposeHosts } from '../constructs/compose-hosts.ts';
+import { HostCommandBridge } from '../constructs/host-command-bridge.ts';
 import { HostOperationDocuments } from '../constructs/host-documents.ts';
 import { Monitoring, Notifications } from '../constructs/notifications.ts';
 import { approvalTimeout, PipelineKit } from '../constructs/pipeline-kit.ts';
@@ -42,6 +43,7 @@ export class RelengStack extends Stack {
   readonly promotionEvents: QueueWorker;
   readonly approvalRequest: RelengFunction;
   readonly efsPreflight: RelengFunction;
+  readonly hostCommands: HostCommandBridge;
 
   constructor(scope: Construct, id: string, props: RelengStackProps) {
     super(scope, id, props);
@@ -79,12 +81,19 @@ export class RelengStack extends Stack {
     this.state.table.grantReadWriteData(this.approvalRequest);
     this.notifications.grantPublish(this.approvalRequest);
 
+    this.hostCommands = new HostCommandBridge(this, 'HostCommands', {
+      state: this.state,
+      instanceIds: this.hosts.instanceIds,
+      commonEnv,
+    });
+
     const kit = new PipelineKit({
       config,
       documents: this.documents,
       hosts: this.hosts,
       state: this.state,
       preflight: this.efsPreflight,
+      hostCommand: this.hostCommands.sender,
       topic,
     });
     const pipeline = (
@@ -138,6 +147,7 @@ export class RelengStack extends Stack {
       (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine),
     );
     this.pipelines = { compose, staging, promotion, minorRelease };
+    this.hostCommands.serve(Object.values(this.pipelines).map((p) => p.stateMachine));
 
     this.kojiEvents = new QueueWorker(this, 'KojiEvents', {
       handlerName: 'koji-events',

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { type PipelineKit, withDefaults } from '../constructs/pipeline-kit.ts';
+import { at, type PipelineKit, withDefaults } from '../constructs/pipeline-kit.ts';
 import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
 
 /**
@@ -37,7 +37,11 @@ export function composeDefinition(
     scope,
     'Compose release',
     'compose',
-    kit.checkEfs(scope, 'Check EFS').next(composeEach(scope, kit)).next(startStaging),
+    kit
+      .checkEfs(scope, 'Check EFS')
+      .next(kit.checkHost(scope, 'Check compose host', at('$.major')))
+      .next(composeEach(scope, kit))
+      .next(startStaging),
   );
   // Koji intake names one execution per lane and quiet window; waiting out the window before
   // the lane lock lets every build tagged in it join this compose instead of a follow-up.

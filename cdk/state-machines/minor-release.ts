@@ -2,7 +2,7 @@ import { type CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-li
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { type PipelineKit, releaseParams, withDefaults } from '../constructs/pipeline-kit.ts';
+import { at, type PipelineKit, releaseParams, withDefaults } from '../constructs/pipeline-kit.ts';
 import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
 import { nameStagingLock, STAGING_LOCK, STAGING_LOCK_TTL, STAGING_READY, verifyStaging } from './staging.ts';
 
@@ -50,6 +50,7 @@ export function minorReleaseDefinition(
     'minor-release',
     kit
       .checkEfs(scope, 'Check EFS')
+      .next(kit.checkHost(scope, 'Check compose host', at('$.major')))
       .next(composeEach(scope, kit))
       // The composes took hours: read the clock again for the staging lock's expiry.
       .next(kit.checkEfs(scope, 'Check EFS again'))

@@ -163,6 +163,7 @@ export function promotionDefinition(
   publish.branch(
     kit
       .checkEfs(scope, 'Check EFS')
+      .next(kit.checkHost(scope, 'Check compose host'))
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: PUBLISH_LOCK_TTL }))
       .next(syncEach)
       .next(kit.host(scope, 'Write file lists', 'file-lists', {})),

@@ -132,6 +132,7 @@ export function stagingDefinition(
     'staging',
     kit
       .checkEfs(scope, 'Check EFS')
+      .next(kit.checkHost(scope, 'Check compose host', at('$.major')))
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
       .next(syncSigs)
       .next(order),

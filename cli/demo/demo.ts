@@ -27,7 +27,6 @@ export interface DemoOptions {
   listener?: EngineListener;
   /** Milliseconds per local Wait state. */
   waitMs?: number;
-  hostCommand?: string[];
 }
 
 export interface DemoResult {
@@ -185,7 +184,6 @@ async function runCycle(
       ...(options.listener ? { listener: options.listener } : {}),
       ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
       ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
-      ...(options.hostCommand ? { hostCommand: options.hostCommand } : {}),
     }),
   );
   const report = await timed('koji intake', async () =>

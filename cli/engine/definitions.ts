@@ -12,12 +12,20 @@ export const STATE_MACHINE_IDS: Record<StateMachineName, string> = {
 };
 
 /** Metadata keys cdk/ puts on resources so the engine can serve them. */
-export const METADATA = { operation: 'releng:operation', function: 'releng:function' } as const;
+export const METADATA = {
+  operation: 'releng:operation',
+  function: 'releng:function',
+  install: 'releng:install',
+} as const;
 
 /** What each placeholder in the resolved ASL stands for, keyed by the resource's logical id. */
 export interface ResourceIndex {
   /** SSM Command document → the host operation it runs. */
   operations: Record<string, HostOperationName>;
+  /** SSM Command document → its content (the local agent runs it as the agent on a host would). */
+  documents: Record<string, unknown>;
+  /** The document that installs releng-host on the hosts (tagged `releng:install`). */
+  installDocument?: string;
   /** Lambda function → its handler name (`koji-events`, `approval-request`, …). */
   functions: Record<string, string>;
   stateMachines: Record<string, StateMachineName>;
@@ -35,7 +43,7 @@ export interface EngineDefinitions {
 /** For commands that only read the engine's state (status, history, approve): no synth needed. */
 export const NO_DEFINITIONS: EngineDefinitions = {
   machines: {},
-  index: { operations: {}, functions: {}, stateMachines: {}, tables: {}, queueConsumers: {} },
+  index: { operations: {}, documents: {}, functions: {}, stateMachines: {}, tables: {}, queueConsumers: {} },
 };
 
 interface TemplateResource {
@@ -63,6 +71,7 @@ export function definitionsFromTemplate(template: CfnTemplate): EngineDefinition
   const resources = template.Resources ?? {};
   const index: ResourceIndex = {
     operations: {},
+    documents: {},
     functions: {},
     stateMachines: {},
     tables: {},
@@ -74,6 +83,9 @@ export function definitionsFromTemplate(template: CfnTemplate): EngineDefinition
       if (!isHostOperation(operation)) throw new Error(`${id}: unknown host operation ${operation}`);
       index.operations[id] = operation;
     }
+    if (resource.Type === 'AWS::SSM::Document') index.documents[id] = resource.Properties?.Content;
+    if (resource.Type === 'AWS::SSM::Document' && resource.Metadata?.[METADATA.install])
+      index.installDocument = id;
     const fn = resource.Metadata?.[METADATA.function];
     if (resource.Type === 'AWS::Lambda::Function' && typeof fn === 'string') index.functions[id] = fn;
     if (resource.Type === 'AWS::DynamoDB::Table' || resource.Type === 'AWS::DynamoDB::GlobalTable') {

@@ -2,9 +2,12 @@ import './polyfill.ts';
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { ENDED_FROM_OUTSIDE } from '../../shared/host-commands/events.ts';
 import { REGEX } from '../../shared/patterns.ts';
-import type { ExecutionStarter, Notifier, StateMachineName } from '../../shared/ports.ts';
+import type { ExecutionStarter, HostCommandStatus, Notifier, StateMachineName } from '../../shared/ports.ts';
+import { LocalAgent } from '../agent/index.ts';
 import { createDynamoDbAdapter } from './adapters/dynamodb.ts';
+import { LocalHostCommands } from './adapters/host-commands.ts';
 import { createLambdaAdapter, type LocalFunctions, TASK_TOKEN_PLACEHOLDER } from './adapters/lambda.ts';
 import {
   createSnsAdapter,
@@ -13,7 +16,7 @@ import {
   LogNotifier,
   sqsEvent,
 } from './adapters/messaging.ts';
-import { createSsmAdapters } from './adapters/ssm.ts';
+import { currentTask, runAsTask } from './adapters/task-scope.ts';
 import type { EngineListener, TaskAdapter, TaskContext } from './adapters/types.ts';
 import { serviceError } from './adapters/types.ts';
 import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
@@ -29,10 +32,14 @@ export interface LocalEngineOptions {
   definitions: EngineDefinitions;
   /** The Lambda handlers, built with local adapters; they may start executions on this engine. */
   functions?: (engine: LocalEngine) => LocalFunctions;
-  /** releng.config.json passed to every host operation. */
-  configFile?: string;
-  hostCommand?: string[];
+  /** The environment host commands start from (the local agent adds RELENG_HOST_ROOT). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Milliseconds between reconciliation sweeps of running host commands while executions run
+   * (default 5 s); the sweep catches a completion whose event was lost or came before the
+   * command was recorded, as the scheduled sweep does on AWS (every 5 minutes there).
+   */
+  sweepMs?: number;
   listener?: EngineListener;
   /** Where SNS notifications go (default `engine/notifications.log`). */
   notifier?: Notifier;
@@ -55,8 +62,6 @@ export const DEFAULT_WAIT_MS = 500;
 
 /** The Task resources the engine serves, as `service:action`. */
 export const SERVED_RESOURCES = [
-  'ssm:sendCommand',
-  'ssm:getCommandInvocation',
   'lambda:invoke',
   'dynamodb:putItem',
   'dynamodb:getItem',
@@ -82,8 +87,13 @@ export class LocalEngine implements ExecutionStarter {
   readonly tokens: LocalTaskTokens;
   readonly notifier: Notifier;
   readonly functions: LocalFunctions;
+  /** SSM Run Command here: the synthesized documents run by the local agent on this root. */
+  readonly hostCommands: LocalHostCommands;
   private readonly adapters: Record<string, TaskAdapter>;
   private readonly running = new Map<string, Promise<ExecutionRecord>>();
+  private readonly stoppers = new Map<string, (reason: string) => void>();
+  private readonly commandTasks = new Map<string, { execution: string; state: string; startedAt: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(readonly options: LocalEngineOptions) {
@@ -92,21 +102,20 @@ export class LocalEngine implements ExecutionStarter {
     this.store = new ExecutionStore(this.engineDir);
     this.tokens = new LocalTaskTokens(this.engineDir);
     this.notifier = options.notifier ?? new LogNotifier(this.engineDir, options.listener);
-    this.functions = options.functions?.(this) ?? {};
     const { index } = options.definitions;
-    const ssm = createSsmAdapters({
-      index,
-      store: this.store,
-      root: this.root,
-      configFile: options.configFile,
-      hostCommand: options.hostCommand,
-      env: options.env,
-      listener: options.listener,
+    this.hostCommands = new LocalHostCommands({
+      agent: new LocalAgent({
+        hostRoot: this.root,
+        s3Dir: join(this.engineDir, 's3'),
+        ...(options.env ? { env: options.env } : {}),
+      }),
+      documents: index.documents,
+      onOutput: (commandId, stream, text) => this.commandOutput(commandId, stream, text),
+      onEnded: (commandId, instanceId, status) => this.commandEnded(commandId, instanceId, status),
     });
+    this.functions = options.functions?.(this) ?? {};
     const dynamodb = createDynamoDbAdapter(this.engineDir, index);
     this.adapters = {
-      'ssm:sendCommand': ssm.send,
-      'ssm:getCommandInvocation': ssm.get,
       'lambda:invoke': createLambdaAdapter({
         index,
         functions: this.functions,
@@ -153,7 +162,8 @@ export class LocalEngine implements ExecutionStarter {
       throw new Error(`execution name ${JSON.stringify(name)} must be 1-80 of A-Z a-z 0-9 _ -`);
     }
     const definition = this.definition(stateMachine);
-    const handlers = this.handlersFor(stateMachine, name, definition);
+    const abort = new AbortController();
+    const handlers = this.handlersFor(stateMachine, name, definition, abort.signal);
     const created = await this.store.create({
       name,
       stateMachine,
@@ -171,9 +181,13 @@ export class LocalEngine implements ExecutionStarter {
       kind: 'started',
       message: `${stateMachine} started`,
     });
-    const run = this.execute(stateMachine, name, definition, handlers, input);
+    const run = this.execute(stateMachine, name, definition, handlers, input, abort);
     this.running.set(name, run);
-    void run.finally(() => this.running.delete(name));
+    this.startSweeping();
+    void run.finally(() => {
+      this.running.delete(name);
+      if (this.running.size === 0) this.stopSweeping();
+    });
     return { executionId: name, started: true };
   }
 
@@ -256,7 +270,12 @@ export class LocalEngine implements ExecutionStarter {
     return out.sort((a, b) => a.at.localeCompare(b.at)).map((m) => m.body);
   }
 
-  private handlersFor(machine: StateMachineName, execution: string, definition: AslDefinition) {
+  private handlersFor(
+    machine: StateMachineName,
+    execution: string,
+    definition: AslDefinition,
+    signal: AbortSignal,
+  ) {
     const handlers: Record<string, (input: unknown) => Promise<never>> = {};
     for (const task of taskStates(definition)) {
       const adapter = this.adapterFor(task.resource, task.name);
@@ -267,8 +286,10 @@ export class LocalEngine implements ExecutionStarter {
         resource: task.resource,
         // The ASL default, as aws-local-stepfunctions applies it: a waiting adapter stops then too.
         timeoutSeconds: task.state.TimeoutSeconds ?? 60,
+        signal,
       };
-      handlers[task.name] = (input) => adapter(input as Record<string, unknown>, context) as Promise<never>;
+      handlers[task.name] = (input) =>
+        runAsTask(context, () => adapter(input as Record<string, unknown>, context)) as Promise<never>;
     }
     return handlers;
   }
@@ -279,6 +300,7 @@ export class LocalEngine implements ExecutionStarter {
     definition: AslDefinition,
     handlers: Record<string, (input: unknown) => Promise<never>>,
     input: unknown,
+    abort: AbortController,
   ): Promise<ExecutionRecord> {
     const sm = new StateMachine(definition as never, {
       validationOptions: { checkArn: false, checkPaths: false },
@@ -307,6 +329,11 @@ export class LocalEngine implements ExecutionStarter {
         },
       },
     });
+    this.stoppers.set(name, (reason) => {
+      stopReason = reason;
+      execution.abort();
+    });
+    let stopReason: string | undefined;
     const events = recordEvents(
       this.store,
       name,
@@ -329,11 +356,28 @@ export class LocalEngine implements ExecutionStarter {
       });
     } catch (err) {
       const { failures } = await events.catch(() => ({ failures: [] }));
-      const failure = failureOf(err);
+      const failure = stopReason
+        ? { status: 'ABORTED' as const, error: 'Aborted', cause: stopReason }
+        : failureOf(err);
       const failedState = failedStateOf(failures, failure.error);
       record = await this.store.update(name, (r) => {
         Object.assign(r, { ...failure, stopDate: new Date().toISOString(), currentStates: [] });
         if (failedState) r.failedState = failedState;
+      });
+    }
+    this.stoppers.delete(name);
+    abort.abort();
+    if ((ENDED_FROM_OUTSIDE as readonly string[]).includes(record.status)) {
+      // As Step Functions tells EventBridge: what no Catch cleaned up, execution-cleanup does.
+      this.emit('execution-cleanup', {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn: executionArn(machine, name),
+          stateMachineArn: `arn:aws:states:local:000000000000:stateMachine:${machine}`,
+          name,
+          status: record.status,
+        },
       });
     }
     this.options.listener?.({
@@ -346,6 +390,84 @@ export class LocalEngine implements ExecutionStarter {
           : `${record.status}: ${record.error ?? ''} ${record.cause ?? ''}`.trim(),
     });
     return record;
+  }
+
+  /**
+   * StopExecution: aborts a running execution of this engine. No Catch runs, as on AWS; the
+   * status-change event brings execution-cleanup, which cancels its host commands (killing
+   * their processes) and releases its locks.
+   */
+  async stop(name: string, reason = 'stopped by the operator'): Promise<ExecutionRecord> {
+    const stop = this.stoppers.get(name);
+    if (!stop) throw new Error(`execution ${name} is not running in this engine`);
+    stop(reason);
+    const record = await this.wait(name);
+    await this.idle();
+    return record;
+  }
+
+  /** Hands an EventBridge event to the local function its rule targets, in the background. */
+  private emit(functionName: string, event: unknown): void {
+    const fn = this.functions[functionName];
+    if (!fn) return;
+    const delivery = fn(event).catch((err) =>
+      this.notifier.publish('event failed', `${functionName} failed an event: ${(err as Error).message}`),
+    );
+    this.background.add(delivery);
+    void delivery.finally(() => this.background.delete(delivery));
+  }
+
+  /** Output of a host command: its task's log, and stderr lines as progress on the terminal. */
+  private commandOutput(commandId: string, stream: 'stdout' | 'stderr', text: string): void {
+    const task = this.commandTasks.get(commandId) ?? this.attribute(commandId);
+    if (!task) return;
+    void this.store.appendLog(task.execution, task.state, text);
+    if (stream !== 'stderr') return;
+    for (const line of text.split('\n').filter(Boolean)) {
+      this.options.listener?.({
+        execution: task.execution,
+        kind: 'progress',
+        state: task.state,
+        message: line,
+      });
+    }
+  }
+
+  /** The task whose host-command invocation sent this command (it runs in that task's scope). */
+  private attribute(commandId: string) {
+    const task = currentTask();
+    if (!task) return undefined;
+    const entry = { execution: task.execution, state: task.state, startedAt: Date.now() };
+    this.commandTasks.set(commandId, entry);
+    return entry;
+  }
+
+  /** SSM's invocation status-change event, as EventBridge would deliver it to host-command-events. */
+  private commandEnded(commandId: string, instanceId: string, status: HostCommandStatus): void {
+    const task = this.commandTasks.get(commandId);
+    if (task) {
+      const seconds = ((Date.now() - task.startedAt) / 1000).toFixed(1);
+      void this.store.appendLog(task.execution, task.state, `[${status} after ${seconds} s]\n`);
+    }
+    this.emit('host-command-events', {
+      source: 'aws.ssm',
+      'detail-type': 'EC2 Command Invocation Status-change Notification',
+      detail: { 'command-id': commandId, 'instance-id': instanceId, status },
+    });
+  }
+
+  private startSweeping(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(
+      () => this.emit('host-command-events', { source: 'aws.events', 'detail-type': 'Scheduled Event' }),
+      this.options.sweepMs ?? 5_000,
+    );
+    this.sweeper.unref();
+  }
+
+  private stopSweeping(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 
   private async startFromTask(input: Record<string, unknown>, task: TaskContext): Promise<unknown> {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decideApproval } from '../../shared/approvals/decide.ts';
@@ -10,6 +11,7 @@ import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
 import { createLocalFunctions, echoNotifier, ensureLocalMounts } from './local-functions.ts';
+import { installLocalHost } from './local-install.ts';
 import { localDefinitions } from './synth.ts';
 
 /** The identity `--yes` approves as: never the requester, so the two-person rule still holds. */
@@ -31,8 +33,6 @@ export interface LocalSessionOptions {
   /** Definitions to run instead of the synthesized CDK app (tests of the engine itself). */
   definitions?: EngineDefinitions;
   waitMs?: number;
-  /** Program and leading args that run releng-host (default: this checkout's bin/releng-host.mjs). */
-  hostCommand?: string[];
 }
 
 export interface LocalSession {
@@ -80,6 +80,29 @@ async function autoApprove(session: LocalSession, approver: string, execution: s
 }
 
 /**
+ * Installs releng-host on the local root with the app's own install document, as the stack's
+ * association does on a compose host (quick when nothing changed). The signing-key and doctor
+ * steps need the signing-key secret; a root without one (no demo key) stops after the install.
+ */
+async function installHost(
+  root: string,
+  definitions: EngineDefinitions,
+  configFile: string | undefined,
+  config: ReleaseConfig,
+): Promise<void> {
+  const id = definitions.index.installDocument;
+  if (!id) return;
+  const configOverrides = configFile ? (JSON.parse(await readFile(configFile, 'utf8')) as unknown) : {};
+  const secret = join(root, 'etc/releng/secrets', config.aws.signingKeySecret);
+  await installLocalHost({
+    root,
+    document: definitions.index.documents[id],
+    configOverrides,
+    ...(existsSync(secret) ? {} : { lastStep: 'install' }),
+  });
+}
+
+/**
  * The embedded engine for one command: the config, the synthesized CDK app, the handlers with
  * their local adapters, all under `root`.
  */
@@ -89,6 +112,7 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
   const config = loadConfig(configFile);
   await ensureLocalMounts(root, config);
   const definitions = options.definitions ?? (await localDefinitions(config));
+  await installHost(root, definitions, configFile, config);
   const session = {} as LocalSession;
   const listener = (event: EngineEvent) => {
     options.listener?.(event);
@@ -103,10 +127,8 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     notifier: echoNotifier(adapters.notifier, listener),
     root,
     definitions,
-    ...(configFile ? { configFile } : {}),
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
-    ...(options.hostCommand ? { hostCommand: options.hostCommand } : {}),
     functions: (e) => {
       const built = createLocalFunctions(e, {
         config,

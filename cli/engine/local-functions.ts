@@ -4,11 +4,16 @@ import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoApprovalStore } from '../../functions/adapters/dynamodb.ts';
+import { DynamoHostCommandStore } from '../../functions/adapters/host-command-store.ts';
 import type { LogPort } from '../../functions/adapters/runtime.ts';
 import { createApprovalRequestHandler } from '../../functions/approval-request/process.ts';
+import { createExecutionCleanupHandler } from '../../functions/execution-cleanup/process.ts';
+import { createHostCommandHandler } from '../../functions/host-command/process.ts';
+import { createHostCommandEventsHandler } from '../../functions/host-command-events/process.ts';
 import { createKojiEventsHandler, type KojiEventsObserver } from '../../functions/koji-events/process.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import type { HostCommandDeps } from '../../shared/host-commands/lifecycle.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
 import {
   type ApprovalStore,
@@ -104,6 +109,50 @@ export function engineApprovalStore(engine: LocalEngine, fallback: ApprovalStore
 }
 
 /**
+ * What the host-command Lambdas run on locally: the local agent for SSM, the engine's task
+ * tokens, and functions/' DynamoDB store over the engine's state table (none without one).
+ */
+function engineHostCommandDeps(engine: LocalEngine, clock: Clock): HostCommandDeps | undefined {
+  const { index } = engine.options.definitions;
+  const [stateTable, ...others] = Object.keys(index.tables);
+  if (!stateTable || others.length > 0) return undefined;
+  const client = new LocalDocumentClient(tableFor(engine.engineDir, index, stateTable));
+  return {
+    commands: engine.hostCommands,
+    store: new DynamoHostCommandStore(client, 'local', clock),
+    callbacks: engine.tokens,
+    clock,
+  };
+}
+
+/**
+ * host-command, host-command-events and execution-cleanup over the engine's local agent, task
+ * tokens and state table (none when the app has no single state table).
+ */
+export function localHostCommandFunctions(
+  engine: LocalEngine,
+  options: { clock?: Clock; locks?: LockStore; listener?: EngineListener } = {},
+): LocalFunctions {
+  const clock = options.clock ?? systemClock;
+  const deps = engineHostCommandDeps(engine, clock);
+  if (!deps) return {};
+  const { index } = engine.options.definitions;
+  const [stateTable] = Object.keys(index.tables);
+  const locks = options.locks ?? new TableLockStore(tableFor(engine.engineDir, index, stateTable!), clock);
+  return {
+    'host-command': createHostCommandHandler(deps, engineLogger(options.listener, 'host-command')),
+    'host-command-events': createHostCommandEventsHandler(
+      deps,
+      engineLogger(options.listener, 'host-command-events'),
+    ),
+    'execution-cleanup': createExecutionCleanupHandler(
+      { ...deps, locks },
+      engineLogger(options.listener, 'execution-cleanup'),
+    ),
+  };
+}
+
+/**
  * The Lambda handlers of functions/ with the local adapters of cli/local injected, the engine as
  * their ExecutionStarter and its task tokens as their TaskCallbacks: the same code paths AWS
  * runs, with the AWS edge swapped for files under the root.
@@ -139,7 +188,13 @@ export function createLocalFunctions(
     { config, approvals: adapters.approvals, notifier, clock },
     engineLogger(options.listener, 'approval-request'),
   );
+  const hostCommandFunctions = localHostCommandFunctions(engine, {
+    clock,
+    locks,
+    listener: options.listener,
+  });
   const functions: LocalFunctions = {
+    ...hostCommandFunctions,
     'koji-events': (event) => kojiEvents(event as SQSEvent),
     'promotion-events': (event) => promotionEvents(event as SQSEvent),
     'approval-request': (event) => approvalRequest(event),

@@ -93,6 +93,12 @@ export class LocalTaskTokens implements TaskCallbacks {
     await this.complete(taskToken, { status: 'FAILED', error, cause });
   }
 
+  /** SendTaskHeartbeat: the local engine keeps no heartbeat clock, but a used token is gone. */
+  async heartbeat(taskToken: string): Promise<void> {
+    const record = await this.read(taskToken);
+    if (record.status !== 'WAITING') throw new TaskTokenError(`task token ${taskToken} was already used`);
+  }
+
   /** Resolves with the SendTaskSuccess output; rejects with a TaskFailure for SendTaskFailure. */
   async wait(token: string, signal?: AbortSignal): Promise<unknown> {
     for (;;) {

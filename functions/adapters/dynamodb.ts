@@ -26,11 +26,12 @@ export const createDynamoClient = () => new DynamoDBClient({ ...AWS_CALL_LIMITS 
 export const createDocumentClient = (client = createDynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
-const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
-const isConditionFailure = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
+export const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
+export const isConditionFailure = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
 
-async function scanAll(
-  doc: DynamoDBDocumentClient,
+/** Every item a scan matches, across pages. */
+export async function scanAll(
+  doc: Pick<DynamoDBDocumentClient, 'send'>,
   input: ScanCommandInput,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];

@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
@@ -71,7 +72,9 @@ const GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 export class SfnTaskCallbacks implements TaskCallbacks {
   constructor(private readonly sfn: SFNClient) {}
 
-  private async call(command: SendTaskSuccessCommand | SendTaskFailureCommand): Promise<void> {
+  private async call(
+    command: SendTaskSuccessCommand | SendTaskFailureCommand | SendTaskHeartbeatCommand,
+  ): Promise<void> {
     try {
       await this.sfn.send(command as SendTaskSuccessCommand);
     } catch (err) {
@@ -81,11 +84,15 @@ export class SfnTaskCallbacks implements TaskCallbacks {
     }
   }
 
-  succeed(taskToken: string, output: ApprovalResultV1): Promise<void> {
+  succeed(taskToken: string, output: ApprovalResultV1 | Record<string, unknown>): Promise<void> {
     return this.call(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
   }
 
   fail(taskToken: string, error: string, cause: string): Promise<void> {
     return this.call(new SendTaskFailureCommand({ taskToken, error, cause }));
+  }
+
+  heartbeat(taskToken: string): Promise<void> {
+    return this.call(new SendTaskHeartbeatCommand({ taskToken }));
   }
 }

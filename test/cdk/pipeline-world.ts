@@ -6,13 +6,13 @@ import { aslFromTemplate } from '../../cdk/asl.ts';
 import { type AslDefinition, allStates } from '../../cli/engine/asl.ts';
 import type { Item } from '../../cli/engine/expressions.ts';
 import { LocalTable } from '../../cli/engine/local-table.ts';
+import { describeHostFailure } from '../../shared/host-commands/result.ts';
+import { HOST_COMMAND_ERRORS } from '../../shared/host-commands/task.ts';
 import type { CfnTemplate } from './synth.ts';
 
 /** What a fake compose host reports for one command. */
 export interface HostOutcome {
   status?: 'Success' | 'Failed' | 'TimedOut' | 'Cancelled';
-  /** Polls answered InProgress before the final status. */
-  runningPolls?: number;
   stdout?: string;
   exitCode?: number;
 }
@@ -34,8 +34,8 @@ const conditional = (input: any) => ({
 type Handler = (payload: any) => unknown;
 
 /**
- * The AWS side of a pipeline run, served at the API edge: SSM (a scripted compose host), Lambda
- * (test handlers by function name), DynamoDB (the engine's local table with real condition
+ * The AWS side of a pipeline run, served at the API edge: Lambda (test handlers by function
+ * name; host-command answers as its completion event would, from a scripted compose host), DynamoDB (the engine's local table with real condition
  * evaluation), SNS, SQS and Step Functions StartExecution (recorded). Everything between those
  * calls is the synthesized state machine itself, run by aws-local-stepfunctions.
  */
@@ -47,7 +47,6 @@ export class PipelineWorld {
   readonly table: LocalTable;
   /** Lock names seen taken, in order. */
   readonly locksTaken: string[] = [];
-  private readonly invocations = new Map<string, { outcome: HostOutcome; polls: number; instance: string }>();
   private readonly operationsByDocument: Record<string, string> = {};
   private readonly functionsById: Record<string, string> = {};
 
@@ -85,37 +84,11 @@ export class PipelineWorld {
   private async serve(resource: string, input: Record<string, any>): Promise<unknown> {
     const service = resource.replace(/^arn:aws:states:::/, '');
     switch (service) {
-      case 'aws-sdk:ssm:sendCommand': {
-        const operation = this.operationsByDocument[input.DocumentName];
-        if (!operation) throw new Error(`unknown document ${input.DocumentName}`);
-        const parameters = Object.fromEntries(
-          Object.entries(input.Parameters as Record<string, string[]>).map(([k, v]) => [k, v[0]!]),
-        );
-        const command = { operation, parameters };
-        this.commands.push(command);
-        const id = `cmd-${this.commands.length}`;
-        this.invocations.set(id, { outcome: this.host(command), polls: 0, instance: input.InstanceIds[0] });
-        return { Command: { CommandId: id } };
-      }
-      case 'aws-sdk:ssm:getCommandInvocation': {
-        const inv = this.invocations.get(input.CommandId);
-        if (!inv || inv.instance !== input.InstanceId) {
-          throw Object.assign(new Error('no invocation'), { name: 'Ssm.InvocationDoesNotExistException' });
-        }
-        inv.polls += 1;
-        const running = inv.polls <= (inv.outcome.runningPolls ?? 0);
-        const status = running ? 'InProgress' : (inv.outcome.status ?? 'Success');
-        return {
-          Status: status,
-          StatusDetails: status,
-          ResponseCode: running ? -1 : (inv.outcome.exitCode ?? (status === 'Success' ? 0 : 1)),
-          StandardOutputContent: running ? '' : (inv.outcome.stdout ?? '{"ok":true}\n'),
-        };
-      }
       case 'lambda:invoke':
       case 'lambda:invoke.waitForTaskToken': {
         const id = String(input.FunctionName).split(':').pop()!;
         const name = this.functionsById[id];
+        if (name === 'host-command' && !this.lambdas[name]) return this.runHostCommand(input.Payload);
         const handler = name ? this.lambdas[name] : undefined;
         if (!handler) throw new Error(`no test handler for Lambda ${name ?? id}`);
         const result = await handler(input.Payload);
@@ -150,6 +123,39 @@ export class PipelineWorld {
       default:
         throw new Error(`the test world does not serve ${resource}`);
     }
+  }
+
+  /**
+   * What the host-command Lambda and the completion event amount to, seen from the state
+   * machine: the task's result for a successful command, or the error it is failed with.
+   */
+  private runHostCommand(payload: Record<string, any>): unknown {
+    const operation = this.operationsByDocument[payload.documentName];
+    if (!operation) throw new Error(`unknown document ${payload.documentName}`);
+    if (operation !== payload.operation)
+      throw new Error(`${payload.documentName} is not ${payload.operation}`);
+    const parameters = Object.fromEntries(
+      Object.entries(payload.parameters as Record<string, string[]>).map(([k, v]) => [k, v[0]!]),
+    );
+    const command = { operation, parameters };
+    this.commands.push(command);
+    const outcome = this.host(command);
+    const status = outcome.status ?? 'Success';
+    const stdout = outcome.stdout ?? '{"ok":true}\n';
+    if (status === 'Success')
+      return { commandId: `cmd-${this.commands.length}`, status, output: JSON.parse(stdout) };
+    const invocation = {
+      commandId: `cmd-${this.commands.length}`,
+      instanceId: payload.instanceId,
+      status,
+      statusDetails: status,
+      responseCode: outcome.exitCode ?? 1,
+      stdout,
+      stderr: '',
+    };
+    throw Object.assign(new Error(describeHostFailure(operation, invocation)), {
+      name: status === 'TimedOut' ? HOST_COMMAND_ERRORS.timedOut : HOST_COMMAND_ERRORS.failed,
+    });
   }
 
   /** Runs the pipeline whose construct id is `pipeline`; resolves with the output or rejects with the error. */

@@ -61,8 +61,10 @@ async function failureOf(run: Promise<unknown>): Promise<{ name: string; message
   throw new Error('the execution succeeded');
 }
 
-const ops = (world: PipelineWorld) => world.commands.map((c) => c.operation);
-const ok: (c: HostCommand) => HostOutcome = () => ({ status: 'Success', runningPolls: 2 });
+/** The host commands that do the pipeline's work: everything after the doctor check. */
+const work = (world: PipelineWorld) => world.commands.filter((c) => c.operation !== 'doctor');
+const ops = (world: PipelineWorld) => work(world).map((c) => c.operation);
+const ok: (c: HostCommand) => HostOutcome = () => ({ status: 'Success' });
 
 let template: CfnTemplate;
 beforeAll(() => {
@@ -106,11 +108,37 @@ describe('compose pipeline', () => {
     expect(JSON.stringify(states['Quiet window'])).not.toContain('Lock');
   });
 
+  it('checks the compose host (doctor) for the requested major before any other host work', async () => {
+    const world = new PipelineWorld(template, ok, { 'efs-preflight': preflight });
+    await world.run(PIPELINE_IDS.compose, request);
+    expect(world.commands[0]).toEqual({ operation: 'doctor', parameters: { major: '8' } });
+    expect(world.commands.filter((c) => c.operation === 'doctor')).toHaveLength(1);
+  });
+
+  it('stops before any lock or compose when the host check fails', async () => {
+    const missing = '{"ok":false,"error":"tree koji (/mnt/koji) is not mounted; the EFS mount failed?"}';
+    const world = new PipelineWorld(
+      template,
+      (c) =>
+        c.operation === 'doctor' ? { status: 'Failed', exitCode: 1, stdout: missing } : { status: 'Success' },
+      { 'efs-preflight': preflight },
+    );
+    const failure = await failureOf(world.run(PIPELINE_IDS.compose, request));
+    expect(failure.name).toBe('HostCommandFailed');
+    expect(String(failure.message)).toContain(
+      'releng-host doctor: Failed (exit 1): tree koji (/mnt/koji) is not mounted',
+    );
+    expect(work(world)).toEqual([]);
+    expect(world.locksTaken).toEqual([]);
+  });
+
   it('composes each under its lane lock, releases the locks and starts staging with what was built', async () => {
     const world = new PipelineWorld(template, ok, { 'efs-preflight': preflight });
     await world.run(PIPELINE_IDS.compose, request, 'compose-1');
     expect(
-      world.commands.map((c) => c.parameters).sort((a, b) => a.compose!.localeCompare(b.compose!)),
+      work(world)
+        .map((c) => c.parameters)
+        .sort((a, b) => a.compose!.localeCompare(b.compose!)),
     ).toEqual([
       { major: '8', channel: 'stable', revision: '', compose: 'Extras', kind: 'updates', resume: '' },
       { major: '8', channel: 'stable', revision: '', compose: 'Rocky', kind: 'updates', resume: '' },
@@ -126,10 +154,14 @@ describe('compose pipeline', () => {
     });
   });
 
-  it('on a failing compose releases every lane lock, notifies with the log stream and fails', async () => {
+  it("on a failing compose releases every lane lock, notifies with the host's failure line and fails", async () => {
+    const pungiFailed = '{"ok":false,"error":"pungi-koji exited 1: see logs/global/pungi.global.log"}';
     const world = new PipelineWorld(
       template,
-      (c) => (c.parameters.compose === 'Extras' ? { status: 'Failed', exitCode: 3 } : { status: 'Success' }),
+      (c) =>
+        c.parameters.compose === 'Extras'
+          ? { status: 'Failed', exitCode: 3, stdout: pungiFailed }
+          : { status: 'Success' },
       { 'efs-preflight': preflight },
     );
     const failure = await failureOf(world.run(PIPELINE_IDS.compose, request));
@@ -137,9 +169,8 @@ describe('compose pipeline', () => {
     expect(await world.heldLocks()).toEqual([]);
     expect(world.notifications).toHaveLength(1);
     expect(world.notifications[0]!.message).toMatch(
-      /HostCommandFailed: releng-host compose: Failed \(Failed, exit 3\)/,
+      /HostCommandFailed: releng-host compose: Failed \(exit 3\): pungi-koji exited 1: see logs\/global/,
     );
-    expect(world.notifications[0]!.message).toMatch(/stream cmd-\d+\/i-[0-9a-f]+\/releng\/stdout/);
     expect(world.startedExecutions).toEqual([]);
   });
 
@@ -156,7 +187,7 @@ describe('compose pipeline', () => {
       world.run(PIPELINE_IDS.compose, { ...request, composes: [request.composes[0]] }),
     );
     expect(failure.name).toBe('LockHeld');
-    expect(world.commands).toEqual([]);
+    expect(work(world)).toEqual([]);
     expect(await world.heldLocks()).toEqual(['LOCK#lane:8/Rocky']);
     expect((await world.table.scan())[0]!.owner).toEqual({ S: 'other' });
     expect(world.notifications[0]!.message).toContain('Lane lock is held by another execution');
@@ -202,7 +233,7 @@ describe('staging pipeline', () => {
       requestId: 'req-1',
     });
     expect(
-      world.commands.map((c) => [
+      work(world).map((c) => [
         c.operation,
         c.parameters.compose ?? c.parameters.sig ?? c.parameters.tree ?? '',
       ]),
@@ -241,7 +272,7 @@ describe('promotion pipeline', () => {
       [1, 'promo-1-1', 'token-promo-1', DIGEST_9],
     ]);
     expect(
-      world.commands.map((c) => [c.operation, c.parameters.major ?? '', c.parameters.approvedDigest ?? '']),
+      work(world).map((c) => [c.operation, c.parameters.major ?? '', c.parameters.approvedDigest ?? '']),
     ).toEqual([
       ['sync-to-prod', '8', DIGEST_8],
       ['sync-to-prod', '9', DIGEST_9],
@@ -258,7 +289,7 @@ describe('promotion pipeline', () => {
       'approval-request': (p) => reject(p, 'kernel regression on aarch64'),
     });
     await world.run(PIPELINE_IDS.promotion, { version: 1, releases: [stagingReady('8', DIGEST_8)] });
-    expect(world.commands).toEqual([]);
+    expect(work(world)).toEqual([]);
     expect(world.locksTaken).toEqual([]);
     expect(world.notifications).toHaveLength(1);
     expect(world.notifications[0]!.message).toContain('nothing approved');
@@ -271,7 +302,7 @@ describe('promotion pipeline', () => {
       'approval-request': (p) => (p.request.major === '9' ? reject(p, 'not yet') : decision(p, 'APPROVED')),
     });
     await world.run(PIPELINE_IDS.promotion, twoReleases);
-    expect(world.commands.map((c) => [c.operation, c.parameters.major ?? ''])).toEqual([
+    expect(work(world).map((c) => [c.operation, c.parameters.major ?? ''])).toEqual([
       ['sync-to-prod', '8'],
       ['file-lists', ''],
     ]);
@@ -319,7 +350,7 @@ describe('promotion approval timeout', () => {
     );
     const approval = await world.table.get({ pk: { S: 'APPROVAL#promo-t-0' }, sk: { S: 'APPROVAL' } });
     expect(approval?.status).toEqual({ S: 'TIMED_OUT' });
-    expect(world.commands).toEqual([]);
+    expect(work(world)).toEqual([]);
     expect(world.notifications[0]!.message).toContain('TIMED_OUT');
   });
 });
@@ -351,7 +382,7 @@ describe('minor-release pipeline', () => {
       'ga-8-10',
     );
     expect(ops(world)).toEqual(['compose', 'minor-release', 'torrents', 'verify-staging']);
-    expect(world.commands[0]!.parameters).toMatchObject({ kind: 'produce', revision: '8.10' });
+    expect(work(world)[0]!.parameters).toMatchObject({ kind: 'produce', revision: '8.10' });
     expect(world.startedExecutions).toHaveLength(1);
     const promotion = world.startedExecutions[0]!.input as { releases: unknown[] };
     expect(promotion.releases.map((r) => StagingReadyV1.parse(r).revision)).toEqual(['8.10']);

@@ -1,4 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +7,6 @@ import { HostOperationDocuments } from '../../cdk/constructs/host-documents.ts';
 import {
   HOST_COMMAND_FAILED,
   HOST_COMMAND_TIMED_OUT,
-  POLL_BACKOFF,
   RunOnComposeHost,
   type RunOnComposeHostProps,
 } from '../../cdk/constructs/run-on-compose-host.ts';
@@ -16,6 +16,11 @@ function build(overrides: Partial<RunOnComposeHostProps> = {}) {
   const props: RunOnComposeHostProps = {
     operation: 'sync-to-prod',
     documents: new HostOperationDocuments(stack, 'Docs'),
+    hostCommand: new lambda.Function(stack, 'HostCommandFn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    }),
     instanceId: 'i-0123456789abcdef0',
     outputLogGroup: new logs.LogGroup(stack, 'Logs'),
     parameters: { major: { path: '$.major' }, 'approved-digest': { path: '$.digest' } },
@@ -38,73 +43,49 @@ function rendered(stack: Stack, state: sfn.State): any {
 const inner = (json: any) => json.Branches[0].States as Record<string, any>;
 
 describe('RunOnComposeHost', () => {
-  it('sends the operation document to the host with the parameters as SSM string lists', () => {
+  it('hands the host-command Lambda the document, host and parameters under a task token', () => {
     const { json } = make();
-    const send = inner(json)['Publish: send command'];
-    expect(send.Resource).toEqual({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:::aws-sdk:ssm:sendCommand']],
+    const run = inner(json)['Publish: run'];
+    expect(JSON.stringify(run.Resource)).toContain(':states:::lambda:invoke.waitForTaskToken');
+    expect(run.Parameters.Payload).toMatchObject({
+      version: 1,
+      'taskToken.$': '$$.Task.Token',
+      operation: 'sync-to-prod',
+      instanceId: 'i-0123456789abcdef0',
+      parameters: { 'major.$': 'States.Array($.major)', 'approvedDigest.$': 'States.Array($.digest)' },
+      'execution.$': '$$.Execution.Id',
+      state: 'Publish: run',
+      timeoutSeconds: 12 * 3600,
     });
-    expect(send.Parameters.InstanceIds).toEqual(['i-0123456789abcdef0']);
-    expect(send.Parameters.Parameters).toEqual({
-      'major.$': 'States.Array($.major)',
-      'approvedDigest.$': 'States.Array($.digest)',
-    });
-    expect(send.Parameters.CloudWatchOutputConfig.CloudWatchOutputEnabled).toBe(true);
-    expect(send.TimeoutSeconds).toBe(60);
+    expect(run.Parameters.Payload.documentName).toEqual({ Ref: expect.stringMatching(/^Docssynctoprod/) });
   });
 
-  it('polls with a doubling wait, capped, and retries while the invocation does not exist yet', () => {
+  it('waits without polling: one task kept alive by heartbeats, bounded by the operation timeout', () => {
     const states = inner(make().json);
-    expect(states['Publish: start backoff'].Parameters).toEqual({
-      waitSeconds: POLL_BACKOFF.firstSeconds,
-      elapsedSeconds: 0,
-    });
-    expect(states['Publish: wait'].SecondsPath).toBe('$.hostCommand.poll.waitSeconds');
-    expect(states['Publish: back off'].Parameters['waitSeconds.$']).toBe(
-      'States.MathAdd($.hostCommand.poll.waitSeconds, $.hostCommand.poll.waitSeconds)',
-    );
-    expect(states['Publish: keep interval'].Parameters.waitSeconds).toBe(POLL_BACKOFF.maxSeconds);
-    const poll = states['Publish: poll'];
-    expect(poll.Retry[0].ErrorEquals).toEqual(['Ssm.InvocationDoesNotExistException']);
-    expect(poll.Next).toBe('Publish: done?');
+    expect(Object.keys(states)).toEqual(['Publish: run', 'Publish: timed out']);
+    const run = states['Publish: run'];
+    expect(run.HeartbeatSeconds).toBe(30 * 60);
+    expect(run.TimeoutSeconds).toBe(12 * 3600 + 3600);
+    // No Wait state, no GetCommandInvocation loop: history does not grow with the command's length.
+    expect(JSON.stringify(states)).not.toMatch(/getCommandInvocation|"Type":"Wait"/);
+    // A lost host (no heartbeat) or the deadline becomes HostCommandTimedOut.
+    expect(run.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout', 'States.HeartbeatTimeout'], Next: 'Publish: timed out' },
+    ]);
+    expect(states['Publish: timed out']).toMatchObject({ Type: 'Fail', Error: HOST_COMMAND_TIMED_OUT });
+    // A retried invoke could send the command twice: only throttles and service faults retry.
+    expect(run.Retry.flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals)).toEqual([
+      'Lambda.TooManyRequestsException',
+      'Lambda.ServiceException',
+    ]);
   });
 
-  it('fails with a named error whose cause names the status, exit code and log stream', () => {
-    const states = inner(make().json);
-    expect(states['Publish: failed']).toEqual({
-      Type: 'Fail',
-      Error: HOST_COMMAND_FAILED,
-      CausePath: '$.hostCommand.failure.cause',
+  it("keeps releng-host's result as output only when asked", () => {
+    expect(make().json.ResultSelector).toEqual({
+      'commandId.$': '$[0].commandId',
+      'status.$': '$[0].status',
     });
-    const cause = JSON.stringify(states['Publish: describe failure'].Parameters);
-    expect(cause).toContain('releng/stdout');
-    expect(cause).toContain('$.hostCommand.invocation.ResponseCode');
-    expect(states['Publish: timed out'].Error).toBe(HOST_COMMAND_TIMED_OUT);
-    const deadline = states['Publish: past deadline?'].Choices[0];
-    expect(deadline.NumericGreaterThanEquals).toBe(12 * 3600 + 3600);
-  });
-
-  it('treats Pending, InProgress and Delayed as running and anything else but Success as failed', () => {
-    const done = inner(make().json)['Publish: done?'];
-    expect(done.Choices[0]).toEqual({
-      Variable: '$.hostCommand.invocation.Status',
-      StringEquals: 'Success',
-      Next: 'Publish: succeeded',
-    });
-    const running = done.Choices[1].Or.map((c: any) => c.StringEquals);
-    expect(running).toEqual(['Pending', 'InProgress', 'Delayed']);
-    expect(done.Default).toBe('Publish: describe failure');
-  });
-
-  it('parses the one-line JSON result only when asked', () => {
-    const plain = make().json;
-    expect(plain.ResultSelector).not.toHaveProperty('output.$');
-    const parsed = make({ parseOutput: true, resultPath: '$.verify' }).json;
-    expect(parsed.ResultSelector['output.$']).toBe('$[0].output');
-    expect(parsed.ResultPath).toBe('$.verify');
-    expect(inner(parsed)['Publish: succeeded'].Parameters['output.$']).toBe(
-      'States.StringToJson($.hostCommand.invocation.StandardOutputContent)',
-    );
+    expect(make({ parseOutput: true }).json.ResultSelector).toMatchObject({ 'output.$': '$[0].output' });
   });
 
   it('can be caught like a task', () => {

@@ -27,6 +27,8 @@ const UNSCOPED_ACTIONS = new Set(
     'logs:DescribeResourcePolicies',
     'logs:DescribeLogGroups',
     'ssm:getcommandinvocation',
+    // CancelCommand names only a command id, which IAM cannot scope.
+    'ssm:CancelCommand',
   ].map((action) => action.toLowerCase()),
 );
 

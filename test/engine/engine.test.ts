@@ -6,7 +6,9 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineDefinitions } from '../../cli/engine/definitions.ts';
 import { LocalEngine } from '../../cli/engine/engine.ts';
 import { ExecutionStore } from '../../cli/engine/execution-store.ts';
+import { localHostCommandFunctions } from '../../cli/engine/local-functions.ts';
 import { LocalTaskTokens } from '../../cli/engine/task-tokens.ts';
+import { installDevHost } from '../support/host-root.ts';
 import { fixtureDefinitions } from './fixture-stack.ts';
 
 let definitions: EngineDefinitions;
@@ -20,6 +22,7 @@ beforeAll(() => {
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'releng-engine-'));
+  await installDevHost(root);
   approvals = [];
   received = [];
 });
@@ -33,7 +36,8 @@ function engine(): LocalEngine {
     definitions,
     waitMs: 20,
     retryMsPerSecond: 10,
-    functions: () => ({
+    functions: (e) => ({
+      ...localHostCommandFunctions(e),
       'approval-request': async (event) => {
         approvals.push(event as { taskToken: string; digest: string });
         return {};
@@ -48,6 +52,14 @@ function engine(): LocalEngine {
   });
 }
 
+async function tableItems(): Promise<Array<Record<string, string>>> {
+  const file = join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`);
+  const items = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, { S?: string }>>;
+  return Object.values(items).map((item) =>
+    Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? JSON.stringify(v)])),
+  );
+}
+
 async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
   for (let i = 0; i < 500; i++) {
     const value = probe();
@@ -58,7 +70,7 @@ async function until<T>(probe: () => T | undefined, what: string): Promise<T> {
 }
 
 describe('LocalEngine on a synthesized CDK stack', () => {
-  it('runs a host operation through ssm:sendCommand and the poll loop, under a released lane lock', async () => {
+  it('runs a host operation through the host-command Lambda and the SSM document, under a released lane lock', async () => {
     await mkdir(join(root, 'mnt/repos-production/mirror/pub/rocky/8.10/BaseOS'), { recursive: true });
     await writeFile(join(root, 'mnt/repos-production/mirror/pub/rocky/8.10/BaseOS/x.rpm'), 'x');
     const local = engine();
@@ -71,19 +83,26 @@ describe('LocalEngine on a synthesized CDK stack', () => {
       'utf8',
     );
     expect(list).toContain('8.10/BaseOS/x.rpm');
-    // The lock is released, and the notification logged.
-    expect(
-      await readFile(join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`), 'utf8'),
-    ).toBe('{}\n');
+    // The lock is released, the command recorded as done, and the notification logged.
+    const table = await tableItems();
+    expect(table.filter((item) => item.pk === 'lane:8/Rocky')).toEqual([]);
+    expect(table.filter((item) => item.pk?.startsWith('HOSTCMD#')).map((item) => item.status)).toEqual([
+      'SUCCEEDED',
+    ]);
     expect(await readFile(join(root, 'engine/notifications.log'), 'utf8')).toContain('compose done');
     // Another process sees the same execution, its events and the host's log.
     const store = new ExecutionStore(join(root, 'engine'));
     const events = await store.events('lists-1');
-    expect(events.map((e) => e.state)).toContain('Poll host');
+    expect(events.map((e) => e.state)).toContain('Write file lists: run');
     expect(events.at(-1)?.type).toBe('ExecutionSucceeded');
-    const logs = await store.logs('lists-1', 'Send file-lists');
-    expect(logs[0]?.text).toContain(`releng-host file-lists --root ${root} --json`);
-    expect(logs[0]?.text).toContain('[exit 0');
+    // One task, no polling: the command's completion answered its token.
+    expect(events.filter((e) => e.type === 'StateEntered').length).toBeLessThanOrEqual(8);
+    const logs = (await store.logs('lists-1', 'Write file lists: run')).map((l) => l.text).join('');
+    expect(logs).toContain('[file-lists]');
+    expect(logs).toContain('[Success after');
+    expect(record.output).toMatchObject({
+      command: { status: 'Success', output: { operation: 'file-lists', ok: true } },
+    });
   });
 
   it('fails at the failing host step, releases the lock and records where and why', async () => {
@@ -92,12 +111,14 @@ describe('LocalEngine on a synthesized CDK stack', () => {
 
     expect(record.status).toBe('FAILED');
     expect(record.error).toBe('HostCommandFailed');
-    expect(record.failedState).toBe('Host command failed');
-    expect(
-      await readFile(join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`), 'utf8'),
-    ).toBe('{}\n');
+    expect(record.failedState).toBe('Roll back: run');
+    // The host operation's own failure line, not a log-group name.
+    expect(record.cause).toMatch(
+      /^releng-host rollback: Failed \(exit 1\): .*no publish|^releng-host rollback: Failed \(exit 1\): \S/,
+    );
+    expect((await tableItems()).filter((item) => item.pk === 'lane:8/Rocky')).toEqual([]);
     const logs = await local.store.logs('broken-1');
-    expect(logs.map((l) => l.text).join('')).toMatch(/rollback is not implemented|exit [12]/);
+    expect(logs.map((l) => l.text).join('')).toContain('[Failed after');
   });
 
   it('never lets two executions of one lane hold the lock together', async () => {

@@ -3,11 +3,13 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { HostOperationDocuments } from '../../cdk/constructs/host-documents.ts';
+import { RunOnComposeHost } from '../../cdk/constructs/run-on-compose-host.ts';
 import {
   type CfnTemplate,
   definitionsFromTemplate,
@@ -17,7 +19,7 @@ import {
 /**
  * A small stack that uses every kind of Task the pipelines use, so the engine is tested on a
  * synthesized CDK app without depending on the real pipeline: a lane lock in DynamoDB, a host
- * operation over SSM with a Wait/poll/Choice loop, SNS, SQS with a consumer Lambda, a
+ * operation through the host-command Lambda and the real SSM documents, SNS, SQS with a consumer Lambda, a
  * .waitForTaskToken approval Lambda and startExecution.
  */
 function buildStack(): Stack {
@@ -40,16 +42,9 @@ function buildStack(): Stack {
   const approvalFn = fn('ApprovalFn', 'approval-request');
   const consumerFn = fn('ConsumerFn', 'promotion-events');
   consumerFn.addEventSource(new lambdaEvents.SqsEventSource(queue));
-  const doc = (id: string, operation: string) => {
-    const d = new ssm.CfnDocument(stack, id, {
-      documentType: 'Command',
-      content: { schemaVersion: '2.2', mainSteps: [] },
-    });
-    d.addMetadata('releng:operation', operation);
-    return d;
-  };
-  const fileLists = doc('FileListsDoc', 'file-lists');
-  const rollback = doc('RollbackDoc', 'rollback');
+  const documents = new HostOperationDocuments(stack, 'HostDocuments');
+  const hostCommandFn = fn('HostCommandFn', 'host-command');
+  const commandLogs = new logs.LogGroup(stack, 'CommandLogs');
 
   const lockKey = { pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.lane')) };
   const holder = tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId);
@@ -74,31 +69,19 @@ function buildStack(): Stack {
       expressionAttributeValues: { ':holder': holder },
       resultPath: sfn.JsonPath.DISCARD,
     });
-  const send = (id: string, document: ssm.CfnDocument) =>
-    new tasks.CallAwsService(stack, id, {
-      service: 'ssm',
-      action: 'sendCommand',
-      parameters: { DocumentName: document.ref, InstanceIds: ['i-0'], Parameters: {} },
-      iamResources: ['*'],
-      resultSelector: { 'commandId.$': '$.Command.CommandId' },
+  const host = (id: string, operation: 'file-lists' | 'rollback', parameters = {}) =>
+    new RunOnComposeHost(stack, id, {
+      operation,
+      documents,
+      hostCommand: hostCommandFn,
+      instanceId: 'i-0',
+      outputLogGroup: commandLogs,
+      parameters,
       resultPath: '$.command',
+      parseOutput: true,
     });
-  const wait = new sfn.Wait(stack, 'Wait for host', { time: sfn.WaitTime.duration(Duration.seconds(30)) });
-  const poll = new tasks.CallAwsService(stack, 'Poll host', {
-    service: 'ssm',
-    action: 'getCommandInvocation',
-    parameters: { 'CommandId.$': '$.command.commandId', InstanceId: 'i-0' },
-    iamResources: ['*'],
-    resultSelector: { 'Status.$': '$.Status', 'ResponseCode.$': '$.ResponseCode' },
-    resultPath: '$.invocation',
-  });
-  poll.addRetry({
-    errors: ['Ssm.InvocationDoesNotExistException'],
-    interval: Duration.seconds(1),
-    maxAttempts: 3,
-  });
   const failed = releaseLock().next(
-    new sfn.Fail(stack, 'Host command failed', { error: 'HostCommandFailed', cause: 'releng-host failed' }),
+    new sfn.Fail(stack, 'Host command failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' }),
   );
   const notify = new tasks.SnsPublish(stack, 'Announce', {
     topic,
@@ -106,14 +89,15 @@ function buildStack(): Stack {
     message: sfn.TaskInput.fromJsonPathAt('$.lane'),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  const done = new sfn.Choice(stack, 'Done?')
-    .when(sfn.Condition.stringEquals('$.invocation.Status', 'Success'), releaseLock().next(notify))
-    .when(sfn.Condition.stringEquals('$.invocation.Status', 'InProgress'), wait)
-    .otherwise(failed);
-  wait.next(poll).next(done);
+  const fileLists = host('Write file lists', 'file-lists');
+  const rollback = host('Roll back', 'rollback', { major: { value: '8' } });
+  for (const step of [fileLists, rollback]) {
+    step.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    step.next(releaseLock().next(notify));
+  }
   const which = new sfn.Choice(stack, 'Which operation?')
-    .when(sfn.Condition.stringEquals('$.operation', 'rollback'), send('Send rollback', rollback).next(wait))
-    .otherwise(send('Send file-lists', fileLists).next(wait));
+    .when(sfn.Condition.stringEquals('$.operation', 'rollback'), rollback)
+    .otherwise(fileLists);
   new sfn.StateMachine(stack, 'ComposePipeline', {
     definitionBody: sfn.DefinitionBody.fromChainable(takeLock.next(which)),
   });

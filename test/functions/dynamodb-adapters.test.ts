@@ -54,7 +54,14 @@ describe('DynamoLockStore', () => {
   it('reports who holds a lock it could not take', async () => {
     ddb
       .on(PutCommand)
-      .rejects(conditionFailed({ pk: 'LOCK#publish', owner: 'promote-1', expiresAtEpoch: NOW + 60 }));
+      // DynamoDB returns the old item in its wire form; the document client does not unmarshall errors.
+      .rejects(
+        conditionFailed({
+          pk: { S: 'LOCK#publish' },
+          owner: { S: 'promote-1' },
+          expiresAtEpoch: { N: String(NOW + 60) },
+        }),
+      );
     const result = await new DynamoLockStore(doc, TABLE, clock).acquire('publish', 'promote-2', 600);
     expect(result).toEqual({
       acquired: false,

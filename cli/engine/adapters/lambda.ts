@@ -14,6 +14,9 @@ export type LocalFunctions = Record<string, LocalFunction>;
  */
 export const TASK_TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
 
+/** The functions whose task token a person answers (`releng approve`, `--yes`). */
+const WAITS_FOR_A_PERSON = new Set(['approval-request']);
+
 export interface LambdaAdapterOptions {
   index: ResourceIndex;
   functions: LocalFunctions;
@@ -55,13 +58,18 @@ export function createLambdaAdapter(options: LambdaAdapterOptions): TaskAdapter 
       throw serviceError('States.Runtime', `${task.state}: the payload does not carry $$.Task.Token`);
     }
     await invoke(name, fn, payload);
-    options.listener?.({
-      execution: task.execution,
-      stateMachine: task.stateMachine,
-      kind: 'approval',
-      state: task.state,
-      message: `waiting for a decision (${name})`,
-    });
-    return options.tokens.wait(token, AbortSignal.timeout(task.timeoutSeconds * 1000));
+    // Host commands also wait on a token; only an approval waits for a person.
+    if (WAITS_FOR_A_PERSON.has(name))
+      options.listener?.({
+        execution: task.execution,
+        stateMachine: task.stateMachine,
+        kind: 'approval',
+        state: task.state,
+        message: `waiting for a decision (${name})`,
+      });
+    return options.tokens.wait(
+      token,
+      AbortSignal.any([AbortSignal.timeout(task.timeoutSeconds * 1000), task.signal]),
+    );
   };
 }

@@ -8,6 +8,8 @@ export interface TaskContext {
   state: string;
   resource: TaskResource;
   timeoutSeconds: number;
+  /** Aborted when the execution is stopped: a waiting adapter gives up then. */
+  signal: AbortSignal;
 }
 
 /** Serves one kind of Task resource: takes the input after Parameters, returns the raw result. */
