@@ -114,6 +114,10 @@ function hostConfig(scope: Construct, configOverrides: unknown): s3assets.Asset 
  * whenever the bundle or config changes, and makes CloudFormation wait for the first run (a
  * failed install fails the deploy).
  */
+/** Waits for cloud-init to finish where there is one (a new instance); a no-op elsewhere. */
+const CLOUD_INIT_WAIT =
+  'if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi';
+
 export class HostInstall extends Construct {
   readonly document: ssm.CfnDocument;
   readonly association: ssm.CfnAssociation;
@@ -219,6 +223,8 @@ export function installDocumentContent(): Record<string, unknown> {
           runCommand: [
             ...HOST_ROOT_LINES,
             `trap 'rm -rf "$R${INSTALL_DOWNLOADS}" "$R/var/lib/releng/download"' EXIT`,
+            // A new host's user data may still run dnf (toolchain, EFS): wait for it first.
+            CLOUD_INIT_WAIT,
             'command -v node >/dev/null || dnf -y module install nodejs:20/common',
             `install -D -m 0644 "$R${INSTALL_DOWNLOADS}"/bundle/*.mjs "$R${HOST_INSTALL.bundle}"`,
             `install -D -m 0644 "$R${INSTALL_DOWNLOADS}"/config/*.json "$R${HOST_INSTALL.config}"`,
@@ -245,7 +251,7 @@ export function installDocumentContent(): Record<string, unknown> {
           runCommand: [
             ...HOST_ROOT_LINES,
             // On a new instance the association can start before cloud-init has mounted the trees.
-            'if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi',
+            CLOUD_INIT_WAIT,
             hostOperation('doctor'),
           ],
         },

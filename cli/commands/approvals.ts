@@ -105,12 +105,16 @@ export async function approvalsCommand(argv: string[], out: Output): Promise<num
     const s = p.summary as {
       composeIds: string[];
       advisories: string[];
+      advisoryCount?: number;
       packageCount: number;
       diff: Record<string, number>;
     };
     out.line(`${p.approvalId}  Rocky ${p.revision}  requested by ${p.requestedBy}`);
     out.line(`  digest ${p.digest}`);
-    out.line(`  composes ${s.composeIds.join(', ') || '-'}; advisories ${s.advisories.join(', ') || '-'}`);
+    const more = (s.advisoryCount ?? s.advisories.length) - s.advisories.length;
+    out.line(
+      `  composes ${s.composeIds.join(', ') || '-'}; advisories ${s.advisories.join(', ') || '-'}${more > 0 ? ` and ${more} more` : ''}`,
+    );
     out.line(
       `  ${s.packageCount} packages; +${s.diff.added} ~${s.diff.changed} -${s.diff.removed} files against production`,
     );

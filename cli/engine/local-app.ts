@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decideApproval } from '../../shared/approvals/decide.ts';
@@ -10,6 +10,7 @@ import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
 import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
+import { withFileMutex } from './file-mutex.ts';
 import { createLocalFunctions, echoNotifier, ensureLocalMounts } from './local-functions.ts';
 import { installLocalHost } from './local-install.ts';
 import { localDefinitions } from './synth.ts';
@@ -94,12 +95,16 @@ async function installHost(
   if (!id) return;
   const configOverrides = configFile ? (JSON.parse(await readFile(configFile, 'utf8')) as unknown) : {};
   const secret = join(root, 'etc/releng/secrets', config.aws.signingKeySecret);
-  await installLocalHost({
-    root,
-    document: definitions.index.documents[id],
-    configOverrides,
-    ...(existsSync(secret) ? {} : { lastStep: 'install' }),
-  });
+  await mkdir(join(root, 'engine'), { recursive: true });
+  // State Manager runs one association at a time on a host; two sessions opening at once must too.
+  await withFileMutex(join(root, 'engine', 'host-install'), () =>
+    installLocalHost({
+      root,
+      document: definitions.index.documents[id],
+      configOverrides,
+      ...(existsSync(secret) ? {} : { lastStep: 'install' }),
+    }),
+  );
 }
 
 /**

@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { snsSubject } from '../../functions/adapters/sns.ts';
 import { applyNvrChanges } from '../../shared/intake/names.ts';
 import { type ApprovalResultV1, PendingApprovalV1 } from '../../shared/messages/promotion.ts';
 import type {
@@ -157,7 +158,8 @@ export class FileNotifier implements Notifier {
     await mkdir(dirname(this.file), { recursive: true });
     await appendFile(
       this.file,
-      `${JSON.stringify({ at: this.clock.now().toISOString(), subject, message })}\n`,
+      // The subject SNS would deliver: the local log shows no more than the topic would.
+      `${JSON.stringify({ at: this.clock.now().toISOString(), subject: snsSubject(subject), message })}\n`,
     );
   }
 }

@@ -5,7 +5,7 @@ import { AWS_CALL_LIMITS } from './limits.ts';
 export const createSnsClient = () => new SNSClient({ ...AWS_CALL_LIMITS });
 
 /** SNS subjects are at most 100 printable ASCII characters with no line breaks. */
-function snsSubject(subject: string): string {
+export function snsSubject(subject: string): string {
   return subject.replace(/[^\x20-\x7e]/g, ' ').slice(0, 100);
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
@@ -97,9 +98,8 @@ export const installSigningKey: HostOperation = {
       throw new HostOperationError(
         `signing key secret ${secretName} (${summary.from}) holds no ASCII-armoured OpenPGP private key`,
       );
-    await mkdir(dirname(gpgHome), { recursive: true });
     const keys = (
-      await keysInArmour(armour, dirname(gpgHome), ctx.env).catch((err: Error) => {
+      await keysInArmour(armour, tmpdir(), ctx.env).catch((err: Error) => {
         throw new HostOperationError(`signing key secret ${secretName}: ${err.message}`);
       })
     ).filter((k) => k.secret);

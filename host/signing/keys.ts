@@ -138,12 +138,24 @@ export async function secretKeysIn(gpgHome: string, env?: NodeJS.ProcessEnv): Pr
   }
 }
 
+/**
+ * Stops the gpg-agent serving `gpgHome`, if one runs. The agent's socket is found by the home's
+ * path, so an agent left from a home that was since moved or replaced would take the import and
+ * fail it ("error sending to agent"); and no agent should outlive the operation that needed it.
+ */
+export async function stopAgent(gpgHome: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  await execFile(['gpgconf', '--kill', 'gpg-agent'], { env: gpgEnv(gpgHome, env) }).catch(() => undefined);
+}
+
 /** Imports the armoured keys into `gpgHome` from stdin: the key never touches a file of ours. */
 export async function importKeys(armour: string, gpgHome: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  await stopAgent(gpgHome, env);
   try {
     await execFile(['gpg', '--batch', '--import'], { env: gpgEnv(gpgHome, env), input: armour });
   } catch (err) {
     throw gpgFailure(`gpg --import into ${gpgHome} failed`, err);
+  } finally {
+    await stopAgent(gpgHome, env);
   }
 }
 

@@ -63,7 +63,10 @@ export class AwsSecretSource implements SecretSource {
       throw new Error(`secret ${name}: GetSecretValue failed: ${e.name}: ${e.message}`);
     }
     if (value.SecretString !== undefined) return value.SecretString;
-    if (value.SecretBinary !== undefined) return Buffer.from(value.SecretBinary).toString('utf8');
+    if (value.SecretBinary !== undefined)
+      throw new Error(
+        `secret ${name} holds only SecretBinary; store the armoured key as SecretString (gpg --armor --export-secret-keys)`,
+      );
     throw new Error(`secret ${name} has no value (neither SecretString nor SecretBinary)`);
   }
 }

@@ -1,5 +1,6 @@
 import type { ReleaseConfig } from '../config/schema.ts';
 import { type ApprovalRequestInputV1, PendingApprovalV1 } from '../messages/index.ts';
+import { advisoryCountOf } from '../messages/promotion.ts';
 import type { ApprovalStore, Clock, Notifier } from '../ports.ts';
 
 export interface ApprovalRequestDeps {
@@ -36,7 +37,7 @@ export function approvalMessage(approval: PendingApprovalV1): { subject: string;
     `Expires at:    ${approval.expiresAt}`,
     '',
     `Composes (${summary.composeIds.length}): ${listed(summary.composeIds)}`,
-    `Advisories (${summary.advisories.length}): ${listed(summary.advisories)}`,
+    `Advisories (${advisoryCountOf(summary)}): ${listed(summary.advisories)}${advisoryCountOf(summary) > summary.advisories.length ? ', … (all in the manifest)' : ''}`,
     `Packages: ${summary.packageCount} in ${summary.repoCount} repos`,
     `Against production: ${summary.diff.added} files added, ${summary.diff.changed} changed, ${summary.diff.removed} removed`,
     '',

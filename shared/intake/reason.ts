@@ -33,7 +33,8 @@ export const MAX_BODY_BYTES = 256 * 1024;
 /** Parses a message body as JSON, refusing non-strings, oversize bodies and bad JSON by name. */
 export function parseJsonBody(body: unknown): unknown {
   if (typeof body !== 'string') throw new RejectedMessageError(`body is ${typeof body}, not a string`);
-  if (body.length > MAX_BODY_BYTES)
+  // SQS counts the limit in UTF-8 bytes; a string's length counts UTF-16 units.
+  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
     throw new RejectedMessageError(`body is larger than ${MAX_BODY_BYTES} bytes`);
   try {
     return JSON.parse(body);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,8 +107,8 @@ describe('when a host step fails', () => {
   it('fails the execution at that step, releases its locks, and a rerun after the fix completes', {
     timeout: 300_000,
   }, async () => {
-    const gpgHome = join(root, 'etc/releng/gnupg');
-    await rename(gpgHome, `${gpgHome}.away`);
+    // The errata service goes away: apply-updateinfo cannot fetch the advisories.
+    await apollo.close();
     const failed = await releng(
       'sync-staging',
       '--major',
@@ -121,21 +121,31 @@ describe('when a host step fails', () => {
     );
     expect(failed.code).toBe(1);
     const run = (
-      failed.body.executions as Array<{ name: string; status: string; failedState?: string; error?: string }>
+      failed.body.executions as Array<{
+        name: string;
+        status: string;
+        failedState?: string;
+        error?: string;
+        cause?: string;
+      }>
     )[0]!;
-    expect(run).toMatchObject({ name: 'broken-staging', status: 'FAILED' });
-    expect(run.failedState).toMatch(/Sign/);
+    expect(run).toMatchObject({ name: 'broken-staging', status: 'FAILED', error: 'HostCommandFailed' });
+    expect(run.failedState).toBe('Apply updateinfo: run');
+    // The host operation's own failure line, not a log group to go and read.
+    expect(run.cause).toMatch(
+      /^releng-host apply-updateinfo: Failed \(exit 1\): apollo: http:\/\/127\.0\.0\.1:/,
+    );
 
     const status = await releng('status');
     expect(status.body.locks).toEqual([]);
     const history = await releng('history', 'broken-staging');
     const events = (history.body as { events: Array<{ type: string; state?: string; error?: string }> })
       .events;
-    expect(events.some((e) => e.type === 'StateFailed' && e.state?.includes('Sign'))).toBe(true);
+    expect(events.some((e) => e.type === 'StateFailed' && e.state === 'Apply updateinfo: run')).toBe(true);
     const logs = await releng('logs', 'broken-staging');
-    expect(JSON.stringify(logs.body)).toContain('sign-repos');
+    expect(JSON.stringify(logs.body)).toContain('[apply-updateinfo] FAILED: apollo');
 
-    await rename(`${gpgHome}.away`, gpgHome);
+    apollo = await serveDemoErrata(root);
     const rerun = await releng('rerun', 'broken-staging', '--yes');
     expect(rerun.code).toBe(0);
     expect(rerun.body).toMatchObject({ rerunOf: 'broken-staging', execution: { status: 'SUCCEEDED' } });

@@ -1,9 +1,11 @@
 import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPackageStore, type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
+import { exportSecretKey } from '../../cli/demo/rpm-tools.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { main } from '../../host/main.ts';
 import { isoFileName } from '../../host/release/isos.ts';
+import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { type HostOperationName, paramsOf } from '../../shared/operations.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
@@ -46,6 +48,11 @@ async function sigCompose(root: string, rpm: string): Promise<void> {
 
 export async function buildWorld(root: string): Promise<World> {
   const store = await createPackageStore({ root, major: '8' });
+  // What Secrets Manager holds on AWS, as the local stand-in install-signing-key reads.
+  await exportSecretKey(
+    store.key,
+    secretFilePath(root, buildConfig(store.configOverrides).aws.signingKeySecret),
+  );
   const args = {} as Record<HostOperationName, string[]>;
   /** `releng-host OP --root … --config … [--major 8] ARGS --json`, in-process. */
   const raw = async (operation: HostOperationName, extra: string[]): Promise<HostResult> => {

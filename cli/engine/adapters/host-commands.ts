@@ -29,7 +29,7 @@ export interface LocalHostCommandsOptions {
  * command's process group.
  */
 export class LocalHostCommands implements HostCommands {
-  private readonly started = new Map<string, StartedCommand>();
+  private readonly started = new Map<string, StartedCommand & { instanceId: string }>();
 
   constructor(private readonly options: LocalHostCommandsOptions) {}
 
@@ -50,17 +50,17 @@ export class LocalHostCommands implements HostCommands {
     } catch (err) {
       throw serviceError('InvalidParameters', (err as Error).message);
     }
-    this.started.set(commandId, command);
+    this.started.set(commandId, Object.assign(command, { instanceId: request.instanceId }));
     void command.done.then((invocation) =>
       this.options.onEnded(commandId, request.instanceId, invocation.status as HostCommandStatus),
     );
     return { commandId };
   }
 
-  /** One local host stands for every instance id the stack names. */
+  /** The local host stands for the instance a command was sent to; any other has no invocation. */
   async get(commandId: string, instanceId: string): Promise<HostCommandInvocation | undefined> {
     const invocation = this.options.agent.invocation(commandId);
-    if (!invocation) return undefined;
+    if (!invocation || this.started.get(commandId)?.instanceId !== instanceId) return undefined;
     return {
       commandId,
       instanceId,

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { snsSubject } from '../../../functions/adapters/sns.ts';
 import type { Notifier } from '../../../shared/ports.ts';
 import { type EngineListener, requireString, type TaskAdapter } from './types.ts';
 
@@ -74,7 +75,7 @@ export class LogNotifier implements Notifier {
 
   async publish(subject: string, message: string, execution = '-'): Promise<void> {
     await mkdir(join(this.file, '..'), { recursive: true });
-    const entry = { at: new Date().toISOString(), execution, subject, message };
+    const entry = { at: new Date().toISOString(), execution, subject: snsSubject(subject), message };
     await appendFile(this.file, `${JSON.stringify(entry)}\n`);
     this.listener?.({ execution, kind: 'notification', message: `${subject}: ${message}` });
   }
