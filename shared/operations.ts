@@ -186,6 +186,17 @@ export function isHostOperation(name: string): name is HostOperationName {
   return Object.hasOwn(HOST_OPERATIONS, name);
 }
 
+/**
+ * Parameters a host sets itself rather than a caller: the document fixes the root, the config
+ * file and --json, so no SSM document offers them and no pipeline may pass them.
+ */
+export const HOST_FIXED_PARAMS: ReadonlySet<string> = new Set(['root', 'config', 'json']);
+
+/** SSM parameter names are the flags in camelCase (`approved-digest` → `approvedDigest`). */
+export function ssmParamName(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** Every parameter of an operation, its own and the common ones. */
 export function paramsOf(name: HostOperationName): readonly OperationParam[] {
   return [...COMMON_PARAMS, ...HOST_OPERATIONS[name].params];

@@ -2,11 +2,13 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
   COMMON_PARAMS,
+  HOST_FIXED_PARAMS,
   HOST_OPERATIONS,
   type HostOperationName,
   type OperationParam,
   paramPattern,
   paramsOf,
+  ssmParamName,
 } from '../../shared/operations.ts';
 
 /** Where the install association puts the host entry and the stack's config. */
@@ -16,17 +18,11 @@ export const HOST_INSTALL = {
   config: '/etc/releng/releng.config.json',
 } as const;
 
-/** Parameters fixed on AWS rather than offered to callers: the host root and config file. */
-const FIXED = new Set(['root', 'config', 'json']);
-
-/** SSM parameter names are camelCase (`approved-digest` → `approvedDigest`). */
-export function ssmParamName(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
+export { ssmParamName };
 
 /** The operation parameters a document offers: everything but root, config and json. */
 export function documentParams(operation: HostOperationName): OperationParam[] {
-  return paramsOf(operation).filter((param) => !FIXED.has(param.name));
+  return paramsOf(operation).filter((param) => !HOST_FIXED_PARAMS.has(param.name));
 }
 
 interface SsmParameter {
@@ -131,4 +127,4 @@ export class HostOperationDocuments extends Construct {
 }
 
 /** The common flags a caller can still set on AWS (dry-run). */
-export const CALLER_COMMON_PARAMS = COMMON_PARAMS.filter((param) => !FIXED.has(param.name));
+export const CALLER_COMMON_PARAMS = COMMON_PARAMS.filter((param) => !HOST_FIXED_PARAMS.has(param.name));

@@ -5,8 +5,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { DELIVERY_TIMEOUT_SECONDS } from '../../shared/host-commands/lifecycle.ts';
-import { HOST_COMMAND_ERRORS, ssmParamName } from '../../shared/host-commands/task.ts';
-import { checkParam, HOST_OPERATIONS, type HostOperationName } from '../../shared/operations.ts';
+import { HOST_COMMAND_ERRORS } from '../../shared/host-commands/task.ts';
+import {
+  checkParam,
+  HOST_OPERATIONS,
+  type HostOperationName,
+  ssmParamName,
+} from '../../shared/operations.ts';
 import { documentParams, type HostOperationDocuments } from './host-documents.ts';
 
 export const HOST_COMMAND_FAILED = HOST_COMMAND_ERRORS.failed;

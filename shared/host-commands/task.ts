@@ -1,5 +1,12 @@
 import * as z from 'zod';
-import { checkParam, type HostOperationName, isHostOperation, paramsOf } from '../operations.ts';
+import {
+  checkParam,
+  HOST_FIXED_PARAMS,
+  type HostOperationName,
+  isHostOperation,
+  paramsOf,
+  ssmParamName,
+} from '../operations.ts';
 
 /**
  * What a pipeline hands the host-command Lambda (invoked with .waitForTaskToken) for one
@@ -39,11 +46,6 @@ export const HOST_COMMAND_ERRORS = {
   rejected: 'HostCommandRejected',
 } as const;
 
-/** SSM parameter names are the flags in camelCase (`approved-digest` → `approvedDigest`). */
-export function ssmParamName(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
 export class HostCommandRejectedError extends Error {
   override readonly name = HOST_COMMAND_ERRORS.rejected;
 }
@@ -59,7 +61,7 @@ export function checkTaskParameters(
   const bySsmName = new Map(paramsOf(operation).map((p) => [ssmParamName(p.name), p]));
   for (const [name, values] of Object.entries(parameters)) {
     const param = bySsmName.get(name);
-    if (!param || ['root', 'config', 'json'].includes(param.name))
+    if (!param || HOST_FIXED_PARAMS.has(param.name))
       throw new HostCommandRejectedError(`${operation}: unknown parameter ${JSON.stringify(name)}`);
     const value = values[0] ?? '';
     if (param.kind.type === 'flag') {

@@ -2,8 +2,17 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentContent } from '../../cdk/constructs/host-documents.ts';
+import { LocalAgent } from '../../cli/agent/index.ts';
 import { ADVISORY_ID, type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
+import { LocalHostCommands } from '../../cli/engine/adapters/host-commands.ts';
+import { LocalDocumentClient } from '../../cli/engine/local-document-client.ts';
+import { LocalTable } from '../../cli/engine/local-table.ts';
+import { LocalTaskTokens } from '../../cli/engine/task-tokens.ts';
+import { DynamoHostCommandStore } from '../../functions/adapters/host-command-store.ts';
+import { completeHostCommand, sendHostCommand } from '../../shared/host-commands/lifecycle.ts';
 import { StagingReadyV1 } from '../../shared/messages/promotion.ts';
+import { installDevHost } from '../support/host-root.ts';
 import { type HostRun, hostRunner, newStore } from './support.ts';
 
 /**
@@ -78,6 +87,47 @@ describe('verify-staging with 5,000 advisories', () => {
       sigs: [],
     });
     expect(message.summary.advisoryCount).toBe(COUNT);
+  });
+
+  it('reaches the waiting task whole through the SSM document, the agent and the completion event', async () => {
+    // The path a pipeline takes: the synthesized document's own script on the local agent
+    // (output cut to SSM's first 24,000 characters), then host-command-events' completion.
+    await installDevHost(dir, store.configOverrides);
+    const agent = new LocalAgent({ hostRoot: dir, s3Dir: join(dir, 'engine/s3') });
+    const ended: string[] = [];
+    const commands = new LocalHostCommands({
+      agent,
+      documents: { VerifyDoc: documentContent('verify-staging') },
+      onEnded: (id) => ended.push(id),
+    });
+    const tokens = new LocalTaskTokens(join(dir, 'engine'), 10);
+    const deps = {
+      commands,
+      store: new DynamoHostCommandStore(
+        new LocalDocumentClient(new LocalTable(join(dir, 'engine/table.json'), ['pk', 'sk'])),
+        'local',
+        { now: () => new Date() },
+      ),
+      callbacks: tokens,
+      clock: { now: () => new Date() },
+    };
+    const taskToken = await tokens.mint('staging-1', 'Verify staging: run');
+    const { commandId } = await sendHostCommand(deps, {
+      version: 1,
+      taskToken,
+      operation: 'verify-staging',
+      documentName: 'VerifyDoc',
+      instanceId: 'i-0123456789abcdef0',
+      parameters: { major: ['8'], channel: ['stable'], revision: [''] },
+      execution: 'arn:aws:states:local:0:execution:staging:staging-1',
+      state: 'Verify staging: run',
+      timeoutSeconds: 4 * 3600,
+    });
+    for (let i = 0; i < 3000 && !ended.includes(commandId); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await completeHostCommand(deps, commandId)).toBe('succeeded');
+    const { output } = (await tokens.wait(taskToken)) as { output: Record<string, any> };
+    expect(output.digest).toBe(JSON.parse(verify.line).digest);
+    expect(output.summary.advisoryCount).toBe(COUNT);
   });
 
   it('keeps the whole result, every advisory, in the result file on the host', async () => {
