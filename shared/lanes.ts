@@ -18,9 +18,10 @@ export function parseLane(config: ReleaseConfig, id: string): Lane {
   const match = /^([0-9]{1,3})\/([A-Za-z][A-Za-z0-9_-]{0,63})$/.exec(id);
   if (!match) throw new LaneError(`lane ${JSON.stringify(id)} is not <major>/<compose> (e.g. 8/Rocky)`);
   const lane = { major: match[1]!, compose: match[2]! };
-  const settings = config.majors[lane.major];
+  // Own keys only: `constructor` or `toString` is "in" every plain object.
+  const settings = Object.hasOwn(config.majors, lane.major) ? config.majors[lane.major] : undefined;
   if (!settings) throw new LaneError(`lane ${id}: major ${lane.major} is not configured`);
-  if (!(lane.compose in settings.composes)) {
+  if (!Object.hasOwn(settings.composes, lane.compose)) {
     throw new LaneError(
       `lane ${id}: compose ${lane.compose} is not one of ${Object.keys(settings.composes).join(', ')}`,
     );
@@ -31,8 +32,8 @@ export function parseLane(config: ReleaseConfig, id: string): Lane {
 /** The lane a koji tag feeds, or undefined for tags this pipeline does not compose from. */
 export function laneForTag(config: ReleaseConfig, tag: string): Lane | undefined {
   for (const [major, settings] of Object.entries(config.majors)) {
-    const compose = settings.kojiTags[tag];
-    if (compose) return { major, compose };
+    // A koji tag named `__proto__` or `constructor` must not find Object.prototype's members.
+    if (Object.hasOwn(settings.kojiTags, tag)) return { major, compose: settings.kojiTags[tag]! };
   }
   return undefined;
 }

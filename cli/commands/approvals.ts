@@ -1,6 +1,6 @@
 import { decideApproval } from '../../shared/approvals/decide.ts';
+import { ExecutionName } from '../../shared/messages/fields.ts';
 import { ApprovalDecisionV1 } from '../../shared/messages/promotion.ts';
-import { REGEX } from '../../shared/patterns.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
 import { localUser } from '../engine/local-app.ts';
@@ -36,7 +36,8 @@ function decisionOf(type: 'approve' | 'reject', approvalId: string, digest: stri
 async function decide(type: 'approve' | 'reject', argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, DECISION_OPTIONS);
   const [approvalId] = positionals;
-  if (!approvalId || !REGEX.executionName.test(approvalId)) {
+  // The message schema's id check: it also refuses `constructor`, `__proto__` and the like.
+  if (!approvalId || !ExecutionName.safeParse(approvalId).success) {
     throw new UsageError(
       `${type} needs an approval id (see releng approvals), got ${JSON.stringify(approvalId)}`,
     );

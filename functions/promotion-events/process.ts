@@ -1,8 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ZodError } from 'zod';
 import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide.ts';
 import { startPromotion } from '../../shared/approvals/promotion.ts';
-import { describeIssues, parseJsonBody, RejectedMessageError } from '../../shared/intake/reason.ts';
+import {
+  cleanReason,
+  describeIssues,
+  parseJsonBody,
+  RejectedMessageError,
+} from '../../shared/intake/reason.ts';
 import { PromotionEventV1 } from '../../shared/messages/promotion.ts';
 import type { ExecutionStarter } from '../../shared/ports.ts';
 import type { LogPort } from '../adapters/runtime.ts';
@@ -39,7 +45,10 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
       if (!decision.accepted) throw new RejectedMessageError(`decision refused: ${decision.reason}`);
       logger.info('approval decided', { messageId, ...decision.result });
     } catch (err) {
-      logger.error('promotion event failed', { messageId, reason: (err as Error).message });
+      // One line whatever failed: a schema error deep in a store is described, not dumped.
+      const reason =
+        err instanceof ZodError ? describeIssues(err) : cleanReason((err as Error).message ?? String(err));
+      logger.error('promotion event failed', { messageId, reason });
       throw err;
     }
   };

@@ -11,7 +11,13 @@ export const KojiTag = field('kojiTag', 'koji tag');
 export const UserName = field('userName', 'user name');
 export const Sha256 = field('sha256', 'sha256 digest');
 export const ComposeId = field('composeId', 'compose ID');
-export const ExecutionName = field('executionName', 'id');
+/**
+ * Execution and approval ids. Names every plain object already answers to (`__proto__`,
+ * `constructor`, `toString`) are refused: stores keyed by id must never find those.
+ */
+export const ExecutionName = field('executionName', 'id').refine((id) => !(id in Object.prototype), {
+  error: (issue) => `${JSON.stringify(issue.input)} is a reserved name, not an id`,
+});
 export const Timestamp = z.iso.datetime({ offset: true, message: 'not an ISO 8601 timestamp' });
 export const Reason = z
   .string()
