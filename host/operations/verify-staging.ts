@@ -16,15 +16,20 @@ import {
   readHashCache,
   writeHashCache,
 } from '../repo/manifest.ts';
+import { packageSignatureProblems, signatureRecordFile } from '../repo/package-signatures.ts';
 import { checkRepo, type RepoFacts, repoclosure, rpmFiles } from '../repo/repo-checks.ts';
 import { readStaged, relengDir } from '../repo/staged.ts';
+import { capped, treeSafetyProblems } from '../repo/tree-safety.ts';
+import { walkTree } from '../repo/tree-walk.ts';
 import { findRepoDirs } from '../repo/walk.ts';
 
 /**
  * verify-staging: the gate before approval. Every repomd signature verifies, every file
  * repomd names exists with its checksum, comps and modules are where configured, advisories'
  * packages are present, no os repo is empty or shrunk beyond maxShrinkFraction against
- * production, and repoclosure passes where dnf has it. Then it writes the manifest and its
+ * production, repoclosure passes where dnf has it, no symlink leads out of the release tree, every
+ * entry is readable by mirrors and named in printable ASCII (tree-safety.ts), and every RPM is
+ * signed by the major's release key (package-signatures.ts). Then it writes the manifest and its
  * digest outside the mirror tree: `<staging mount>/.releng/manifests/<stagingDir>.json`
  * and `.sha256`. The digest covers every file's path, size and SHA-256 (contentDigest).
  */
@@ -115,6 +120,16 @@ export const verifyStaging: HostOperation = {
     const repos = await findRepoDirs(tree);
     if (repos.length === 0) problems.push(`${tree} holds no repos`);
     for (const rel of repos) facts.push(await checkRepo(ctx, tree, rel, signer, problems));
+    // One stat walk for what must never publish: links out of the tree, unreadable or unlistable
+    // entries, names rsync and the file lists cannot carry; and RPMs not signed by the release key.
+    const entries = await walkTree(tree);
+    problems.push(...capped(treeSafetyProblems(entries), 50));
+    const record = signatureRecordFile(ctx.root, release.stagingDirName);
+    const signed = await packageSignatureProblems(ctx, tree, entries, signer, record);
+    problems.push(...capped(signed.problems, 50));
+    ctx.log(
+      `package signatures: ${signed.checked} of ${signed.rpms} RPMs checked (the rest unchanged since they passed)`,
+    );
     problems.push(...layoutProblems(release, paths, facts), ...(await shrinkProblems(ctx, paths, facts)));
     const closure = await closureProblems(ctx, release, paths, facts);
     problems.push(...closure.problems);
