@@ -3,8 +3,10 @@ import { UsageError } from './args.ts';
 import { approvalsCommand, approveCommand, rejectCommand } from './commands/approvals.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { graphCommand } from './commands/graph.ts';
 import { intakeCommand } from './commands/intake.ts';
+import { MIRROR_PULL_HELP, mirrorPullCommand } from './commands/mirror-pull.ts';
 import { RUN_COMMANDS, rerunCommand, runCommand } from './commands/run.ts';
 import { historyCommand, logsCommand, statusCommand } from './commands/status.ts';
 import { consoleOutput, type Output } from './output.ts';
@@ -31,7 +33,12 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   status: { run: statusCommand, help: 'status: running and recent executions, current steps, locks' },
   history: { run: historyCommand, help: 'history EXECUTION: events and step durations' },
   logs: { run: logsCommand, help: 'logs EXECUTION [--step STATE]: host operation output' },
+  'mirror-pull': { run: mirrorPullCommand, help: MIRROR_PULL_HELP },
   graph: { run: graphCommand, help: 'graph MACHINE [--format mermaid|dot|svg] [--output FILE]' },
+  doctor: {
+    run: doctorCommand,
+    help: 'doctor [--major N] [--engine local|aws]: the compose host has its tools, mounts, key and space',
+  },
 };
 
 function usage(): string {

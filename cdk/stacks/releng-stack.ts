@@ -194,6 +194,9 @@ export class RelengStack extends Stack {
     );
     output('KojiQueueUrl', this.kojiEvents.queue.queueUrl, 'koji build notifications');
     output('StateTableName', this.state.table.tableName, 'locks, approvals and lane state');
+    // `releng doctor --engine aws` runs the doctor document on the host the pipelines use.
+    output('HostDoctorDocumentName', this.documents.document('doctor').ref, 'releng-host doctor');
+    output('ComposeHostInstanceId', this.hosts.primaryInstanceId, 'the host the pipelines send commands to');
 
     new Monitoring(this, 'Monitoring', {
       topic,
