@@ -1,7 +1,7 @@
 import type { ReleaseConfig } from '../config/schema.ts';
 import { type ApprovalDecisionV1, ApprovalResultV1, type PendingApprovalV1 } from '../messages/index.ts';
 import type { ApprovalStore, Clock, TaskCallbacks } from '../ports.ts';
-import { isApprover, isSamePerson } from './identity.ts';
+import { isApprover, personOf, requesterMatching } from './identity.ts';
 
 /**
  * Thrown by TaskCallbacks when the execution no longer waits on the token (Step Functions
@@ -104,8 +104,15 @@ export async function decideApproval(
     await expire(deps, pending, now);
     return refuse(`approval ${approvalId} expired at ${pending.expiresAt}`);
   }
-  if (deps.config.approval.twoPersonRule && isSamePerson(sender, pending.requestedBy)) {
-    return refuse(`sender ${sender} requested this promotion; the two-person rule needs another approver`);
+  const requester = deps.config.approval.twoPersonRule
+    ? requesterMatching(sender, pending.requestedBy)
+    : undefined;
+  if (requester) {
+    const person = personOf(sender);
+    const as = requester === sender || requester === person ? '' : ` (as ${requester}: both are ${person})`;
+    return refuse(
+      `sender ${sender} requested this promotion${as}; the two-person rule needs another approver`,
+    );
   }
 
   const result = ApprovalResultV1.parse({

@@ -2,6 +2,7 @@ import type { ReleaseConfig } from '../config/schema.ts';
 import { type ApprovalRequestInputV1, PendingApprovalV1 } from '../messages/index.ts';
 import { advisoryCountOf } from '../messages/promotion.ts';
 import type { ApprovalStore, Clock, Notifier } from '../ports.ts';
+import { requestersOf } from './identity.ts';
 
 export interface ApprovalRequestDeps {
   config: ReleaseConfig;
@@ -33,7 +34,7 @@ export function approvalMessage(approval: PendingApprovalV1): { subject: string;
     '',
     `Approval id:   ${approval.approvalId}`,
     `Staged digest: ${approval.digest}`,
-    `Requested by:  ${approval.requestedBy} at ${approval.requestedAt}`,
+    `Requested by:  ${requestersOf(approval.requestedBy).join(', ')} at ${approval.requestedAt}`,
     `Expires at:    ${approval.expiresAt}`,
     '',
     `Composes (${summary.composeIds.length}): ${listed(summary.composeIds)}`,

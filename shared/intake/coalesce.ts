@@ -1,3 +1,4 @@
+import { joinRequesters } from '../approvals/identity.ts';
 import type { ReleaseConfig } from '../config/schema.ts';
 import { type Lane, laneLockName } from '../lanes.ts';
 import { ComposeRequestV1 } from '../messages/compose-request.ts';
@@ -61,7 +62,8 @@ function composeRequest(
     major: lane.major,
     channel: 'stable',
     composes: [{ name: lane.compose, kind: 'updates' }],
-    requestedBy: changes.at(-1)!.user,
+    // Everyone whose tag change is in this compose asked for it: none may approve it alone.
+    requestedBy: joinRequesters(changes.map((c) => c.user)),
     reason,
     quietSeconds,
     requestId: executionName,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { Channel, ComposeKind } from '../config/schema.ts';
-import { ComposeId, ExecutionName, Identifier, Major, Reason, Revision, UserName } from './fields.ts';
+import { ComposeId, ExecutionName, Identifier, Major, Reason, Requesters, Revision } from './fields.ts';
 
 /** Input of the compose state machine: which composes of which release to build, and why. */
 export const ComposeRequestV1 = z.strictObject({
@@ -14,7 +14,7 @@ export const ComposeRequestV1 = z.strictObject({
     .min(1, { message: 'must name at least one compose' }),
   /** SIG composes whose staging copy must be refreshed too. */
   sigs: z.array(Identifier).default([]),
-  requestedBy: UserName,
+  requestedBy: Requesters,
   reason: Reason,
   /**
    * Seconds the compose waits before it takes the lane lock: koji intake sets the rest of the

@@ -6,6 +6,7 @@ import {
   Identifier,
   Major,
   Reason,
+  Requesters,
   Revision,
   Sha256,
   Timestamp,
@@ -67,7 +68,7 @@ export const StagingReadyV1 = z.strictObject({
   ...Release,
   digest: Sha256,
   summary: ManifestSummary,
-  requestedBy: UserName,
+  requestedBy: Requesters,
   sigs: z.array(Identifier).default([]),
 });
 export type StagingReadyV1 = z.infer<typeof StagingReadyV1>;
@@ -132,7 +133,7 @@ export const PendingApprovalV1 = z.strictObject({
   digest: Sha256,
   ...Release,
   summary: ManifestSummary,
-  requestedBy: UserName,
+  requestedBy: Requesters,
   requestedAt: Timestamp,
   expiresAt: Timestamp,
   status: z.enum(['PENDING', ...APPROVAL_OUTCOMES]),

@@ -1,0 +1,120 @@
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SfnExecutionStarter, SfnTaskCallbacks } from '../../functions/adapters/sfn.ts';
+import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
+import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
+import { requestApproval } from '../../shared/approvals/request.ts';
+import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
+import { DIGEST, stagingReady } from './approvals.ts';
+import { fakeStepFunctions } from './sfn-fake.ts';
+import {
+  COMPOSE_ARN,
+  captureLog,
+  manualClock,
+  PROMOTION_ARN,
+  sqsEvent,
+  sqsRecord,
+  tempStores,
+  testConfig,
+} from './support.ts';
+
+/**
+ * Item 7 of issue 13: everyone whose koji tag change is in a compose is a requester of its
+ * promotion, and the two-person rule recognizes each of them under any name (realm, role
+ * session, case).
+ */
+const APPROVAL_ID = `promote-8-stable-${DIGEST.slice(0, 32)}`;
+
+let stores: Awaited<ReturnType<typeof tempStores>>;
+let sfn: ReturnType<typeof fakeStepFunctions>;
+const clock = manualClock();
+
+beforeEach(async () => {
+  stores = await tempStores(clock);
+  sfn = fakeStepFunctions();
+  sfn.mock.on(SendTaskSuccessCommand).resolves({});
+});
+afterEach(() => stores.cleanup());
+
+const tagBy = (user: string, release: string) =>
+  JSON.stringify({
+    topic: 'buildsys.tag',
+    body: {
+      tag: { name: 'dist-rocky8-updates-build' },
+      build: { name: 'bash', version: '4.4', release, nvr: `bash-4.4-${release}` },
+      user: { name: user },
+    },
+  });
+
+async function composeRequestedBy(users: string[]): Promise<string> {
+  const handler = createKojiEventsHandler(
+    {
+      config: testConfig(),
+      lanes: stores.lanes,
+      locks: stores.locks,
+      starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
+      clock,
+    },
+    captureLog(),
+  );
+  const records = users.map((user, i) => sqsRecord(`k${i}`, tagBy(user, `${i + 1}.el8`)));
+  expect((await handler(sqsEvent(records))).batchItemFailures).toEqual([]);
+  const [start] = sfn.starts();
+  return ComposeRequestV1.parse(JSON.parse(start!.input!)).requestedBy;
+}
+
+async function decideAs(sender: string, requestedBy: string) {
+  await requestApproval(
+    { config: testConfig(), approvals: stores.approvals, notifier: stores.notifier, clock },
+    { version: 1, taskToken: 'token', approvalId: APPROVAL_ID, request: stagingReady({ requestedBy }) },
+  );
+  const log = captureLog();
+  const handler = createPromotionEventsHandler(
+    {
+      config: testConfig(),
+      approvals: stores.approvals,
+      callbacks: new SfnTaskCallbacks(sfn.client),
+      starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
+      clock,
+    },
+    log,
+  );
+  const body = JSON.stringify({ version: 1, type: 'approve', approvalId: APPROVAL_ID, digest: DIGEST });
+  await handler(sqsEvent([sqsRecord('d1', body, sender)]));
+  return {
+    approved: sfn.mock.commandCalls(SendTaskSuccessCommand).length === 1,
+    refusal: log.lines.find((l) => l.message === 'promotion event failed')?.reason,
+  };
+}
+
+describe('requesters of a compose', () => {
+  it('names every koji user whose tag change is in the compose, each once', async () => {
+    const requestedBy = await composeRequestedBy(['jdoe@ROCKYLINUX.ORG', 'kojira', 'asmith', 'kojira']);
+    expect(requestedBy).toBe('jdoe@ROCKYLINUX.ORG,kojira,asmith');
+  });
+});
+
+describe('the two-person rule over normalized identities', () => {
+  it('refuses AROAROLE:jdoe approving a promotion jdoe@ROCKYLINUX.ORG requested', async () => {
+    const result = await decideAs('AROAROLE:jdoe', 'jdoe@ROCKYLINUX.ORG');
+    expect(result).toEqual({
+      approved: false,
+      refusal:
+        'decision refused: sender AROAROLE:jdoe requested this promotion (as jdoe@ROCKYLINUX.ORG: both are jdoe); the two-person rule needs another approver',
+    });
+  });
+
+  it('refuses any one of the compose requesters, whichever tagged first or last', async () => {
+    const requestedBy = await composeRequestedBy(['jdoe@ROCKYLINUX.ORG', 'kojira', 'asmith']);
+    for (const sender of ['AROAROLE:JDOE', 'AROAROLE:asmith@rockylinux.org']) {
+      const result = await decideAs(sender, requestedBy);
+      expect(result.approved).toBe(false);
+      expect(result.refusal).toContain('the two-person rule needs another approver');
+    }
+  });
+
+  it('lets an approver who requested nothing in the compose approve it', async () => {
+    const requestedBy = await composeRequestedBy(['jdoe@ROCKYLINUX.ORG', 'kojira']);
+    expect(await decideAs('AROAROLE:bob', requestedBy)).toEqual({ approved: true, refusal: undefined });
+  });
+});
