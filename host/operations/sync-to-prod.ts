@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { HOST_OPERATIONS } from '../../shared/operations.ts';
+import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { describeShrink, measureShrink } from '../publish/guard.ts';
@@ -15,45 +17,78 @@ import {
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { RollbackStore, rollbackRoot } from '../publish/rollback-record.ts';
 import { resetPublishTemp } from '../publish/rsync.ts';
+import {
+  copiedMismatches,
+  differingPaths,
+  loadVerified,
+  removeMismatched,
+  type VerifiedRecord,
+} from '../publish/verified.ts';
+import { signatureValid } from '../repo/gpg.ts';
 import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } from '../repo/manifest.ts';
 
 /**
- * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if staging is the
- * content the approval named, in an order mirrors can read at any moment:
- *   1. every package and other file, no delete;
- *   2. each repo's repodata: new metadata files, then repomd.xml and its .asc together, then the
- *      files the new repomd no longer names (the replaced ones are recorded for rollback first);
+ * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if verify-staging
+ * passed exactly the approved digest on this host (its host-local record), staging still hashes
+ * to it, and every repomd.xml.asc verifies with the configured key; then, in an order mirrors
+ * can read at any moment:
+ *   1. every package and other file, no delete; each copied file is then checked in production
+ *      against the verified record (staging may change during the copy): a mismatch is removed
+ *      and the publish stops before any metadata names it;
+ *   2. each repo's repodata, copied and checked outside the tree, renamed in: new metadata
+ *      files, then repomd.xml and its .asc, then the files the new repomd no longer names go
+ *      (the replaced ones are recorded for rollback first);
  *   3. the top-level links, COMPOSE_ID and metadata/;
  *   4. hardlink identical files, never the ones edited in place.
  * A publish that deletes or shrinks more than maxShrinkFraction needs --allow-shrink REASON.
  */
-/** Computes the digest of what is staged now, the way verify-staging computed the approved one. */
-export type StagingDigest = (ctx: OperationContext, stagingRelease: string) => Promise<string>;
-
-export function syncToProdWith(stagingDigest: StagingDigest): HostOperation {
-  return {
-    name: 'sync-to-prod',
-    trees: ['compose', 'staging', 'production'],
-    run: (ctx) => syncToProdRun(ctx, stagingDigest),
-  };
-}
-
-/**
- * verify-staging's digest, recomputed from the staged tree: every file is stat'ed, and every
- * file whose inode facts differ from verify-staging's hash cache is read again.
- */
-export const recomputedStagingDigest: StagingDigest = async (ctx, stagingRelease) => {
-  const { release, paths } = selectedRelease(ctx);
-  const cache = await readHashCache(hashCacheFiles(paths, release).staging);
-  return contentDigest(await computeStagedContent(stagingRelease, { cache }));
+export const syncToProd: HostOperation = {
+  name: 'sync-to-prod',
+  trees: ['compose', 'staging', 'production'],
+  run: syncToProdRun,
 };
 
-export const syncToProd = syncToProdWith(recomputedStagingDigest);
+/**
+ * The verification this publish may rely on: verify-staging's host-local record of exactly the
+ * approved digest, for this release.
+ */
+async function approvedRecord(ctx: OperationContext, approved: string): Promise<VerifiedRecord> {
+  const { release } = selectedRelease(ctx);
+  if (!/^[0-9a-f]{64}$/.test(approved))
+    throw new HostOperationError(
+      `--approved-digest ${JSON.stringify(approved)} is not a 64-hex content digest`,
+    );
+  const found = await loadVerified(ctx.root, approved);
+  if ('missing' in found)
+    throw new HostOperationError(
+      `sync-to-prod refused: digest ${approved} has no passing verify-staging on this host (${found.missing}); run verify-staging first; production untouched`,
+    );
+  const { record } = found;
+  const wanted = [release.major, release.channel, release.revision, release.stagingDirName];
+  const got = [record.major, record.channel, record.revision, record.stagingDir];
+  if (wanted.join('/') !== got.join('/'))
+    throw new HostOperationError(
+      `sync-to-prod refused: digest ${approved} was verified for ${got.join('/')}, not ${wanted.join('/')}; production untouched`,
+    );
+  return record;
+}
 
-async function syncToProdRun(
-  ctx: OperationContext,
-  stagingDigest: StagingDigest,
-): Promise<Record<string, unknown>> {
+/** Each repomd.xml.asc staged must verify with the configured release key (a few files). */
+async function checkSignatures(ctx: OperationContext, staging: string, repoDirs: string[]): Promise<void> {
+  const { release } = selectedRelease(ctx);
+  const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
+  const keyId = release.settings.signingKeyId;
+  const bad: string[] = [];
+  for (const repo of repoDirs)
+    if (!(await signatureValid(ctx, gpgHome, join(staging, repo, 'repodata', 'repomd.xml'), keyId)))
+      bad.push(repo);
+  if (bad.length)
+    throw new HostOperationError(
+      `sync-to-prod refused: repomd.xml.asc of ${bad.join(', ')} does not verify with the release key ${keyId}; production untouched`,
+    );
+}
+
+async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unknown>> {
   const { release, paths } = selectedRelease(ctx);
   if (!release.publishable)
     throw new HostOperationError(
@@ -65,23 +100,28 @@ async function syncToProdRun(
   const approved = ctx.options['approved-digest'] as string;
   const publish = async () => {
     const start = performance.now();
-    // The digest reads every staged byte; the dry run, which only reads too, runs alongside it.
-    const [digest, scan] = await Promise.allSettled([
-      stagingDigest(ctx, staging),
+    const record = await approvedRecord(ctx, approved);
+    // Every file is stat'ed; only those whose inode facts differ from the host-local cache are
+    // read again. The dry run, which only reads too, runs alongside it.
+    const cacheFile = hashCacheFiles(paths, release).staging;
+    const [content, scan] = await Promise.allSettled([
+      readHashCache(cacheFile).then((cache) => computeStagedContent(staging, { cache })),
       scanChanges(ctx, staging, production),
     ]);
-    if (digest.status === 'rejected') throw digest.reason;
-    if (digest.value !== approved)
+    if (content.status === 'rejected') throw content.reason;
+    const digest = contentDigest(content.value);
+    if (digest !== approved)
       throw new HostOperationError(
-        `staging ${staging} is not the approved content: its digest is ${digest.value}, the approval named ${approved}; production untouched`,
+        `staging ${staging} is not the approved content: its digest is ${digest}, the approval named ${approved} (${differingPaths(record, content.value).join(', ')}); production untouched`,
       );
     if (scan.status === 'rejected') throw scan.reason;
+    await checkSignatures(ctx, staging, scan.value.repoDirs);
     const verified = performance.now();
     const result = await publishRelease(
       ctx,
       staging,
       production,
-      approved,
+      record,
       release.productionDirName,
       scan.value,
     );
@@ -97,14 +137,46 @@ async function syncToProdRun(
   );
 }
 
+/**
+ * Everything the packages pass copied must be what was verified, checked in production before
+ * the metadata pass makes any of it reachable: staging may have changed between the digest
+ * check and the copy. Mismatched copies are removed (so no rerun keeps them by quick check).
+ */
+async function checkCopied(
+  ctx: OperationContext,
+  production: string,
+  record: VerifiedRecord,
+  copied: string[],
+): Promise<void> {
+  const mismatches = await ctx.step(`check ${copied.length} copied file(s) against the verified record`, () =>
+    copiedMismatches(record, production, copied),
+  );
+  if (!mismatches?.length) return;
+  await markProductionDirty(
+    ctx,
+    mismatches.map((m) => join(production, m.path)),
+  );
+  await removeMismatched(
+    production,
+    mismatches.map((m) => m.path),
+  );
+  throw new HostOperationError(
+    `sync-to-prod refused: staging changed during the copy: ${mismatches
+      .slice(0, 5)
+      .map((m) => `${m.path} ${m.why}`)
+      .join('; ')}; removed from production, its metadata untouched`,
+  );
+}
+
 async function publishRelease(
   ctx: OperationContext,
   staging: string,
   production: string,
-  digest: string,
+  record: VerifiedRecord,
   productionDir: string,
   scan: ChangeScan,
 ): Promise<Record<string, unknown>> {
+  const digest = record.digest;
   const shrink = await measureShrink(scan.changes, scan.stagingFiles, staging, production, scan.repodataDirs);
   const allowShrink = ctx.options['allow-shrink'] as string | undefined;
   if (shrink.worstFraction > ctx.config.maxShrinkFraction) {
@@ -118,9 +190,10 @@ async function publishRelease(
   await resetPublishTemp(ctx);
   const store = new RollbackStore(rollbackRoot(ctx.config, ctx.root, productionDir));
   const packages = await publishPackages(ctx, staging, production, scan);
-  const metadata = await publishMetadata(ctx, staging, production, scan, store, digest);
-  await publishLinksAndComposeInfo(ctx, staging, production);
   const copiedFiles = packages.filter((p) => !p.endsWith('/'));
+  if (!ctx.dryRun) await checkCopied(ctx, production, record, copiedFiles);
+  const metadata = await publishMetadata(ctx, staging, production, scan, store, record);
+  await publishLinksAndComposeInfo(ctx, staging, production);
   const hardlinked = await ctx.step(`hardlink identical files in ${production}`, () =>
     hardlinkTree(ctx, production, copiedFiles),
   );

@@ -8,6 +8,7 @@ import { HostOperationError, type OperationContext } from '../framework/context.
 import { writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { selectedRelease } from '../publish/release.ts';
+import { recordVerified } from '../publish/verified.ts';
 import {
   computeStagedContent,
   contentDigest,
@@ -178,6 +179,20 @@ export const verifyStaging: HostOperation = {
       // sync-to-prod re-checks the approved digest against these without re-reading every byte.
       await writeHashCache(caches.staging, content.cache);
       await writeHashCache(caches.production, production.cache);
+      // What sync-to-prod trusts: host-local, where no staging writer reaches.
+      await recordVerified(ctx.root, {
+        version: 1,
+        result: 'passed',
+        digest,
+        major: release.major,
+        channel: release.channel,
+        revision: release.revision,
+        stagingDir: release.stagingDirName,
+        signingKeyId: signer.keyId,
+        verifiedAt: ctx.clock.now().toISOString(),
+        files: content.files,
+        symlinks: content.symlinks,
+      });
     });
     // The staging pipeline announces staging-ready from this result: the release, the digest and
     // a summary of fixed size (it samples the advisories). The whole list goes to the result

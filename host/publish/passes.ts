@@ -9,6 +9,7 @@ import { installRepodata } from './install-repodata.ts';
 import { namesIn, sameRepomd } from './repodata.ts';
 import type { RollbackStore } from './rollback-record.ts';
 import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase, rsyncCopy } from './rsync.ts';
+import type { VerifiedRecord } from './verified.ts';
 
 /** What the dry run found: the changes outside repodata and every repo staging has. */
 export interface ChangeScan {
@@ -97,9 +98,10 @@ export async function publishPackages(
 
 /**
  * Pass 2, per repo whose repomd.xml or signature differs: record production's repodata for
- * rollback; copy the new metadata files (nothing names them yet); copy repomd.xml and .asc
- * together (`--delay-updates` renames them in one burst at the end); remove files the new
- * repomd no longer names. Killed anywhere, each repomd.xml names files that exist.
+ * rollback; copy its metadata outside the tree and check every file against the verified
+ * record; rename the new metadata files in (nothing names them yet), then repomd.xml and .asc;
+ * remove files the new repomd no longer names. Killed anywhere, each repomd.xml names files
+ * that exist, and nothing partial or unverified is under the tree.
  */
 export async function publishMetadata(
   ctx: OperationContext,
@@ -107,8 +109,9 @@ export async function publishMetadata(
   production: string,
   scan: ChangeScan,
   store: RollbackStore,
-  digest: string,
+  verified: VerifiedRecord,
 ): Promise<string[]> {
+  const digest = verified.digest;
   const changed: string[] = [];
   for (const repo of scan.repoDirs) {
     if (!(await sameRepomd(join(staging, repo, 'repodata'), join(production, repo, 'repodata'))))
@@ -131,11 +134,13 @@ export async function publishMetadata(
       await store.recordRepodata(record, join(production, repo, 'repodata'), join(repo, 'repodata'));
     await store.markLast(digest);
   });
+  const approved = new Map(verified.files.map((f) => [f.path, f.sha256]));
   await installRepodata(
     ctx,
     staging,
     production,
     changed.map((repo) => join(repo, 'repodata')),
+    (path) => approved.get(path),
   );
   return changed;
 }
@@ -159,6 +164,8 @@ export async function publishLinksAndComposeInfo(
   const composeInfo = ['COMPOSE_ID', 'metadata'].filter((n) => existsSync(join(staging, n)));
   if (!composeInfo.length) return;
   // Copied with --checksum, which may only touch mtimes in place: file-lists must re-read them.
+  // Each file lands by rename from the temp dir outside the tree (no --delay-updates, whose
+  // .~tmp~ dir would sit inside it).
   const composeFiles = await readdir(join(staging, 'metadata'), { recursive: true }).catch(() => []);
   await markProductionDirty(ctx, [
     ...composeInfo.map((n) => join(production, n)),
@@ -167,7 +174,6 @@ export async function publishLinksAndComposeInfo(
   await ctx.run([
     ...rsyncCopy(ctx),
     '--checksum',
-    '--delay-updates',
     ...composeInfo.map((n) => join(staging, n)),
     `${production}/`,
   ]);

@@ -58,14 +58,25 @@ export async function readHashCache(file: string): Promise<HashCache> {
   return cache;
 }
 
-/** Where the caches live: beside the manifests, outside the trees mirrors see. */
+/**
+ * Host-local state the publish trusts without reading staged bytes: the hash caches and the
+ * records of verified digests. It lives on the compose host's own disk, on no mount, so a writer
+ * of the staging (or production) file system cannot forge an entry. Losing it costs a full
+ * re-hash and a fresh verify-staging, never a wrong publish.
+ */
+export function hostStateDir(root: string): string {
+  return join(root, 'var', 'lib', 'releng');
+}
+
+/** Where the caches live: host-local (hostStateDir), one per tree and release. */
 export function hashCacheFiles(
   paths: ReleasePaths,
   release: Release,
 ): { staging: string; production: string } {
+  const dir = join(hostStateDir(paths.root), 'hash-cache');
   return {
-    staging: join(paths.staging, '.releng', 'hash-cache', `${release.stagingDirName}.hashes`),
-    production: join(paths.production, '.releng', 'hash-cache', `${release.productionDirName}.hashes`),
+    staging: join(dir, 'staging', `${release.stagingDirName}.hashes`),
+    production: join(dir, 'production', `${release.productionDirName}.hashes`),
   };
 }
 

@@ -2,7 +2,14 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
-import { computeStagedContent, contentDigest } from '../../host/repo/manifest.ts';
+import { recordVerified } from '../../host/publish/verified.ts';
+import {
+  computeStagedContent,
+  contentDigest,
+  hashCacheFiles,
+  readHashCache,
+  writeHashCache,
+} from '../../host/repo/manifest.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -121,3 +128,43 @@ export async function repomdProblems(tree: string, key: SigningKey): Promise<str
 /** The digest verify-staging names for the staged tree (what an approval carries). */
 export const stagedDigest = async (dir: string): Promise<string> =>
   contentDigest(await computeStagedContent(dir));
+
+/** Config overrides naming the test key as release 8's key, for in-process runs. */
+export const keyOverrides = (set: PackageSet) => ({ majors: { '8': { signingKeyId: set.key.keyId } } });
+
+/** The same as a config file under `root`, for `releng-host … --config FILE`. */
+export const testConfigFile = (root: string): string => join(root, 'etc', 'releng', 'test-config.json');
+
+/**
+ * What a passing verify-staging leaves on the host, for tests of the publish itself (their
+ * trees are not full releases: no comps, shrinking repos): the release key in the root's gpg
+ * home and named by the config, and the host-local record of the staged tree as it is now,
+ * written by the same function verify-staging uses. Returns the digest to approve.
+ */
+export async function approveStaged(root: string, set: PackageSet): Promise<string> {
+  const { config, release, paths } = testRelease(root, keyOverrides(set));
+  const gpgHome = join(root, config.signing.gpgHome);
+  await mkdir(gpgHome, { recursive: true, mode: 0o700 });
+  await execFile(['gpg', '--batch', '--quiet', '--import', set.publicKey], {
+    env: { ...process.env, GNUPGHOME: gpgHome },
+  });
+  await writeFile(testConfigFile(root), JSON.stringify(keyOverrides(set)));
+  const cacheFile = hashCacheFiles(paths, release).staging;
+  const content = await computeStagedContent(paths.stagingRelease, { cache: await readHashCache(cacheFile) });
+  await writeHashCache(cacheFile, content.cache);
+  const digest = contentDigest(content);
+  await recordVerified(root, {
+    version: 1,
+    result: 'passed',
+    digest,
+    major: release.major,
+    channel: release.channel,
+    revision: release.revision,
+    stagingDir: release.stagingDirName,
+    signingKeyId: set.key.keyId,
+    verifiedAt: new Date().toISOString(),
+    files: content.files,
+    symlinks: content.symlinks,
+  });
+  return digest;
+}

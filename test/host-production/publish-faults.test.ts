@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import {
+  approveStaged,
   buildPackages,
   noarch,
   type PackageSet,
   publishArgs,
   repomdProblems,
   signRepomd,
-  stagedDigest,
+  testConfigFile,
   testRelease,
 } from './fixtures.ts';
 
@@ -47,8 +48,16 @@ async function stageRevision(n: number): Promise<void> {
  * (mid-copy, whatever the machine's speed).
  */
 async function killedAt(line: RegExp, delayMs: number): Promise<boolean> {
-  const digest = await stagedDigest(at().stagingRelease);
-  const args = [HOST, 'sync-to-prod', '--root', root, ...publishArgs(digest)];
+  const digest = await approveStaged(root, set);
+  const args = [
+    HOST,
+    'sync-to-prod',
+    '--root',
+    root,
+    '--config',
+    testConfigFile(root),
+    ...publishArgs(digest),
+  ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let killed = false;
   let seen = '';
@@ -92,8 +101,17 @@ async function lockReleasedByDeath(): Promise<void> {
 }
 
 async function publishToEnd(): Promise<void> {
-  const digest = await stagedDigest(at().stagingRelease);
-  await execFile([process.execPath, HOST, 'sync-to-prod', '--root', root, ...publishArgs(digest)]);
+  const digest = await approveStaged(root, set);
+  await execFile([
+    process.execPath,
+    HOST,
+    'sync-to-prod',
+    '--root',
+    root,
+    '--config',
+    testConfigFile(root),
+    ...publishArgs(digest),
+  ]);
 }
 
 beforeAll(async () => {
@@ -110,14 +128,15 @@ afterAll(async () => {
 
 describe('sync-to-prod killed part way', () => {
   const packagesPass = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\n/;
-  const metadataCopy = /\$ rsync .*--checksum --delay-updates --mkpath --files-from/;
-  const repomdCopy = new RegExp(`${metadataCopy.source}[\\s\\S]*${metadataCopy.source}`);
+  // Metadata is copied whole into a scratch dir outside the tree, checked, then renamed in.
+  const metadataCopy = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\.releng\/tmp\/repodata-[0-9a-f]+\/\n/;
+  const renames = /rename [0-9]+ file\(s\) into place/;
   it.each([
     ['before the packages pass', /\[sync-to-prod\] \$ rsync/, 0],
     ['during the packages pass', packagesPass, -1],
     ['after the packages pass', /record the repodata/, 0],
     ['while new metadata files are copied', metadataCopy, 5],
-    ['while repomd.xml and its signature are copied', repomdCopy, 2],
+    ['while metadata files and repomd.xml are renamed into place', renames, 0],
     ['while replaced metadata files are removed', /remove metadata files/, 0],
   ])('%s: production stays consistent and a rerun finishes the publish', async (_, line, delay) => {
     const n =

@@ -13,13 +13,14 @@ import { syncToProd } from '../../host/operations/sync-to-prod.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
+  approveStaged,
   buildPackages,
+  keyOverrides,
   noarch,
   type PackageSet,
   publishArgs,
   RELEASE_8_10,
   repomdProblems,
-  stagedDigest,
   testRelease,
   writeRepo,
 } from './fixtures.ts';
@@ -37,8 +38,8 @@ async function stage(layout: Record<string, string[]>): Promise<void> {
 }
 
 async function publish(extra: string[] = []) {
-  const digest = await stagedDigest(at().stagingRelease);
-  return runOperation(syncToProd, root, [...publishArgs(digest), ...extra]);
+  const digest = await approveStaged(root, set);
+  return runOperation(syncToProd, root, [...publishArgs(digest), ...extra], keyOverrides(set));
 }
 
 /** path -> size:mtime:sha of repomd files, to prove production did not move. */
@@ -194,13 +195,13 @@ describe('sync-to-prod', () => {
 
   it('refuses content other than the approved digest and leaves production untouched', async () => {
     const before = await snapshot(at().productionRelease);
+    const digest = await approveStaged(root, set);
     await writeFile(
       join(at().stagingRelease, 'BaseOS/x86_64/os/.treeinfo'),
       '[general]\nfamily = tampered\n',
     );
-    const digest = 'f'.repeat(64);
-    await expect(runOperation(syncToProd, root, publishArgs(digest))).rejects.toThrow(
-      /is not the approved content: its digest is [a-f0-9]{64}, the approval named f{64}/,
+    await expect(runOperation(syncToProd, root, publishArgs(digest), keyOverrides(set))).rejects.toThrow(
+      /is not the approved content: its digest is [a-f0-9]{64}, the approval named [a-f0-9]{64} \(BaseOS\/x86_64\/os\/.treeinfo \(changed since verification\)\)/,
     );
     expect(await snapshot(at().productionRelease)).toBe(before);
     await writeFile(
