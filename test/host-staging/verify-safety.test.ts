@@ -79,6 +79,8 @@ describe('verify-staging refuses what must never publish', () => {
       ['../../..', join(os, 'top')], // the release root: inside, allowed
       ['top/..', join(os, 'through')], // lexically inside, but top climbs to the root first
       ['../repodata/repomd.xml', join(os, 'Packages/metadata')], // inside, allowed
+      ['loop-b', join(os, 'loop-a')],
+      ['loop-a', join(os, 'loop-b')],
     ];
     for (const [target, link] of links) await symlink(target, link);
     try {
@@ -88,6 +90,7 @@ describe('verify-staging refuses what must never publish', () => {
         '"BaseOS/x86_64/os/etc" -> "../../../../etc": symlink resolves outside the release tree',
       );
       expect(error).toContain('"BaseOS/x86_64/os/through" -> "top/..": symlink resolves outside');
+      expect(error).toContain('"BaseOS/x86_64/os/loop-a" -> "loop-b": symlink loops (more than 40 links)');
       expect(error).not.toContain('"BaseOS/x86_64/os/top"');
       expect(error).not.toContain('Packages/metadata');
     } finally {
