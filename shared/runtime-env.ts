@@ -13,6 +13,11 @@ export const LAMBDA_ENV = {
   stateTable: 'STATE_TABLE_NAME',
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
   promotionQueueUrl: 'PROMOTION_QUEUE_URL',
+  /**
+   * Comma-separated SenderIds promotion-events accepts staging-ready from: the staging state
+   * machine's role id (`AROA…`), as SQS reports its sessions.
+   */
+  pipelineSenderIds: 'PIPELINE_SENDER_IDS',
 } as const;
 
 export type LambdaEnvKey = keyof typeof LAMBDA_ENV;

@@ -134,6 +134,11 @@ export class RelengStack extends Stack {
       Duration.hours(72),
       (scope) => stagingDefinition(scope, kit, this.promotionEvents.queue),
     );
+    // staging-ready is believed only from the staging state machine's role (SenderId `<RoleId>:…`).
+    const stagingRole = staging.stateMachine.role;
+    if (!(stagingRole instanceof iam.Role))
+      throw new Error('the staging state machine has no role of its own');
+    this.promotionEvents.function.addEnvironment(LAMBDA_ENV.pipelineSenderIds, stagingRole.roleId);
     const compose = pipeline(
       PIPELINE_IDS.compose,
       'Compose the requested composes of a release under their lane locks, then start staging',

@@ -6,7 +6,7 @@ import { lambdaConfig } from '../adapters/runtime.ts';
 import { createSfnClient, SfnExecutionStarter, SfnTaskCallbacks } from '../adapters/sfn.ts';
 import { createPromotionEventsHandler } from './process.ts';
 
-const env = readLambdaEnv(['promotionStateMachineArn', 'stateTable']);
+const env = readLambdaEnv(['promotionStateMachineArn', 'stateTable', 'pipelineSenderIds']);
 const sfn = createSfnClient();
 
 /** SQS promotion queue (staging-ready, approve, reject) → SQSBatchResponse. */
@@ -17,6 +17,7 @@ export const handler = createPromotionEventsHandler(
     callbacks: new SfnTaskCallbacks(sfn),
     starter: new SfnExecutionStarter(sfn, { promotion: env.promotionStateMachineArn }),
     clock: systemClock,
+    pipelineSenders: env.pipelineSenderIds.split(',').filter((id) => id !== ''),
   },
   new Logger({ serviceName: 'promotion-events' }),
 );

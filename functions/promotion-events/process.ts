@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ZodError } from 'zod';
 import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide.ts';
 import { startPromotion } from '../../shared/approvals/promotion.ts';
+import { LOCAL_PIPELINE_SENDERS, stagingReadyRefusal } from '../../shared/approvals/staging-ready.ts';
 import {
   cleanReason,
   describeIssues,
@@ -15,11 +16,17 @@ import type { LogPort } from '../adapters/runtime.ts';
 
 export interface PromotionEventsDeps extends DecisionDeps {
   starter: ExecutionStarter;
+  /**
+   * SenderIds staging-ready is accepted from: on AWS the staging state machine's role id
+   * (PIPELINE_SENDER_IDS), locally LOCAL_PIPELINE_SENDERS (the default).
+   */
+  pipelineSenders?: readonly string[];
 }
 
 /**
- * The promotion-events Lambda over injected ports. staging-ready starts the promotion of that
- * digest (once: the execution name is the digest's); approve / reject are checked against the
+ * The promotion-events Lambda over injected ports. staging-ready, accepted only from the staging
+ * pipeline (SenderId) for a configured release, starts the promotion of that digest (once: the
+ * execution name is the digest's); approve / reject are checked against the
  * pending approval with the sender SQS vouches for (attributes.SenderId, never a body field or
  * message attribute). A refused decision fails its record with the reason, so it ends in the
  * DLQ as evidence rather than vanishing.
@@ -31,16 +38,24 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
       const parsed = PromotionEventV1.safeParse(parseJsonBody(record.body));
       if (!parsed.success) throw new RejectedMessageError(describeIssues(parsed.error));
       const message = parsed.data;
+      const sender = record.attributes?.SenderId;
       if (message.type === 'staging-ready') {
+        const refusal = stagingReadyRefusal(
+          deps.config,
+          message,
+          sender,
+          deps.pipelineSenders ?? LOCAL_PIPELINE_SENDERS,
+        );
+        if (refusal) throw new RejectedMessageError(`staging-ready refused: ${refusal}`);
         const { executionName, started } = await startPromotion(deps.starter, message);
         logger.info(started ? 'promotion started' : 'promotion already started', {
           messageId,
           executionName,
           digest: message.digest,
+          sender,
         });
         return;
       }
-      const sender = record.attributes?.SenderId;
       const decision = await decideApproval(deps, message, sender);
       if (!decision.accepted) throw new RejectedMessageError(`decision refused: ${decision.reason}`);
       logger.info('approval decided', { messageId, ...decision.result });

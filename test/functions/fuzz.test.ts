@@ -6,6 +6,7 @@ import { DryRunLaneStateStore } from '../../cli/local/executions.ts';
 import { SfnExecutionStarter, SfnTaskCallbacks } from '../../functions/adapters/sfn.ts';
 import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
+import { LOCAL_PIPELINE_SENDERS } from '../../shared/approvals/staging-ready.ts';
 import { stagingReady } from './approvals.ts';
 import { fakeStepFunctions } from './sfn-fake.ts';
 import {
@@ -219,7 +220,11 @@ describe('fuzzing the SQS handlers', () => {
           sfn.mock.resetHistory();
           const digest = createHash('sha256').update(`run-${run}`).digest('hex');
           const records = bodies.map((body, i) => sqsRecord(`bad-${i}`, body));
-          records.splice(goodAt, 0, sqsRecord('good', JSON.stringify(stagingReady({ digest }))));
+          records.splice(
+            goodAt,
+            0,
+            sqsRecord('good', JSON.stringify(stagingReady({ digest })), LOCAL_PIPELINE_SENDERS[0]),
+          );
           const response = await handler(sqsEvent(records));
           const badIds = bodies.map((_, i) => `bad-${i}`).sort();
           expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(badIds);

@@ -6,6 +6,7 @@ import {
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stateMachineSender } from '../../cli/engine/adapters/messaging.ts';
 import { SfnExecutionStarter, SfnTaskCallbacks } from '../../functions/adapters/sfn.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
 import { requestApproval } from '../../shared/approvals/request.ts';
@@ -23,6 +24,9 @@ import {
 } from './support.ts';
 
 const APPROVAL_ID = 'promote-8-stable-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+/** The staging state machine's role id, and the SenderId SQS reports for one of its sessions. */
+const STAGING_ROLE = 'AROASTAGINGROLE';
+const STAGING = `${STAGING_ROLE}:7c1f0a2b9e8d4c3b`;
 const TOKEN = 'task-token-of-the-promotion-execution';
 
 let stores: Awaited<ReturnType<typeof tempStores>>;
@@ -38,6 +42,7 @@ function handlerWith(overrides: unknown = {}) {
       callbacks: new SfnTaskCallbacks(sfn.client),
       starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
       clock,
+      pipelineSenders: [STAGING_ROLE],
     },
     log,
   );
@@ -70,14 +75,78 @@ describe('staging-ready', () => {
   it('starts the promotion of that digest once, named after it, with the message as the one release of its input', async () => {
     const body = JSON.stringify(stagingReady());
     const handler = handlerWith();
-    expect((await handler(sqsEvent([sqsRecord('s1', body)]))).batchItemFailures).toEqual([]);
-    expect((await handler(sqsEvent([sqsRecord('s2', body)]))).batchItemFailures).toEqual([]);
+    expect((await handler(sqsEvent([sqsRecord('s1', body, STAGING)]))).batchItemFailures).toEqual([]);
+    expect((await handler(sqsEvent([sqsRecord('s2', body, STAGING)]))).batchItemFailures).toEqual([]);
     const starts = sfn.mock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     expect(starts.map((s) => s.name)).toEqual([APPROVAL_ID, APPROVAL_ID]);
     expect(starts[0]?.stateMachineArn).toBe(PROMOTION_ARN);
     expect(JSON.parse(starts[0]!.input!)).toEqual({ version: 1, releases: [stagingReady()] });
     expect(sfn.executions.size).toBe(1);
     expect(log.lines.map((l) => l.message)).toEqual(['promotion started', 'promotion already started']);
+  });
+});
+
+describe('staging-ready from anyone but the staging pipeline', () => {
+  // A forged announcement: its summary and requester are what approvers would read.
+  const forged = JSON.stringify(
+    stagingReady({
+      requestedBy: 'mallory',
+      summary: { ...stagingReady().summary, packageCount: 1, diff: { added: 1, changed: 0, removed: 0 } },
+    }),
+  );
+  it.each([
+    ['no SenderId', undefined, 'the sender is unknown (no SenderId)'],
+    [
+      'an approver',
+      'AIDAAPPROVERONE',
+      'sender AIDAAPPROVERONE is not the staging pipeline; only its state machine announces staged releases',
+    ],
+    [
+      'a session of another role',
+      'AROAROLE:jdoe',
+      'sender AROAROLE:jdoe is not the staging pipeline; only its state machine announces staged releases',
+    ],
+    [
+      'a role whose id only starts like the staging role',
+      'AROASTAGINGROLEX:s1',
+      'sender AROASTAGINGROLEX:s1 is not the staging pipeline; only its state machine announces staged releases',
+    ],
+  ])('is refused from %s: no promotion starts', async (_what, sender, reason) => {
+    const result = await send(forged, sender);
+    expect(result).toEqual({ failed: true, refusal: `staging-ready refused: ${reason}` });
+    expect(sfn.mock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [{ major: '7', revision: '7.9' }, 'major "7" is not configured (have 8, 9)'],
+    [{ revision: '9.1' }, 'revision "9.1" does not belong to major 8'],
+    [{ sigs: ['cloud'] }, 'SIG cloud is not configured for major 8'],
+  ])(
+    'from the pipeline, naming a release the config does not have (%j), is refused',
+    async (fields, reason) => {
+      const result = await send(JSON.stringify(stagingReady(fields)), STAGING);
+      expect(result).toEqual({ failed: true, refusal: `staging-ready refused: ${reason}` });
+      expect(sfn.mock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    },
+  );
+
+  it("is accepted locally from the engine's staging state machine, as its SQS adapter sends", async () => {
+    const local = createPromotionEventsHandler(
+      {
+        config: testConfig(),
+        approvals: stores.approvals,
+        callbacks: new SfnTaskCallbacks(sfn.client),
+        starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
+        clock,
+      },
+      log,
+    );
+    const body = JSON.stringify(stagingReady());
+    const response = await local(sqsEvent([sqsRecord('s1', body, stateMachineSender('staging'))]));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sfn.executions.size).toBe(1);
+    // The engine's name for a user is never a pipeline: a local engineer cannot announce either.
+    expect((await local(sqsEvent([sqsRecord('s2', body, 'jdoe')]))).batchItemFailures).toHaveLength(1);
   });
 });
 

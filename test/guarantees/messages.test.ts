@@ -1,5 +1,6 @@
 import { SendTaskFailureCommand, SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stateMachineSender } from '../../cli/engine/adapters/messaging.ts';
 import { SfnExecutionStarter, SfnTaskCallbacks } from '../../functions/adapters/sfn.ts';
 import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
@@ -115,6 +116,7 @@ describe('koji events under duplicate, reordered and redelivered delivery', () =
 
 describe('promotion events under duplicate, reordered and redelivered delivery', () => {
   const APPROVAL = (digest: string) => `promote-8-stable-${digest.slice(0, 32)}`;
+  const THIRD_DIGEST = 'c'.repeat(64);
   const decision = (type: 'approve' | 'reject', digest: string, extra: object = {}) =>
     JSON.stringify({ version: 1, type, approvalId: APPROVAL(digest), digest, ...extra });
 
@@ -140,8 +142,9 @@ describe('promotion events under duplicate, reordered and redelivered delivery',
       const send = (body: string, sender?: string, copies = 1 + Math.floor(random() * 3)) => {
         for (let i = 0; i < copies; i++) queue.send(`p${n++}`, body, sender);
       };
-      send(JSON.stringify(stagingReady({ digest: DIGEST })));
-      send(JSON.stringify(stagingReady({ digest: OTHER_DIGEST })));
+      const pipeline = stateMachineSender('staging');
+      send(JSON.stringify(stagingReady({ digest: DIGEST })), pipeline);
+      send(JSON.stringify(stagingReady({ digest: OTHER_DIGEST })), pipeline);
       send(decision('approve', DIGEST, { reason: 'reviewed' }), 'AIDAAPPROVERONE');
       send(decision('reject', OTHER_DIGEST, { reason: 'regression' }), 'AROAROLE:asmith');
       // Forgeries: not an approver, the requester approving their own, a digest the approval does not name.
@@ -152,6 +155,11 @@ describe('promotion events under duplicate, reordered and redelivered delivery',
           JSON.stringify({ version: 1, type: 'approve', approvalId: APPROVAL(DIGEST), digest: OTHER_DIGEST }),
           'AROAROLE:bob',
         ],
+        // staging-ready from an approver, or with no SenderId, for content no pipeline staged.
+        [JSON.stringify(stagingReady({ digest: THIRD_DIGEST, requestedBy: 'mallory' })), 'AIDAAPPROVERONE'],
+        [JSON.stringify(stagingReady({ digest: THIRD_DIGEST })), undefined],
+        // The two-person rule under another name: jdoe requested, AROAROLE:JDoe approves.
+        [decision('approve', OTHER_DIGEST), 'AROAROLE:JDoe'],
       ] as const;
       const forgedIds: string[] = [];
       for (const [body, sender] of forged) {
