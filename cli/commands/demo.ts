@@ -25,6 +25,7 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     ...(values.release ? { release: values.release } : {}),
     yes: values.yes,
     listener: progressPrinter(out, values.json, !values.quiet, values.yes),
+    stopOnInterrupt: true,
   });
   if (values.json) {
     out.json(result);

@@ -108,7 +108,7 @@ export async function openLocal(
 ): Promise<LocalSession> {
   const { readOnly, quiet, ...rest } = extra;
   return openLocalSession({
-    ...(readOnly ? { definitions: NO_DEFINITIONS } : {}),
+    ...(readOnly ? { definitions: NO_DEFINITIONS } : { stopOnInterrupt: true }),
     root: values.root ?? '.releng',
     ...(values.config ? { configFile: values.config } : {}),
     listener: progressPrinter(out, values.json === true, !quiet, rest.autoApproveAs !== undefined),

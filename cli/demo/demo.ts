@@ -27,6 +27,8 @@ export interface DemoOptions {
   listener?: EngineListener;
   /** Milliseconds per local Wait state. */
   waitMs?: number;
+  /** Stop the executions on Ctrl-C / SIGTERM, cleaning up (the CLI sets it). */
+  stopOnInterrupt?: boolean;
 }
 
 export interface DemoResult {
@@ -184,6 +186,7 @@ async function runCycle(
       ...(options.listener ? { listener: options.listener } : {}),
       ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
       ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+      ...(options.stopOnInterrupt ? { stopOnInterrupt: true } : {}),
     }),
   );
   const report = await timed('koji intake', async () =>

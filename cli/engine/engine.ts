@@ -406,6 +406,11 @@ export class LocalEngine implements ExecutionStarter {
     return record;
   }
 
+  /** The executions this engine runs now (those `stop` can stop). */
+  runningExecutions(): string[] {
+    return [...this.stoppers.keys()];
+  }
+
   /** Hands an EventBridge event to the local function its rule targets, in the background. */
   private emit(functionName: string, event: unknown): void {
     const fn = this.functions[functionName];

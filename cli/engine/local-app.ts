@@ -11,6 +11,7 @@ import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
 import { withFileMutex } from './file-mutex.ts';
+import { stopOnInterrupt } from './interrupt.ts';
 import { createLocalFunctions, echoNotifier, ensureLocalMounts } from './local-functions.ts';
 import { installLocalHost } from './local-install.ts';
 import { localDefinitions } from './synth.ts';
@@ -31,6 +32,8 @@ export interface LocalSessionOptions {
   listener?: EngineListener;
   /** Approve every approval request at once as this identity (`--yes`). */
   autoApproveAs?: string;
+  /** Stop this session's executions on Ctrl-C / SIGTERM, cleaning up (the CLI sets it). */
+  stopOnInterrupt?: boolean;
   /** Definitions to run instead of the synthesized CDK app (tests of the engine itself). */
   definitions?: EngineDefinitions;
   waitMs?: number;
@@ -145,5 +148,6 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     },
   });
   Object.assign(session, { engine, adapters, config, ...(configFile ? { configFile } : {}) });
+  if (options.stopOnInterrupt) stopOnInterrupt(engine);
   return session;
 }

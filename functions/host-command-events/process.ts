@@ -28,7 +28,8 @@ export function createHostCommandEventsHandler(deps: HostCommandDeps, logger: Lo
     }
     if (ScheduledEvent.safeParse(event).success) {
       const report = await sweepHostCommands(deps);
-      logger.info('host command sweep', { ...report });
+      if (report.completed.length + report.cancelled.length > 0)
+        logger.info('host command sweep', { ...report });
       return report;
     }
     throw new UnknownEventError(`not an SSM status change or a schedule tick: ${describeIssues(ssm.error)}`);

@@ -146,9 +146,10 @@ async function cancelAndFail(
   error: string,
   cause: string,
 ): Promise<void> {
+  // Recorded first, so the cancelled command's own status event finds it finished.
+  await deps.store.finish(record.commandId, 'CANCELLED', cause);
   await deps.commands.cancel(record.commandId);
   await callBack(() => deps.callbacks.fail(record.taskToken, error, cause));
-  await deps.store.finish(record.commandId, 'CANCELLED', cause);
 }
 
 /**
@@ -192,8 +193,8 @@ export async function sweepHostCommands(deps: HostCommandDeps): Promise<SweepRep
     } catch (err) {
       if (!(err instanceof TaskTokenGoneError)) throw err;
       // Nobody waits for it any more (the execution ended without a cleanup event): stop it.
-      await deps.commands.cancel(record.commandId);
       await deps.store.finish(record.commandId, 'CANCELLED', 'its task no longer waits for it');
+      await deps.commands.cancel(record.commandId);
       out.cancelled.push(record.commandId);
     }
   }
@@ -217,9 +218,9 @@ export async function cleanUpExecution(
   const out: CleanupReport = { cancelledCommands: [], releasedLocks: [] };
   for (const record of await deps.store.listRunning()) {
     if (record.execution !== execution) continue;
+    const mine = await deps.store.finish(record.commandId, 'CANCELLED', `execution ${why}`);
     await deps.commands.cancel(record.commandId);
-    if (await deps.store.finish(record.commandId, 'CANCELLED', `execution ${why}`))
-      out.cancelledCommands.push(record.commandId);
+    if (mine) out.cancelledCommands.push(record.commandId);
   }
   for (const lock of await deps.locks.list()) {
     if (lock.owner !== execution) continue;
