@@ -36,6 +36,11 @@ export function verifiedRecordFile(root: string, digest: string): string {
 /** Written by verify-staging only, after every check passed; readable by root alone. */
 export async function recordVerified(root: string, record: VerifiedRecord): Promise<string> {
   const file = verifiedRecordFile(root, record.digest);
+  // The same digest verified again for the same release and key: the record stands as it is.
+  const known = await loadVerified(root, record.digest);
+  const same = (r: VerifiedRecord) =>
+    [r.major, r.channel, r.revision, r.stagingDir, r.signingKeyId].join('/');
+  if ('record' in known && same(known.record) === same(record)) return file;
   await mkdir(join(hostStateDir(root), 'verified'), { recursive: true, mode: 0o700 });
   await writeFileAtomic(file, JSON.stringify(record));
   await chmod(file, 0o600);

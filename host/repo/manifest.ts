@@ -80,9 +80,12 @@ export function hashCacheFiles(
   };
 }
 
+/** Writes the cache; an unchanged one is left as it is (a rerun changes nothing). */
 export async function writeHashCache(file: string, cache: HashCache): Promise<void> {
   const records = [...cache].map(([path, e]) => `${e.facts}\0${e.sha256}\0${path}\0`);
-  await writeFileAtomic(file, `${HASH_CACHE_HEADER}\0${records.join('')}`);
+  const text = `${HASH_CACHE_HEADER}\0${records.join('')}`;
+  if ((await readFile(file, 'utf8').catch(() => undefined)) === text) return;
+  await writeFileAtomic(file, text);
 }
 
 const factsOf = (entry: TreeEntry) => `${entry.identity}\t${entry.attrs}`;
