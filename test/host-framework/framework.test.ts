@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,12 +135,25 @@ describe('file locks', () => {
     await locks.acquire('publish', 'run-2', 60);
     expect((await locks.read('publish'))?.owner).toBe('run-2');
   });
-  it('an expired lock is taken over, so a dead run cannot block forever', async () => {
+  it("a dead run's lock is taken over at once with the next token; a clock running ahead takes no live lock", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
-    await new FileLocks(dir, fixedClock('2026-11-27T10:00:00Z')).acquire('lane:8/Rocky', 'dead-run', 60);
-    const later = new FileLocks(dir, fixedClock('2026-11-27T10:05:00Z'));
-    await later.acquire('lane:8/Rocky', 'next-run', 60);
-    expect((await later.read('lane:8/Rocky'))?.owner).toBe('next-run');
+    // A run on this host that dies holding the lock (its heartbeat dies with it).
+    const locksModule = join(import.meta.dirname, '../../host/framework/locks.ts');
+    const dies = `const { FileLocks } = await import(${JSON.stringify(locksModule)});
+      await new FileLocks(${JSON.stringify(dir)}, { now: () => new Date() }).acquire('lane:8/Rocky', 'dead-run', 3600);
+      process.kill(process.pid, 'SIGKILL');`;
+    const dead = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', dies]);
+    expect(dead.signal, dead.stderr.toString()).toBe('SIGKILL');
+    const locks = new FileLocks(dir, fixedClock('2026-11-27T10:00:00Z'));
+    expect(await locks.read('lane:8/Rocky')).toMatchObject({ owner: 'dead-run', token: 1 });
+    const lease = await locks.acquire('lane:8/Rocky', 'next-run', 60);
+    expect(lease.token).toBe(2);
+    expect((await locks.read('lane:8/Rocky'))?.owner).toBe('next-run');
+    // A day ahead, this taker's clock is far past next-run's expiresAt: the heartbeat decides, not it.
+    const ahead = new FileLocks(dir, fixedClock('2026-11-28T10:00:00Z'));
+    await expect(ahead.acquire('lane:8/Rocky', 'skewed-run', 60)).rejects.toThrow(/held by next-run/);
+    await lease.release();
+    expect((await ahead.acquire('lane:8/Rocky', 'skewed-run', 60)).token).toBe(3);
   });
   it('a waiting taker gets the lock when the holder lets go, and gives up at its deadline', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
