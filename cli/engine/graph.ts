@@ -38,12 +38,21 @@ function conditionLabel(rule: Record<string, unknown>): string {
   if (rule.Not) return `not ${conditionLabel(rule.Not as Record<string, unknown>)}`;
   const variable = String(rule.Variable ?? '');
   const [op, value] = Object.entries(rule).find(([k]) => k !== 'Variable' && k !== 'Next') ?? ['', ''];
-  return `${variable} ${op} ${JSON.stringify(value)}`.slice(0, 60);
+  // Whole, never cut: a shortened label could turn a deadline of 46800 into 4.
+  return `${variable} ${op} ${JSON.stringify(value)}`;
+}
+
+/** A Task's name with its deadline and heartbeat, as the ASL states them (seconds, exact). */
+function nodeLabel(name: string, state: AslState): string {
+  if (state.Type !== 'Task' || state.TimeoutSeconds === undefined) return name;
+  const heartbeat =
+    typeof state.HeartbeatSeconds === 'number' ? `, heartbeat ${state.HeartbeatSeconds} s` : '';
+  return `${name} (timeout ${state.TimeoutSeconds} s${heartbeat})`;
 }
 
 function collect(definition: AslDefinition, graph: Graph, cluster: string[]): void {
   for (const [name, state] of Object.entries(definition.States)) {
-    graph.nodes.push({ id: name, label: name, type: state.Type, cluster });
+    graph.nodes.push({ id: name, label: nodeLabel(name, state), type: state.Type, cluster });
     graph.edges.push(...edgesOf(name, state));
     const inner = [state.ItemProcessor ?? state.Iterator, ...(state.Branches ?? [])].filter(
       (d): d is AslDefinition => d !== undefined,
