@@ -201,15 +201,8 @@ export class FileLocks {
 
   private async claim(name: string, owner: string, ttlSeconds: number, token: number) {
     const now = this.clock.now().getTime();
-    const holder: FileLockHolder = {
-      name,
-      owner,
-      host: hostname(),
-      pid: process.pid,
-      token,
-      acquiredAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + ttlSeconds * 1000).toISOString(),
-    };
+    const [acquiredAt, expiresAt] = [now, now + ttlSeconds * 1000].map((t) => new Date(t).toISOString());
+    const holder = { name, owner, host: hostname(), pid: process.pid, token, acquiredAt, expiresAt };
     const path = this.claimPath(name, token);
     const tmp = join(this.claims(name), `.${randomBytes(6).toString('hex')}.tmp`);
     const fh = await open(tmp, 'wx+');
@@ -227,6 +220,8 @@ export class FileLocks {
           if (code(err) === 'EEXIST') return undefined;
           throw err;
         }
+      } finally {
+        await rm(tmp, { force: true });
       }
       const lease = new Lease(this, name, owner, token, fh, ino, body, ttlSeconds, this.timing);
       // Beat at once (the claim's mtime dates from before the link), then make sure no one took
@@ -238,8 +233,7 @@ export class FileLocks {
       await this.prune(name, token);
       return lease;
     } finally {
-      await rm(tmp, { force: true });
-      if (!won) await fh.close();
+      if (!won) await Promise.all([fh.close(), rm(tmp, { force: true })]);
     }
   }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +98,11 @@ describe('one writer on production', () => {
     await stageRevision(loop, ++revision);
     const publish = start(await publishArgv(loop));
     await until('the publish to take its lock', () => existsSync(lockFile()));
-    const holder = JSON.parse(readFileSync(lockFile(), 'utf8')) as { pid: number; owner: string };
+    const holder = JSON.parse(readFileSync(lockFile(), 'utf8')) as {
+      pid: number;
+      owner: string;
+      token: number;
+    };
     process.kill(-publish.child.pid!, 'SIGKILL');
     await publish.exit;
     // The dead run's lock is still there, naming a process that no longer exists ...
@@ -108,5 +112,9 @@ describe('one writer on production', () => {
     await execFile([process.execPath, ...(await publishArgv(loop))]);
     await productionIsStaging();
     expect(existsSync(lockFile())).toBe(false);
+    // The next run held the next fencing token, and the dead run's claim is gone.
+    expect(readdirSync(`${lockFile().replace(/\.lock$/, '')}.claims`)).toEqual([
+      `${holder.token + 1}.released`,
+    ]);
   });
 });
