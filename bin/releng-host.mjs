@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The compose-host entry: the same operations the SSM documents run, with --root for the mounts.
 import { register } from 'tsx/esm/api';
+import { quietUnwantedWarnings } from './quiet-warnings.mjs';
+
+quietUnwantedWarnings();
 
 register();
 // A reader that stops early (`releng status | head`) is not an error.

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI through tsx so engineers need no build step.
 import { register } from 'tsx/esm/api';
+import { quietUnwantedWarnings } from './quiet-warnings.mjs';
+
+quietUnwantedWarnings();
 
 register();
 // A reader that stops early (`releng status | head`) is not an error.

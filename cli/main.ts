@@ -1,19 +1,23 @@
 import { ConfigError } from '../shared/config/load.ts';
-import { UsageError } from './args.ts';
+import { splitCommandLine, UsageError } from './args.ts';
 import { approvalsCommand, approveCommand, rejectCommand } from './commands/approvals.ts';
 import { configCommand } from './commands/config.ts';
 import { demoCommand } from './commands/demo.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { graphCommand } from './commands/graph.ts';
 import { intakeCommand } from './commands/intake.ts';
+import { locksCommand, unlockCommand } from './commands/locks.ts';
 import { MIRROR_PULL_HELP, mirrorPullCommand } from './commands/mirror-pull.ts';
 import { RUN_COMMANDS, rerunCommand, runCommand } from './commands/run.ts';
 import { historyCommand, logsCommand, statusCommand } from './commands/status.ts';
+import { EXIT } from './exit-codes.ts';
+import { commandHelp, GLOBAL_VALUE_OPTIONS, topLevelHelp, version } from './help.ts';
+import { HELP_PAGES } from './help-pages.ts';
 import { consoleOutput, type Output } from './output.ts';
 
 type Command = (argv: string[], out: Output) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
+export const COMMANDS: Record<string, { run: Command; help: string }> = {
   config: { run: configCommand, help: 'config show [--major N] [--json] | config check FILE' },
   intake: { run: intakeCommand, help: 'intake koji FILE [--root DIR] [--json] [--dry-run]' },
   demo: {
@@ -30,6 +34,14 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   approvals: { run: approvalsCommand, help: 'approvals: pending approvals and what each would publish' },
   approve: { run: approveCommand, help: 'approve ID [--reason WHY]' },
   reject: { run: rejectCommand, help: 'reject ID --reason WHY' },
+  locks: {
+    run: locksCommand,
+    help: 'locks [--audit] [--json]: every lock, its holder, host, pid, age and expiry',
+  },
+  unlock: {
+    run: unlockCommand,
+    help: 'unlock LOCK --reason WHY [--force]: free a lock whose holder is gone',
+  },
   status: { run: statusCommand, help: 'status: running and recent executions, current steps, locks' },
   history: { run: historyCommand, help: 'history EXECUTION: events and step durations' },
   logs: { run: logsCommand, help: 'logs EXECUTION [--step STATE]: host operation output' },
@@ -42,37 +54,69 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 };
 
 function usage(): string {
-  return [
-    'usage: releng COMMAND [options]',
-    '',
-    ...Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(14)} ${c.help}`),
-  ].join('\n');
+  return topLevelHelp(
+    Object.fromEntries(Object.entries(COMMANDS).map(([n, c]) => [n, HELP_PAGES[n]?.summary ?? c.help])),
+  );
 }
 
-/** Entry of the `releng` command; returns the exit code. */
-export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === 'help') {
-    out.line(usage());
-    return name ? 0 : 2;
+/** The help page of a command (or its subcommand), or its one-line help when it has no page yet. */
+function helpOf(name: string, subcommand?: string): string {
+  return commandHelp(name, subcommand) ?? `usage: releng ${COMMANDS[name]!.help}`;
+}
+
+/** With --json, a failure is one JSON object on stdout too, so scripts can parse it. */
+function failure(out: Output, json: boolean, text: string, err: unknown, code: number): number {
+  out.error(text);
+  if (json) {
+    const execution = (err as { execution?: unknown }).execution;
+    out.json({ error: text, ...(typeof execution === 'string' ? { execution } : {}), exitCode: code });
+  }
+  return code;
+}
+
+/** Entry of the `releng` command; returns the exit code (cli/exit-codes.ts). */
+export async function main(argv: string[], baseOut: Output = consoleOutput): Promise<number> {
+  const line = splitCommandLine(argv, GLOBAL_VALUE_OPTIONS);
+  const out: Output = line.verbose ? { ...baseOut, verbose: true } : baseOut;
+  const { command: name, rest } = line;
+  if (name === 'help') {
+    const [topic, sub] = rest;
+    if (!topic) out.line(usage());
+    else if (COMMANDS[topic]) out.line(helpOf(topic, sub));
+    else
+      return failure(
+        out,
+        false,
+        `releng help: unknown command ${JSON.stringify(topic)}; run releng --help`,
+        {},
+        EXIT.USAGE,
+      );
+    return EXIT.OK;
+  }
+  if (!name) {
+    if (line.version) out.line(`releng ${version()}`);
+    else if (line.help) out.line(usage());
+    else out.error(usage());
+    return line.version || line.help ? EXIT.OK : EXIT.USAGE;
   }
   const command = COMMANDS[name];
   if (!command) {
-    out.error(`releng: unknown command ${JSON.stringify(name)}; run releng --help`);
-    return 2;
+    const text = `releng: unknown command ${JSON.stringify(name)}; run releng --help`;
+    return failure(out, line.json, text, {}, EXIT.USAGE);
+  }
+  if (line.help) {
+    const sub = rest.find((arg) => !arg.startsWith('-'));
+    out.line(helpOf(name, sub));
+    return EXIT.OK;
   }
   try {
     return await command.run(rest, out);
   } catch (err) {
     if (err instanceof UsageError) {
-      out.error(`releng ${name}: ${err.message}`);
-      return 2;
+      const hint = err.unknownOption ? ` (releng ${name} --help lists its options)` : '';
+      return failure(out, line.json, `releng ${name}: ${err.message}${hint}`, err, EXIT.USAGE);
     }
-    if (err instanceof ConfigError) {
-      out.error(err.message);
-      return 1;
-    }
-    out.error(`releng ${name}: ${(err as Error).message}`);
-    return 1;
+    if (err instanceof ConfigError) return failure(out, line.json, err.message, err, EXIT.FAILED);
+    return failure(out, line.json, `releng ${name}: ${(err as Error).message}`, err, EXIT.FAILED);
   }
 }

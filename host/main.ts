@@ -1,9 +1,11 @@
 import { resolve } from 'node:path';
+import { EXIT } from '../cli/exit-codes.ts';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import {
   HOST_OPERATIONS,
   type HostOperationName,
   isHostOperation,
+  type OperationParam,
   ParamError,
   paramsOf,
 } from '../shared/operations.ts';
@@ -20,8 +22,26 @@ function usage(): string {
   return ['usage: releng-host OPERATION --root DIR [options] [--dry-run] [--json]', '', ...lines].join('\n');
 }
 
-function operationUsage(name: HostOperationName): string {
-  const params = paramsOf(name).map((param) => {
+/** A value for the generated example: the catalogue's own sample where the description gives one. */
+function exampleValue(param: OperationParam): string {
+  if (param.kind.type === 'enum') return param.kind.values[0]!;
+  if (param.name === 'root') return '/';
+  if (param.kind.type === 'pattern' && param.kind.pattern === 'major') return '8';
+  const sample = /(?:e\.g\.|:) ([A-Za-z0-9._-]+)/.exec(param.description)?.[1];
+  return sample ?? `${param.name.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** What applies when the option is not given, as the page shows it. */
+function defaultOf(param: OperationParam): string {
+  if (param.required) return ' (required)';
+  if (/\(default/.test(param.description)) return '';
+  return param.kind.type === 'flag' ? ' (default: off)' : ' (default: not set)';
+}
+
+/** `releng-host OPERATION --help`: usage, every catalogue parameter with its meaning and default, an example. */
+export function operationUsage(name: HostOperationName): string {
+  const params = paramsOf(name);
+  const lines = params.map((param) => {
     const value =
       param.kind.type === 'flag'
         ? ''
@@ -29,11 +49,25 @@ function operationUsage(name: HostOperationName): string {
           ? ` ${param.kind.values.join('|')}`
           : ' VALUE';
     const flag = `  --${param.name}${value}`.padEnd(32);
-    return `${flag} ${param.description}${param.required ? ' (required)' : ''}`;
+    return `${flag} ${param.description}${defaultOf(param)}`;
   });
-  return [`usage: releng-host ${name} [options]`, '', HOST_OPERATIONS[name].description, '', ...params].join(
-    '\n',
-  );
+  const required = params
+    .filter((param) => param.required)
+    .map((param) => `--${param.name} ${exampleValue(param)}`);
+  return [
+    `usage: releng-host ${name} --root DIR [options]`,
+    '',
+    HOST_OPERATIONS[name].description,
+    '',
+    'options:',
+    ...lines,
+    `  ${'-h, --help'.padEnd(30)} this page`,
+    '',
+    'example:',
+    `  releng-host ${name} ${required.join(' ')} --dry-run`,
+    '',
+    'exit codes: 0 success, 1 the operation failed, 2 usage or bad input',
+  ].join('\n');
 }
 
 export interface MainDeps {
@@ -51,22 +85,22 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   const stdout = deps.stdout ?? ((line: string) => process.stdout.write(`${line}\n`));
   const stderr = deps.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
   const [name, ...rest] = argv;
-  if (!name || name === '--help') {
+  if (!name || name === '--help' || name === '-h') {
     (name ? stdout : stderr)(usage());
-    return name ? 0 : 2;
+    return name ? EXIT.OK : EXIT.USAGE;
   }
   if (!isHostOperation(name)) {
     stderr(`releng-host: unknown operation ${JSON.stringify(name)}\n${usage()}`);
-    return 2;
+    return EXIT.USAGE;
   }
-  if (rest.includes('--help')) {
+  if (rest.includes('--help') || rest.includes('-h')) {
     stdout(operationUsage(name));
-    return 0;
+    return EXIT.OK;
   }
   const operation = OPERATIONS[name];
   if (!operation) {
     stderr(`releng-host: ${name} is not implemented yet`);
-    return 2;
+    return EXIT.USAGE;
   }
   let options: ReturnType<typeof parseOperationArgs>;
   let config: ReturnType<typeof loadConfig>;
@@ -75,8 +109,13 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     config = loadConfig(options.config as string | undefined, deps.env ?? process.env);
   } catch (err) {
     if (err instanceof ParamError || err instanceof ConfigError) {
-      stderr(`releng-host: ${err.message}`);
-      return 2;
+      // ParamError messages start with the operation: `releng-host sync-to-prod: unknown option --x`.
+      const hint = /unknown option|unexpected argument/.test(err.message)
+        ? ` (releng-host ${name} --help lists its options)`
+        : '';
+      const message = err.message.startsWith(`${name}: `) ? err.message : `${name}: ${err.message}`;
+      stderr(`releng-host ${message}${hint}`);
+      return EXIT.USAGE;
     }
     throw err;
   }
@@ -93,14 +132,14 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   });
   const result: OperationResult = { operation: name, ok: false, dryRun: ctx.dryRun, plan: ctx.plan };
   if (ctx.logFile) result.log = ctx.logFile;
-  let code = 0;
+  let code: number = EXIT.OK;
   try {
     // One place refuses every operation whose trees are not the mounts the config requires.
     const refused = await unusableTrees(config, ctx.root, operation.trees, deps.env);
     if (refused.length) throw new HostOperationError(`${name} refuses to start: ${refused.join('; ')}`);
     Object.assign(result, await operation.run(ctx), { ok: true });
   } catch (err) {
-    code = 1;
+    code = EXIT.FAILED;
     if (err instanceof HostOperationError && err.details) Object.assign(result, err.details, { ok: false });
     result.error = (err as Error).message;
     ctx.log(`FAILED: ${result.error}`);

@@ -18,6 +18,7 @@ import { parse, UsageError } from '../args.ts';
 import { tableFor } from '../engine/adapters/dynamodb.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import { DEMO_APPROVER, type LocalSession } from '../engine/local-app.ts';
+import { EXIT } from '../exit-codes.ts';
 import { DryRunExecutionStarter, DryRunLaneStateStore } from '../local/executions.ts';
 import { createLocalAdapters, TableLockStore } from '../local/index.ts';
 import type { Output } from '../output.ts';
@@ -27,6 +28,7 @@ import { ENGINE_OPTIONS, openLocal } from './session.ts';
 const SQS_BATCH_SIZE = 10;
 
 export interface KojiIntakeOptions {
+  /** A JSON Lines file, or `-` for standard input. */
   file: string;
   root: string;
   dryRun: boolean;
@@ -42,8 +44,9 @@ export interface KojiIntakeOptions {
 export interface KojiIntakeReport {
   received: number;
   accepted: number;
-  rejected: Array<{ index: number; reason: string }>;
-  ignored: Array<{ index: number; reason: string }>;
+  /** `index` is the 0-based line index, `line` the 1-based line number the text output names. */
+  rejected: Array<{ index: number; line: number; reason: string }>;
+  ignored: Array<{ index: number; line: number; reason: string }>;
   /** Compose executions started (or, with --dry-run, that would start); status once they ran. */
   executions: Array<{ name: string; lane: string; action: LaneOutcome['action']; status?: ExecutionStatus }>;
   lanes: LaneOutcome[];
@@ -97,13 +100,14 @@ export async function runKojiIntake(options: KojiIntakeOptions): Promise<KojiInt
     { config: options.config, lanes, locks: options.locks ?? local.locks, starter, clock },
     options.logger ?? silent,
     {
-      rejected: (id, reason) => report.rejected.push({ index: indexOf(id), reason }),
-      ignored: (id, reason) => report.ignored.push({ index: indexOf(id), reason }),
+      rejected: (id, reason) => report.rejected.push({ index: indexOf(id), line: indexOf(id) + 1, reason }),
+      ignored: (id, reason) => report.ignored.push({ index: indexOf(id), line: indexOf(id) + 1, reason }),
       decided: (outcome) => report.lanes.push(outcome),
     },
   );
 
-  const lines = (await readFile(options.file, 'utf8')).split('\n');
+  const text = options.file === '-' ? await readStdin() : await readFile(options.file, 'utf8');
+  const lines = text.split('\n');
   const sender = userInfo().username;
   const records = lines.flatMap((line, index) =>
     line.trim() ? [sqsRecord(index, line, sender, clock.now())] : [],
@@ -126,6 +130,12 @@ export async function runKojiIntake(options: KojiIntakeOptions): Promise<KojiInt
   return report;
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** The engine as intake's starter, with the execution status intake uses to skip unchanged lanes. */
 function engineStarter(engine: LocalEngine): ExecutionStarter {
   return {
@@ -145,7 +155,7 @@ function engineLocks(session: LocalSession): LockStore {
 }
 
 /**
- * `releng intake koji FILE [--root DIR] [--json] [--dry-run] [--yes] [--engine local|record]`.
+ * `releng intake koji FILE|- [--root DIR] [--json] [--dry-run] [--yes] [--engine local|record]`.
  * On the local engine the compose executions it starts run (and what they start in turn) before
  * the command returns; `--yes` approves their promotions as the demo approver. `--engine record`
  * runs no state machine: it records the starts under ROOT/state/executions.json.
@@ -170,7 +180,7 @@ export async function intakeCommand(argv: string[], out: Output): Promise<number
       ? await openLocal({ ...values, root }, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {})
       : undefined;
   const report = await runKojiIntake({
-    file: resolve(file),
+    file: file === '-' ? '-' : resolve(file),
     root,
     dryRun: values['dry-run'],
     config: session?.config ?? loadConfig(values.config),
@@ -186,17 +196,19 @@ export async function intakeCommand(argv: string[], out: Output): Promise<number
       (e) => e.status !== 'FAILED' && e.status !== 'TIMED_OUT' && e.status !== 'ABORTED',
     );
   }
+  // A rejected message is a failure scripts must see, even when every execution succeeded.
+  const code = ok && report.rejected.length === 0 ? EXIT.OK : EXIT.FAILED;
   if (values.json) {
     out.json(report);
-    return ok ? 0 : 1;
+    return code;
   }
   const verb = report.dryRun ? 'would start' : 'started';
   out.line(`received ${report.received}, accepted ${report.accepted}, rejected ${report.rejected.length}`);
-  for (const r of report.rejected) out.line(`  line ${r.index + 1}: rejected: ${r.reason}`);
-  for (const r of report.ignored) out.line(`  line ${r.index + 1}: ignored: ${r.reason}`);
+  for (const r of report.rejected) out.line(`  line ${r.line}: rejected: ${r.reason}`);
+  for (const r of report.ignored) out.line(`  line ${r.line}: ignored: ${r.reason}`);
   for (const lane of report.lanes)
     out.line(`  lane ${lane.laneId}: ${lane.action} ${lane.executionName ?? ''} (${lane.reason})`);
   out.line(`${verb} ${report.executions.length} compose execution(s)`);
   for (const e of report.executions) out.line(`  ${e.name}${e.status ? ` ${e.status}` : ''}`);
-  return ok ? 0 : 1;
+  return code;
 }

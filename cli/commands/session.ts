@@ -7,7 +7,7 @@ import type { EngineEvent, EngineListener } from '../engine/adapters/types.ts';
 import { AwsEngine, resolveAwsTargets } from '../engine/aws-engine.ts';
 import { NO_DEFINITIONS } from '../engine/definitions.ts';
 import { type LocalSession, type LocalSessionOptions, openLocalSession } from '../engine/local-app.ts';
-import type { Output } from '../output.ts';
+import { type Output, progressText } from '../output.ts';
 
 /** Options every engine command takes. */
 export const ENGINE_OPTIONS = {
@@ -81,7 +81,7 @@ export function progressPrinter(
         print(`${elapsed}    › ${where}: ${event.state}`);
         break;
       case 'progress':
-        if (verbose) print(`${elapsed}      ${event.message}`.slice(0, 200));
+        if (verbose) print(progressText(out, json ? 'error' : 'line', `${elapsed}      ${event.message}`));
         break;
       case 'approval':
         print(

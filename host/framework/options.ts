@@ -12,7 +12,11 @@ export function parseOperationArgs(operation: HostOperationName, argv: string[])
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--'))
-      throw new ParamError(`${operation}: unexpected argument ${JSON.stringify(arg)}`);
+      throw new ParamError(
+        arg.startsWith('-')
+          ? `${operation}: unknown option ${arg}`
+          : `${operation}: unexpected argument ${JSON.stringify(arg)}`,
+      );
     const [flagName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const param = params.get(flagName);
     if (!param) throw new ParamError(`${operation}: unknown option --${flagName}`);
