@@ -1,14 +1,16 @@
 import { parse, UsageError } from '../args.ts';
-import { runDemo } from '../demo/demo.ts';
+import { DemoRefused, runDemo } from '../demo/demo.ts';
+import { EXIT } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
 import { progressPrinter } from './session.ts';
 
-/** `releng demo [--root DIR] [--release 8.10] [--yes] [--json]`: one full updates cycle, locally. */
+/** `releng demo [--root DIR] [--release 8.10] [--yes] [--force] [--json]`: one full updates cycle, locally. */
 export async function demoCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, {
     root: { type: 'string', default: '.releng' },
     release: { type: 'string' },
     yes: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   });
@@ -24,29 +26,40 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     root: values.root,
     ...(values.release ? { release: values.release } : {}),
     yes: values.yes,
+    force: values.force,
     listener: progressPrinter(out, values.json, !values.quiet, values.yes),
     stopOnInterrupt: true,
+  }).catch((err: unknown) => {
+    if (err instanceof DemoRefused) throw new UsageError(err.message);
+    throw err;
   });
+  const failed = result.executions.some((e) => e.status !== 'SUCCEEDED');
+  // 3: every execution ended as designed, but nothing reached production (rejected, timed out).
+  const code = result.ok ? EXIT.OK : failed || result.published ? EXIT.FAILED : EXIT.NOT_PUBLISHED;
   if (values.json) {
-    out.json(result);
-  } else {
-    out.line('');
-    out.line(`compose      ${result.composeId ?? '(none)'}`);
-    out.line(`staging      ${result.stagingDir}`);
-    out.line(`production   ${result.productionDir}`);
-    out.line(`signing key  ${result.gpgPublicKey}`);
-    out.line(`advisories   ${result.advisories.join(', ') || '(none)'}`);
-    for (const e of result.executions) {
+    // A production path is shown only when something was published there.
+    out.json({ ...result, productionDir: result.published ? result.productionDir : null });
+    return code;
+  }
+  out.line('');
+  out.line(`compose      ${result.composeId ?? '(none)'}`);
+  out.line(`staging      ${result.stagingDir}`);
+  out.line(`production   ${result.published ? result.productionDir : '(nothing published)'}`);
+  out.line(`signing key  ${result.gpgPublicKey}`);
+  out.line(`advisories   ${result.advisories.join(', ') || '(none)'}`);
+  for (const e of result.executions) {
+    out.line(
+      `  ${e.outcome.padEnd(13)} ${e.stateMachine.padEnd(13)} ${e.name} (${e.seconds} s)${e.error ? `  ${e.failedState ?? ''} ${e.error}` : ''}`,
+    );
+    for (const d of e.decisions) {
       out.line(
-        `  ${e.status.padEnd(9)} ${e.stateMachine.padEnd(13)} ${e.name} (${e.seconds} s)${e.error ? `  ${e.failedState ?? ''} ${e.error}` : ''}`,
+        `    ${d.outcome} ${d.approvalId} by ${d.decidedBy ?? 'nobody'}: ${d.reason ?? '(no reason given)'}`,
       );
     }
-    if (!result.published) out.line('demo: nothing was published to production (rejected, or a step failed)');
-    out.line(
-      result.ok
-        ? 'demo: every execution succeeded'
-        : 'demo: an execution did not succeed; see releng status and releng history',
-    );
   }
-  return result.ok ? 0 : 1;
+  if (code === EXIT.OK) out.line('demo: every execution succeeded');
+  else if (code === EXIT.NOT_PUBLISHED)
+    out.line('demo: nothing was published to production (see the decisions above)');
+  else out.line('demo: an execution did not succeed; see releng status and releng history');
+  return code;
 }

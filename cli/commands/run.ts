@@ -1,14 +1,20 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { loadConfig } from '../../shared/config/load.ts';
 import { Channel, ComposeKind } from '../../shared/config/schema.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { type HostOperationName, hostArgv, ParamError, paramsOf } from '../../shared/operations.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
+import { serveDemoErrataAgain } from '../demo/demo.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { HOST_ENTRY } from '../engine/host-entry.ts';
 import { DEMO_APPROVER, localUser, sessionConfigFile } from '../engine/local-app.ts';
+import { EXIT } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
+import { checkConfigured, checkRelease, requireWritableRoot } from './inputs.ts';
+import { lockHeldDetail, releaseDeadHolders, reportLockWaits } from './lock-wait.ts';
+import { decisionLines, notPublished, outcomeOf } from './outcome.ts';
 import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
 /**
@@ -195,6 +201,7 @@ function summary(record: ExecutionRecord): Record<string, unknown> {
     name: record.name,
     stateMachine: record.stateMachine,
     status: record.status,
+    ...outcomeOf(record),
     ...(record.error ? { error: record.error, cause: record.cause, failedState: record.failedState } : {}),
   };
 }
@@ -218,14 +225,42 @@ async function promotionInput(values: RunValues, out: Output): Promise<unknown> 
   return { version: 1, releases: [match] };
 }
 
-/** `releng <command>`: starts the matching state machine (or one host operation) and follows it. */
+/** Inputs every run command checks before it starts an execution or takes a lock. */
+async function checkRunInputs(values: RunValues): Promise<void> {
+  const { major } = release(values);
+  checkRelease(values.release, values.major);
+  if (engineKind(values) === 'aws') {
+    checkConfigured(loadConfig(values.config), major, values.compose ?? []);
+    return;
+  }
+  const root = await requireWritableRoot(values.root);
+  checkConfigured(loadConfig(sessionConfigFile(root, values.config)), major, values.compose ?? []);
+}
+
+/**
+ * `releng <command>`: checks its inputs, then starts the matching state machine (or one host
+ * operation) and follows it. On a demo root whose stand-in Apollo nobody serves any more, the
+ * command serves it while it runs, so a second cycle after `releng demo` finds its errata.
+ */
 export function runCommand(command: string) {
+  const startAndFollow = startAndFollowCommand(command);
+  return async (argv: string[], out: Output): Promise<number> => {
+    const { values } = parse(argv, RUN_OPTIONS);
+    await checkRunInputs(values);
+    if (engineKind(values) === 'aws') return startAndFollow(argv, out);
+    const closeErrata = await serveDemoErrataAgain(values.root ?? '.releng');
+    try {
+      return await startAndFollow(argv, out);
+    } finally {
+      await closeErrata();
+    }
+  };
+}
+
+function startAndFollowCommand(command: string) {
   return async (argv: string[], out: Output): Promise<number> => {
     const spec = RUN_COMMANDS[command]!;
     const { values } = parse(argv, RUN_OPTIONS);
-    if (values.release && !/^[0-9]{1,3}\.[0-9]{1,3}$/.test(values.release)) {
-      throw new UsageError(`--release ${JSON.stringify(values.release)}: expected MAJOR.MINOR, e.g. 8.10`);
-    }
     if (values.step || !spec.machine) return runStep(command, spec, values, out);
     const name = values.name ?? `${command}-${release(values).major}-${stamp()}`;
     const input =
@@ -240,21 +275,31 @@ export function runCommand(command: string) {
       quiet: values.quiet,
       ...(values.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
     });
+    const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line);
     const { started } = await session.engine.start(spec.machine, name, input);
     if (!started) throw new UsageError(`an execution named ${name} exists already; pick another --name`);
     await session.engine.idle();
+    stopWaits();
     const records = (await session.engine.store.list()).filter(
       (r) => r.name === name || r.name.startsWith(`${name}-`),
     );
     const ok = records.every((r) => r.status === 'SUCCEEDED');
-    if (values.json) out.json({ executions: records.map(summary), ok });
-    else if (!ok) {
+    // A promotion nothing approved succeeds without publishing: exit 3, with who decided and why.
+    const unpublished = ok && records.some(notPublished);
+    if (values.json) out.json({ executions: records.map(summary), ok, published: ok && !unpublished });
+    else if (unpublished) {
+      for (const r of records.filter(notPublished)) {
+        out.error(`releng ${command}: ${r.name} ${outcomeOf(r).outcome}: production untouched`);
+        for (const line of decisionLines(r)) out.error(`  ${line}`);
+      }
+    } else if (!ok) {
       const failed = records.find((r) => r.status !== 'SUCCEEDED')!;
+      const held = await lockHeldDetail(session.engine, failed);
       out.error(
-        `releng ${command}: ${failed.name} ${failed.status} at ${failed.failedState ?? '?'}: ${failed.error} ${failed.cause ?? ''}; see releng history ${failed.name}`,
+        `releng ${command}: ${failed.name} ${failed.status} at ${failed.failedState ?? '?'}: ${failed.error} ${failed.cause ?? ''}${held}; see releng history ${failed.name}`,
       );
     }
-    return ok ? 0 : 1;
+    return unpublished ? EXIT.NOT_PUBLISHED : ok ? EXIT.OK : EXIT.FAILED;
   };
 }
 
@@ -272,8 +317,13 @@ export async function rerunCommand(argv: string[], out: Output): Promise<number>
     );
   }
   const session = await openLocal(values, out, values.yes ? { autoApproveAs: DEMO_APPROVER } : {});
+  // A lock whose holder's engine process died stays until its expiry (hours): free it first.
+  for (const freed of await releaseDeadHolders(session.engine, execution, localUser()))
+    (values.json ? out.error : out.line)(`releng rerun: released ${freed}`);
+  const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line);
   const name = await session.engine.rerun(execution);
   await session.engine.idle();
+  stopWaits();
   const record = await session.engine.store.get(name);
   if (values.json) out.json({ rerunOf: execution, execution: summary(record) });
   else out.line(`${name}: ${record.status}`);

@@ -5,6 +5,8 @@ import { parse, UsageError } from '../args.ts';
 import type { ExecutionEvent, ExecutionRecord } from '../engine/execution-store.ts';
 import { LocalTable } from '../engine/local-table.ts';
 import type { Output } from '../output.ts';
+import { requireExistingRoot } from './inputs.ts';
+import { decisionLines, outcomeOf } from './outcome.ts';
 import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
 function duration(from: string, to?: string): string {
@@ -17,8 +19,18 @@ function describe(r: ExecutionRecord): string {
   const why = r.error
     ? `${r.failedState ? `at ${r.failedState}: ` : ''}${r.error} ${r.cause ?? ''}`.trim()
     : '';
-  return `${r.status.padEnd(9)} ${r.stateMachine.padEnd(13)} ${r.name}  ${duration(r.startDate, r.stopDate)} ${where}${why}`;
+  // A promotion nothing approved ends in a Succeed state: show REJECTED, TIMED_OUT or NOT PUBLISHED.
+  const { outcome } = outcomeOf(r);
+  return `${outcome.padEnd(13)} ${r.stateMachine.padEnd(13)} ${r.name}  ${duration(r.startDate, r.stopDate)} ${where}${why}`;
 }
+
+/** An execution and, for a promotion that published nothing, who decided and why. */
+function describeWithDecisions(r: ExecutionRecord): string[] {
+  return [describe(r), ...decisionLines(r).map((line) => `    ${line}`)];
+}
+
+/** The record as --json shows it: with its outcome beside Step Functions' status. */
+const withOutcome = (r: ExecutionRecord) => ({ ...r, ...outcomeOf(r) });
 
 /** Unexpired lock items (shared/state-table.ts: `LOCK#<name>`) of the local state tables, and intake's locks. */
 async function localLocks(
@@ -60,16 +72,17 @@ export async function statusCommand(argv: string[], out: Output): Promise<number
   if (engineKind(values) === 'aws') {
     executions = await (await openAws(values)).list(limit);
   } else {
+    requireExistingRoot(values.root);
     const session = await openLocal(values, out, { readOnly: true });
     executions = (await session.engine.store.list()).slice(0, limit);
     locks = await localLocks(session.engine.engineDir, await session.adapters.locks.list());
   }
   if (values.json) {
-    out.json({ executions, locks });
+    out.json({ executions: executions.map(withOutcome), locks });
     return 0;
   }
   if (executions.length === 0) out.line('no executions yet');
-  for (const r of executions) out.line(describe(r));
+  for (const r of executions) for (const line of describeWithDecisions(r)) out.line(line);
   if (locks.length) out.line('locks:');
   for (const l of locks) out.line(`  ${l.name} held by ${l.holder} until ${l.expiresAt}`);
   return 0;
@@ -108,15 +121,16 @@ export async function historyCommand(argv: string[], out: Output): Promise<numbe
     const aws = await openAws(values);
     [record, events] = await Promise.all([aws.describe(execution), aws.history(execution)]);
   } else {
+    requireExistingRoot(values.root);
     const { engine } = await openLocal(values, out, { readOnly: true });
     [record, events] = await Promise.all([engine.store.get(execution), engine.store.events(execution)]);
   }
   const steps = stepDurations(events);
   if (values.json) {
-    out.json({ execution: record, events, steps });
+    out.json({ execution: withOutcome(record), events, steps });
     return 0;
   }
-  out.line(describe(record));
+  for (const line of describeWithDecisions(record)) out.line(line);
   const start = Date.parse(record.startDate);
   // Pass, Choice and Wait states are plumbing (defaults, poll loops); --all shows them too.
   const shown = values.all
@@ -153,6 +167,7 @@ export async function logsCommand(argv: string[], out: Output): Promise<number> 
   if (engineKind(values) === 'aws') {
     throw new UsageError('logs on AWS are in CloudWatch: the host-command log group the failure cause names');
   }
+  requireExistingRoot(values.root);
   const { engine } = await openLocal(values, out, { readOnly: true });
   const logs = await engine.store.logs(execution, values.step);
   if (values.step && logs.length === 0) {

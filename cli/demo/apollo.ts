@@ -23,7 +23,8 @@ function updatesFor(updateinfo: string, repo: string): string[] {
   );
 }
 
-export async function startLocalApollo(updateinfoPath: string): Promise<LocalApollo> {
+/** Listens on 127.0.0.1:`port` (0: any free port); rejects when the port is taken. */
+export async function startLocalApollo(updateinfoPath: string, port = 0): Promise<LocalApollo> {
   const server: Server = createServer((req, res) => {
     const match = /^\/api\/v3\/updateinfo\/[^/]+\/([A-Za-z0-9_-]+)\/updateinfo\.xml/.exec(req.url ?? '');
     void (async () => {
@@ -37,10 +38,13 @@ export async function startLocalApollo(updateinfoPath: string): Promise<LocalApo
       res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`);
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    baseUrl: `http://127.0.0.1:${port}/api/v3/updateinfo`,
+    baseUrl: `http://127.0.0.1:${bound}/api/v3/updateinfo`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

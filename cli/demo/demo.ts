@@ -1,12 +1,14 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig, loadConfig, mergeConfig } from '../../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
 import { runKojiIntake } from '../commands/intake.ts';
+import { type ApprovalDecision, outcomeOf } from '../commands/outcome.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
+import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
@@ -15,6 +17,15 @@ import { exportSecretKey } from './rpm-tools.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
+/** One demo per root at a time: the pid of the demo running there (stale once that pid is dead). */
+const DEMO_LOCK = '.releng-demo.lock';
+/** The pid of the process serving the root's stand-in Apollo (see serveDemoErrataAgain). */
+const APOLLO_SERVER = '.releng-demo-apollo';
+
+/** The demo will not run on this root as asked (bad input: exit 2, nothing started). */
+export class DemoRefused extends Error {
+  override readonly name = 'DemoRefused';
+}
 /** The koji user the tag events come from: the requester the two-person rule compares with. */
 const KOJI_USER = 'kojira';
 
@@ -29,6 +40,8 @@ export interface DemoOptions {
   waitMs?: number;
   /** Stop the executions on Ctrl-C / SIGTERM, cleaning up (the CLI sets it). */
   stopOnInterrupt?: boolean;
+  /** Delete a pipeline a previous demo left on the root (refused without it). */
+  force?: boolean;
 }
 
 export interface DemoResult {
@@ -44,6 +57,10 @@ export interface DemoResult {
     seconds: number;
     error?: string;
     failedState?: string;
+    /** REJECTED, TIMED_OUT or NOT PUBLISHED for a promotion that published nothing; else status. */
+    outcome: string;
+    /** Who decided each approval of such a promotion, and why. */
+    decisions: ApprovalDecision[];
   }>;
   /** Whether production now has the release's signed metadata (a rejection publishes nothing). */
   published: boolean;
@@ -52,14 +69,41 @@ export interface DemoResult {
   ok: boolean;
 }
 
-async function prepareRoot(root: string): Promise<void> {
-  if (existsSync(root) && (await readdir(root)).length > 0) {
+/** What a demo root holds that a new demo would delete: executions and published trees. */
+async function pipelineIn(root: string): Promise<string[]> {
+  const executions = await readdir(join(root, 'engine', 'executions')).catch(() => [] as string[]);
+  const productionRoot = join(root, 'mnt', 'repos-production', 'mirror', 'pub', 'rocky');
+  const published = await readdir(productionRoot).catch(() => [] as string[]);
+  const trees = published.filter((name) => /^[0-9]/.test(name)).map((name) => join(productionRoot, name));
+  return [
+    ...(executions.length
+      ? [
+          `${executions.length} execution${executions.length === 1 ? '' : 's'} (${executions.sort().join(', ')})`,
+        ]
+      : []),
+    ...trees.map((tree) => `the production tree ${tree}`),
+  ];
+}
+
+/**
+ * Clears a root the demo made before. A root holding a pipeline (executions, a production tree)
+ * is cleared only with `force`, and the refusal names what would go; a root the demo did not
+ * make is never cleared.
+ */
+async function prepareRoot(root: string, force: boolean): Promise<void> {
+  const entries = (await readdir(root)).filter((name) => name !== DEMO_LOCK);
+  if (entries.length > 0) {
     if (!existsSync(join(root, MARKER))) {
-      throw new Error(`${root} is not empty and was not made by releng demo; pick another --root`);
+      throw new DemoRefused(`${root} is not empty and was not made by releng demo; pick another --root`);
     }
-    await rm(root, { recursive: true, force: true });
+    const found = await pipelineIn(root);
+    if (found.length && !force) {
+      throw new DemoRefused(
+        `${root} already holds a pipeline; a new demo would delete ${found.join(' and ')}. Rerun with --force to delete them, or pick another --root`,
+      );
+    }
+    await Promise.all(entries.map((name) => rm(join(root, name), { recursive: true, force: true })));
   }
-  await mkdir(root, { recursive: true });
   await writeFile(join(root, MARKER), 'made by releng demo; a rerun of the demo clears this directory\n');
 }
 
@@ -114,8 +158,56 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     }
   };
   const major = options.release ? options.release.split('.')[0]! : '8';
-  await prepareRoot(root);
+  await checkRootWritable(root);
+  const releaseLock = await lockDemoRoot(root);
+  try {
+    await prepareRoot(root, options.force === true);
+    return await runOnPreparedRoot(options, root, major, timed, timings);
+  } finally {
+    await releaseLock();
+  }
+}
 
+/** The root exists or can be made, and this user may write there; else one clear line. */
+async function checkRootWritable(root: string): Promise<void> {
+  try {
+    await mkdir(root, { recursive: true });
+    await access(root, constants.W_OK);
+  } catch (err) {
+    throw new DemoRefused(
+      `--root ${root}: cannot write there (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+}
+
+/** Takes the root's demo lock (a file with this pid), replacing one whose pid is dead. */
+async function lockDemoRoot(root: string): Promise<() => Promise<void>> {
+  const file = join(root, DEMO_LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+        throw new DemoRefused(
+          `another releng demo (pid ${holder}) is running on ${root}; wait for it, or pick another --root`,
+        );
+      }
+      await rm(file, { force: true }); // stale: its demo is gone
+    }
+  }
+  throw new DemoRefused(`another releng demo took ${root} at the same moment; try again`);
+}
+
+async function runOnPreparedRoot(
+  options: DemoOptions,
+  root: string,
+  major: string,
+  timed: <T>(step: string, fn: () => Promise<T>) => Promise<T>,
+  timings: Record<string, number>,
+): Promise<DemoResult> {
   const store = await timed('package store', async () => {
     const created = await createPackageStore({ root, major });
     await tagUpdate(created);
@@ -135,7 +227,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   try {
     return await runCycle(options, store, timed, timings);
   } finally {
+    // Nobody serves the stand-in now: a later command on this root serves it again.
     await apollo.close();
+    await rm(join(root, APOLLO_SERVER), { force: true });
   }
 }
 
@@ -150,18 +244,62 @@ function withDemoKeyEverywhere(store: PackageStore, overrides: unknown): unknown
   });
 }
 
+const standInUpdateinfo = (root: string) => join(root, 'mnt', 'koji', 'errata', 'updateinfo.xml');
+
+/** The port of a stand-in Apollo URL (`http://127.0.0.1:PORT/api/v3/updateinfo`), else undefined. */
+function standInPort(url: unknown): number | undefined {
+  if (typeof url !== 'string') return undefined;
+  const match = /^http:\/\/127\.0\.0\.1:([0-9]+)\/api\/v3\/updateinfo$/.exec(url);
+  return match ? Number(match[1]) : undefined;
+}
+
+async function readJson(path: string): Promise<{ errata?: { apolloBaseUrl?: unknown } }> {
+  return JSON.parse(await readFile(path, 'utf8')) as { errata?: { apolloBaseUrl?: unknown } };
+}
+
 /**
- * Serves the demo store's advisories from a local Apollo and points the root's config at it.
- * It lives as long as the caller keeps it open: the demo while it runs; tests and engineers who
- * run staging again on a demo root start it again.
+ * Serves the demo store's advisories from a local Apollo and points the root's config at it
+ * (on the port it named before when that is free). It lives as long as the caller keeps it
+ * open; the root records the serving pid, so a later command knows when nobody serves it.
  */
 export async function serveDemoErrata(root: string): Promise<LocalApollo> {
   const configPath = join(root, 'releng.config.json');
-  const apollo = await startLocalApollo(join(root, 'mnt', 'koji', 'errata', 'updateinfo.xml'));
-  const current = JSON.parse(await readFile(configPath, 'utf8')) as unknown;
-  const updated = mergeConfig(current, { errata: { apolloBaseUrl: apollo.baseUrl } });
-  await writeFile(configPath, `${JSON.stringify(updated, null, 2)}\n`);
+  const current = await readJson(configPath);
+  const port = standInPort(current.errata?.apolloBaseUrl);
+  const apollo =
+    (port ? await startLocalApollo(standInUpdateinfo(root), port).catch(() => undefined) : undefined) ??
+    (await startLocalApollo(standInUpdateinfo(root)));
+  if (apollo.baseUrl !== current.errata?.apolloBaseUrl) {
+    const updated = mergeConfig(current, { errata: { apolloBaseUrl: apollo.baseUrl } });
+    await writeFile(configPath, `${JSON.stringify(updated, null, 2)}\n`);
+  }
+  await writeFile(join(root, APOLLO_SERVER), `${process.pid}\n`);
   return apollo;
+}
+
+/**
+ * Errata for a later command on a demo root (`releng compose` after `releng demo`): when the
+ * root's config names the demo's stand-in Apollo and no live process serves it any more (the
+ * demo that started it has exited), this command serves it while it runs. Anywhere else, and
+ * while another process serves it, it does nothing: a stand-in a live process closed stays
+ * closed. Returns what to close.
+ */
+export async function serveDemoErrataAgain(rootOption: string): Promise<() => Promise<void>> {
+  const root = resolve(rootOption);
+  const configPath = join(root, 'releng.config.json');
+  const nothing = async () => {};
+  if (!existsSync(join(root, MARKER)) || !existsSync(configPath) || !existsSync(standInUpdateinfo(root))) {
+    return nothing;
+  }
+  const current = await readJson(configPath).catch(() => ({}) as { errata?: { apolloBaseUrl?: unknown } });
+  if (standInPort(current.errata?.apolloBaseUrl) === undefined) return nothing;
+  const server = Number((await readFile(join(root, APOLLO_SERVER), 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(server) && server > 0 && alive(server)) return nothing;
+  const apollo = await serveDemoErrata(root);
+  return async () => {
+    await apollo.close();
+    await rm(join(root, APOLLO_SERVER), { force: true });
+  };
 }
 
 /** From the written config to the finished executions: the part the engine runs. */
@@ -234,6 +372,7 @@ async function runCycle(
       seconds: seconds(Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate)),
       ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
       ...(r.failedState ? { failedState: r.failedState } : {}),
+      ...outcomeOf(r),
     })),
     published,
     timings,
