@@ -164,6 +164,28 @@ describe('file locks', () => {
     await locks.acquireWaiting('git:8', 'compose-Extras', 60, 5000);
     expect((await locks.read('git:8'))?.owner).toBe('compose-Extras');
   });
+  it('a run that outlives its ttl stops heartbeating, learns it at once, and fails instead of succeeding', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
+    const locks = new FileLocks(dir, { now: () => new Date() }, { heartbeatMs: 50, staleAfterMs: 400 });
+    const run = locks.with('publish', 'slow-run', 0.2, async (lease) => {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(lease.signal.aborted).toBe(true);
+      return 'published';
+    });
+    await expect(run).rejects.toThrow(
+      /lock publish was lost: token 1 is no longer current \(held past its ttl of 0.2 s\)/,
+    );
+    expect(await locks.read('publish')).toBeUndefined();
+  });
+  it('refuses a ttl or heartbeat timing that cannot work, naming the values', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
+    expect(
+      () => new FileLocks(dir, { now: () => new Date() }, { heartbeatMs: 500, staleAfterMs: 600 }),
+    ).toThrow(/heartbeat 500 ms and stale after 600 ms/);
+    await expect(new FileLocks(dir, { now: () => new Date() }).acquire('publish', 'run', 0)).rejects.toThrow(
+      /lock publish: ttl 0 is not a positive number of seconds/,
+    );
+  });
   it('of many concurrent takers exactly one wins', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-locks-'));
     const locks = new FileLocks(dir, fixedClock('2026-11-27T10:00:00Z'));
