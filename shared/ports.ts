@@ -31,6 +31,38 @@ export interface LockStore {
   list(): Promise<Array<LockHolder & { name: string }>>;
 }
 
+/** A lock item as stored, expired or not (`releng locks` shows both). */
+export interface LockRecord extends LockHolder {
+  name: string;
+  expired: boolean;
+}
+
+/** Who freed which lock by hand, and why (`releng unlock`). */
+export interface LockAuditEntry {
+  at: string;
+  action: 'unlock';
+  lock: string;
+  /** The execution that held it. */
+  owner: string;
+  /** The user who freed it. */
+  by: string;
+  reason: string;
+  /** Freed with --force while its holder still ran. */
+  forced: boolean;
+  /** What the holder was when it was freed: `ABORTED (EngineGone)`, `RUNNING`, … */
+  holderState: string;
+}
+
+/** The operator's side of the lock table: see every lock, free one by hand, keep an audit trail. */
+export interface LockAdmin {
+  records(): Promise<LockRecord[]>;
+  /** Deletes the lock only while `owner` still holds it: false when it was released or taken over. */
+  releaseOwned(name: string, owner: string): Promise<boolean>;
+  recordAudit(entry: LockAuditEntry): Promise<void>;
+  /** Oldest first. */
+  auditTrail(): Promise<LockAuditEntry[]>;
+}
+
 export interface ApprovalStore {
   put(approval: PendingApprovalV1): Promise<void>;
   get(approvalId: string): Promise<PendingApprovalV1 | undefined>;

@@ -27,7 +27,12 @@ export const stateKey = {
   hostCommand: (commandId: string): StateKey => ({ pk: `HOSTCMD#${commandId}`, sk: 'COMMAND' }),
   /** Marks that a task token sent its command, so a retried invoke cannot send it twice. */
   hostCommandToken: (tokenDigest: string): StateKey => ({ pk: `HOSTCMD-TOKEN#${tokenDigest}`, sk: 'TOKEN' }),
+  /** One audit record (`releng unlock`): its time and subject make it unique and sort it by time. */
+  audit: (at: string, subject: string): StateKey => ({ pk: `AUDIT#${at}#${subject}`, sk: 'AUDIT' }),
 };
+
+/** The prefix every audit record's partition key starts with. */
+export const AUDIT_PREFIX = 'AUDIT#';
 
 /** How long a finished host command's record stays for `releng status` and audit. */
 export const HOST_COMMAND_RETENTION_SECONDS = 14 * 24 * 3600;
@@ -49,3 +54,20 @@ export interface LockItem extends StateKey {
 
 /** How long decided approvals and lane state stay in the table for audit after they end. */
 export const AUDIT_RETENTION_SECONDS = 90 * 24 * 3600;
+
+/**
+ * The ttl each pipeline takes its locks with (cdk/state-machines: LANE_LOCK_TTL,
+ * STAGING_LOCK_TTL, PUBLISH_LOCK_TTL; test/intake/lock-ttls.test.ts keeps them equal), so a
+ * lock's age is its expiry minus this: lock items carry no time of taking.
+ */
+export const LOCK_TTL_SECONDS = {
+  lane: 50 * 3600,
+  staging: 36 * 3600,
+  publish: 36 * 3600,
+} as const;
+
+/** The ttl of the lock `name` (`lane:8/Rocky`, `staging:8`, `publish`), undefined for others. */
+export function lockTtlSeconds(name: string): number | undefined {
+  const family = name.split(':')[0] as keyof typeof LOCK_TTL_SECONDS;
+  return Object.hasOwn(LOCK_TTL_SECONDS, family) ? LOCK_TTL_SECONDS[family] : undefined;
+}

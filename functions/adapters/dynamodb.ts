@@ -16,10 +16,18 @@ import type {
   LaneCompose,
   LaneState,
   LaneStateStore,
+  LockAdmin,
+  LockAuditEntry,
   LockHolder,
+  LockRecord,
   LockStore,
 } from '../../shared/ports.ts';
-import { AUDIT_RETENTION_SECONDS, type LockItem, stateKey } from '../../shared/state-table.ts';
+import {
+  AUDIT_PREFIX,
+  AUDIT_RETENTION_SECONDS,
+  type LockItem,
+  stateKey,
+} from '../../shared/state-table.ts';
 import { AWS_CALL_LIMITS } from './limits.ts';
 
 export const createDynamoClient = () => new DynamoDBClient({ ...AWS_CALL_LIMITS });
@@ -44,8 +52,11 @@ export async function scanAll(
   return items;
 }
 
-/** Lock items as shared/state-table.ts describes them, also written by the state machines. */
-export class DynamoLockStore implements LockStore {
+/**
+ * Lock items as shared/state-table.ts describes them, also written by the state machines; and
+ * the operator's unlock with its audit records in the same table.
+ */
+export class DynamoLockStore implements LockStore, LockAdmin {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -119,6 +130,66 @@ export class DynamoLockStore implements LockStore {
       ExpressionAttributeValues: { ':prefix': 'LOCK#', ':now': now },
     });
     return items.map((item) => ({ name: String(item.pk).slice('LOCK#'.length), ...this.toHolder(item) }));
+  }
+
+  async records(): Promise<LockRecord[]> {
+    const now = epoch(this.clock.now());
+    const items = await scanAll(this.doc, {
+      TableName: this.table,
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': 'LOCK#' },
+      ConsistentRead: true,
+    });
+    return items
+      .map((item) => ({
+        name: String(item.pk).slice('LOCK#'.length),
+        ...this.toHolder(item),
+        expired: Number(item.expiresAtEpoch) <= now,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async releaseOwned(name: string, owner: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: stateKey.lock(name),
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async recordAudit(entry: LockAuditEntry): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...stateKey.audit(entry.at, `${entry.action}:${entry.lock}`),
+          entry,
+          expiration: epoch(new Date(entry.at)) + AUDIT_RETENTION_SECONDS,
+        },
+        // Two unlocks of one lock in the same millisecond must not overwrite each other's record.
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async auditTrail(): Promise<LockAuditEntry[]> {
+    const items = await scanAll(this.doc, {
+      TableName: this.table,
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': AUDIT_PREFIX },
+      ConsistentRead: true,
+    });
+    return items.map((item) => item.entry as LockAuditEntry).sort((a, b) => a.at.localeCompare(b.at));
   }
 }
 

@@ -1,0 +1,194 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoLockStore } from '../../functions/adapters/dynamodb.ts';
+import { type FileLockHolder, lockDir } from '../../host/framework/locks.ts';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import type { Clock, LockAdmin, LockRecord } from '../../shared/ports.ts';
+import { lockTtlSeconds, STATE_TABLE } from '../../shared/state-table.ts';
+import {
+  ExecutionNotFoundError,
+  type ExecutionRecord,
+  type ExecutionStore,
+} from '../engine/execution-store.ts';
+import { alive } from '../engine/file-mutex.ts';
+import { LocalDocumentClient } from '../engine/local-document-client.ts';
+import { LocalTable } from '../engine/local-table.ts';
+
+/** One lock as `releng locks` shows it: the item, its holding execution and that execution's state. */
+export interface LockView {
+  name: string;
+  /** The pipelines' state table, or a host-side file lock under the compose mount. */
+  source: 'state-table' | 'host-file';
+  /** As stored: the execution ARN (state table) or the host operation's owner (file lock). */
+  owner: string;
+  /** The holding execution's name. */
+  execution: string;
+  expiresAt: string;
+  expired: boolean;
+  /** When it was taken: expiry minus the pipeline's ttl for it (or the file lock's own record). */
+  takenAt?: string;
+  ageSeconds?: number;
+  host?: string;
+  pid?: number;
+  /** RUNNING, SUCCEEDED, ABORTED (EngineGone), …; UNKNOWN when no execution of that name is known. */
+  holderStatus: string;
+  holderSince?: string;
+  /** Provably gone: expired, its execution ended, or its engine process is dead. */
+  gone: boolean;
+}
+
+/** `arn:…:execution:compose:NAME` → NAME. */
+export const executionNameOf = (owner: string) =>
+  owner.startsWith('arn:') ? owner.split(':').at(-1)! : owner;
+
+/** The engine's one state table under `<root>/engine/tables` (a read-only session synthesizes nothing). */
+export function localStateTable(engineDir: string): LocalTable | undefined {
+  const dir = join(engineDir, 'tables');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+  if (files.length !== 1) return undefined;
+  return new LocalTable(join(dir, files[0]!), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
+}
+
+/** functions/' DynamoDB lock store over the local state table: one code path for both engines. */
+export function localLockAdmin(engineDir: string, clock: Clock): LockAdmin | undefined {
+  const table = localStateTable(engineDir);
+  if (!table) return undefined;
+  const client = new LocalDocumentClient(table) as unknown as DynamoDBDocumentClient;
+  return new DynamoLockStore(client, 'local', clock);
+}
+
+/** How a holding execution stands, as the execution store or DescribeExecution tells it. */
+export type HolderLookup = (owner: string) => Promise<ExecutionRecord | undefined>;
+
+export function localHolderLookup(store: ExecutionStore): HolderLookup {
+  return async (owner) => {
+    try {
+      return await store.get(executionNameOf(owner));
+    } catch (err) {
+      if (err instanceof ExecutionNotFoundError) return undefined;
+      throw err;
+    }
+  };
+}
+
+function viewOf(lock: LockRecord, holder: ExecutionRecord | undefined, now: Date, host?: string): LockView {
+  const ttl = lockTtlSeconds(lock.name);
+  const takenAt = ttl ? new Date(Date.parse(lock.expiresAt) - ttl * 1000).toISOString() : undefined;
+  const status = holder
+    ? `${holder.status}${holder.error === 'EngineGone' ? ' (EngineGone)' : ''}`
+    : 'UNKNOWN';
+  return {
+    name: lock.name,
+    source: 'state-table',
+    owner: lock.owner,
+    execution: executionNameOf(lock.owner),
+    expiresAt: lock.expiresAt,
+    expired: lock.expired,
+    ...(takenAt ? { takenAt, ageSeconds: Math.round((now.getTime() - Date.parse(takenAt)) / 1000) } : {}),
+    ...(holder && host ? { host, pid: holder.pid } : {}),
+    holderStatus: status,
+    ...(holder ? { holderSince: holder.startDate } : {}),
+    // An execution this root does not know cannot be proven gone: only its expiry frees it.
+    gone: lock.expired || (holder !== undefined && holder.status !== 'RUNNING'),
+  };
+}
+
+/**
+ * Every lock item of the state table with its holder. `host` is where the holder's engine runs
+ * (this machine for the local engine; unknown on AWS, where Step Functions holds it).
+ */
+export async function tableLockViews(
+  admin: LockAdmin,
+  lookup: HolderLookup,
+  clock: Clock,
+  host?: string,
+): Promise<LockView[]> {
+  const now = clock.now();
+  const views: LockView[] = [];
+  for (const lock of await admin.records()) views.push(viewOf(lock, await lookup(lock.owner), now, host));
+  return views;
+}
+
+/**
+ * Host-side file locks (host/framework/locks.ts): `<lock dir>/<name>.lock` holds or links to the
+ * holder's JSON; a released one is gone or dangles. Read only: their holders free them.
+ */
+export async function hostFileLockViews(
+  config: ReleaseConfig,
+  root: string,
+  clock: Clock,
+): Promise<LockView[]> {
+  const dir = lockDir(config, root);
+  const views: LockView[] = [];
+  for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.lock'))) {
+    const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
+    if (!text) continue;
+    let holder: FileLockHolder;
+    try {
+      holder = JSON.parse(text) as FileLockHolder;
+    } catch {
+      continue;
+    }
+    const expired = Date.parse(holder.expiresAt) <= clock.now().getTime();
+    const dead = holder.host === hostname() && holder.pid > 0 && !alive(holder.pid);
+    views.push({
+      name: holder.name,
+      source: 'host-file',
+      owner: holder.owner,
+      execution: holder.owner,
+      expiresAt: holder.expiresAt,
+      expired,
+      takenAt: holder.acquiredAt,
+      ageSeconds: Math.round((clock.now().getTime() - Date.parse(holder.acquiredAt)) / 1000),
+      host: holder.host,
+      pid: holder.pid,
+      holderStatus: dead ? 'process gone' : 'process running',
+      gone: expired || dead,
+    });
+  }
+  return views;
+}
+
+/** `2 h 5 min`, `40 s`: a lock's age for people. */
+export function ageText(seconds: number | undefined): string {
+  if (seconds === undefined) return '?';
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+/** `EXECUTION (RUNNING since T, pid N on HOST)`: who holds a lock, in one phrase. */
+export function holderText(view: LockView): string {
+  const since = view.holderSince ? ` since ${view.holderSince}` : '';
+  const pid = view.pid ? `, pid ${view.pid}${view.host ? ` on ${view.host}` : ''}` : '';
+  return `${view.execution} (${view.holderStatus}${since}${pid})`;
+}
+
+/**
+ * The locks an execution's `<label>: take` state asks for, from its input: the lane locks of
+ * its composes, its major's staging lock, or the publish lock.
+ */
+export function wantedLocks(state: string, input: unknown): string[] {
+  const i = (input ?? {}) as { major?: string; composes?: Array<{ name?: string } | string> };
+  if (state.startsWith('Lane lock'))
+    return (i.composes ?? []).map((c) => `lane:${i.major}/${typeof c === 'string' ? c : c.name}`);
+  if (state.startsWith('Staging lock')) return [`staging:${i.major}`];
+  if (state.startsWith('Publish lock')) return ['publish'];
+  return [];
+}
+
+/** The locks among `views` that `state` of execution `owner` waits for: wanted, held by another. */
+export function blockingLocks(
+  views: LockView[],
+  state: string,
+  input: unknown,
+  execution: string,
+): LockView[] {
+  const wanted = new Set(wantedLocks(state, input));
+  return views.filter(
+    (v) => v.source === 'state-table' && wanted.has(v.name) && !v.expired && v.execution !== execution,
+  );
+}
