@@ -68,6 +68,13 @@ const RUN: OptionHelp[] = [
   o('quiet', undefined, 'do not print host progress lines'),
 ];
 
+/** The options of `releng locks` and `releng unlock` (cli/commands/locks.ts). */
+const LOCKS: OptionHelp[] = [
+  ...ENGINE,
+  o('table', 'NAME', 'with --engine aws: the state table', '$STATE_TABLE_NAME'),
+  o('audit', undefined, 'list the locks freed by hand: who, when and why'),
+];
+
 const runPage = (command: string, summary: string, example: string): CommandHelp => ({
   usage: `releng ${command} [options]`,
   summary,
@@ -146,6 +153,7 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
         'the configured 8 stable revision',
       ),
       o('yes', undefined, 'approve the promotion as the demo approver instead of waiting for a decision'),
+      o('force', undefined, 'run on a root that already holds a pipeline, deleting it (refused without)'),
       JSON_OPT,
       o('quiet', undefined, 'do not print host progress lines'),
     ],
@@ -229,6 +237,23 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
       o('digest', 'SHA256', 'the digest rejected', 'the pending approval’s digest'),
     ],
     examples: ['releng reject promote-8-stable-4bac31e6-0 --reason "kernel regression"'],
+  },
+  locks: {
+    usage: 'releng locks [options]',
+    summary: 'every lock with its holder, execution, host, pid, age and expiry',
+    options: LOCKS,
+    examples: ['releng locks', 'releng locks --audit', 'releng locks --engine aws --table Releng-prod-state'],
+  },
+  unlock: {
+    usage: 'releng unlock LOCK --reason WHY [options]',
+    summary:
+      'frees a lock whose holder is gone (a live one only with --force); the audit trail records who and why',
+    options: [
+      ...LOCKS,
+      o('reason', 'WHY', 'why it is freed, recorded in the audit trail (required)'),
+      o('force', undefined, 'free it even though its holder still runs'),
+    ],
+    examples: ['releng unlock lane:8/Rocky --reason "compose host rebooted"'],
   },
   status: {
     usage: 'releng status [options]',
