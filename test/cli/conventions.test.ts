@@ -115,7 +115,7 @@ describe('--json on failure', () => {
 
 describe('no warning noise', () => {
   it('--engine aws prints no AWS SDK Node-version notice: only the one line about what went wrong', async () => {
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       AWS_REGION: 'eu-west-1',
       AWS_EC2_METADATA_DISABLED: 'true',
