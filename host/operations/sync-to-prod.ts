@@ -193,7 +193,7 @@ async function publishRelease(
   const copiedFiles = packages.filter((p) => !p.endsWith('/'));
   if (!ctx.dryRun) await checkCopied(ctx, production, record, copiedFiles);
   const metadata = await publishMetadata(ctx, staging, production, scan, store, record);
-  await publishLinksAndComposeInfo(ctx, staging, production);
+  await publishLinksAndComposeInfo(ctx, staging, production, record);
   const hardlinked = await ctx.step(`hardlink identical files in ${production}`, () =>
     hardlinkTree(ctx, production, copiedFiles),
   );

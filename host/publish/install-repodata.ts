@@ -14,13 +14,11 @@ export type ExpectedSha256 = (path: string) => string | undefined;
 
 /**
  * Replaces repodata dirs under `targetRoot` with those under `sourceRoot` (same relative
- * paths) in the order a reader can follow. Everything is first copied whole into a scratch dir
- * outside the mirror tree on the same file system (the publish temp dir) and, when `expected`
- * is given, checked there; only then renamed into place: the new metadata files first (nothing
- * names them yet), then each repomd.xml with its .asc right after it, then the files no
- * repomd.xml names any more are removed. Killed or out of space at any point, nothing partial
- * is ever under the tree and each repomd.xml names only files that exist. Used by publish and
- * by rollback.
+ * paths) in the order a reader can follow: the new metadata files first (nothing names them
+ * yet), then each repomd.xml with its .asc right after it, then the files no repomd.xml names
+ * any more are removed. Files arrive through installChecked: nothing partial or unchecked is
+ * ever under the tree, and killed at any point each repomd.xml names only files that exist.
+ * Used by publish and by rollback.
  */
 export async function installRepodata(
   ctx: OperationContext,
@@ -41,50 +39,7 @@ export async function installRepodata(
       (REPOMD.has(name) ? repomdFiles : metadataFiles).push(join(dir, name));
     }
   }
-  repomdFiles.sort();
-  const all = [...metadataFiles, ...repomdFiles];
-  const scratch = join(publishTempDir(ctx), `repodata-${randomBytes(6).toString('hex')}`);
-  await ctx.step(`make scratch dir ${scratch}`, () => mkdir(scratch, { recursive: true }));
-  try {
-    if (all.length)
-      await ctx.run(
-        [...rsyncBase(ctx.config), '--files-from=-', '--from0', `${sourceRoot}/`, `${scratch}/`],
-        {
-          input: `${all.join('\0')}\0`,
-        },
-      );
-    const changed = await ctx.step('check the copied metadata and pick what differs', async () => {
-      const out: string[] = [];
-      for (const path of all) {
-        const sha = await sha256File(join(scratch, path));
-        const wanted = expected?.(path);
-        if (expected && sha !== wanted)
-          throw new HostOperationError(
-            `${join(sourceRoot, path)} changed during the copy: sha256 ${sha}, verified ${wanted ?? 'nothing (not in the verified tree)'}; published metadata untouched`,
-          );
-        if (!(await sameContent(join(targetRoot, path), sha))) out.push(path);
-      }
-      return out;
-    });
-    const update = new Set(changed ?? []);
-    // Renamed, not written in place, but file-lists is told of every path all the same.
-    await markProductionDirty(
-      ctx,
-      all.filter((f) => update.has(f)).map((f) => join(targetRoot, f)),
-    );
-    const install = (list: string[]) =>
-      ctx.step(`rename ${list.length} file(s) into place`, async () => {
-        for (const path of list) {
-          if (!update.has(path)) continue;
-          await mkdir(dirname(join(targetRoot, path)), { recursive: true });
-          await rename(join(scratch, path), join(targetRoot, path));
-        }
-      });
-    await install(metadataFiles);
-    await install(repomdFiles);
-  } finally {
-    await ctx.step(`remove scratch dir ${scratch}`, () => rm(scratch, { recursive: true, force: true }));
-  }
+  await installChecked(ctx, sourceRoot, targetRoot, [metadataFiles, repomdFiles.sort()], expected);
   await ctx.step('remove metadata files no published repomd.xml names', async () => {
     for (const dir of repodataDirs) {
       const wanted = new Set(await namesIn(join(sourceRoot, dir)));
@@ -94,7 +49,63 @@ export async function installRepodata(
   });
 }
 
-async function sameContent(path: string, sha: string): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
-  return !!info?.isFile() && (await sha256File(path)) === sha;
+/**
+ * Installs regular files (relative paths) from `sourceRoot` into `targetRoot`: all are copied
+ * whole into a scratch dir outside the mirror tree on the same file system (the publish temp
+ * dir) and, with `expected`, each is checked there against its verified SHA-256; only then are
+ * those that differ from the target (content, mtime or mode) renamed in, group after group.
+ * Out of space or killed, nothing is under the tree but whole, checked files.
+ */
+export async function installChecked(
+  ctx: OperationContext,
+  sourceRoot: string,
+  targetRoot: string,
+  groups: string[][],
+  expected?: ExpectedSha256,
+): Promise<void> {
+  const all = groups.flat();
+  if (!all.length) return;
+  const scratch = join(publishTempDir(ctx), `install-${randomBytes(6).toString('hex')}`);
+  await ctx.step(`make scratch dir ${scratch}`, () => mkdir(scratch, { recursive: true }));
+  try {
+    await ctx.run([...rsyncBase(ctx.config), '--files-from=-', '--from0', `${sourceRoot}/`, `${scratch}/`], {
+      input: `${all.join('\0')}\0`,
+    });
+    const changed = await ctx.step(`check ${all.length} copied file(s) and pick what differs`, async () => {
+      const out: string[] = [];
+      for (const path of all) {
+        const sha = await sha256File(join(scratch, path));
+        const wanted = expected?.(path);
+        if (expected && sha !== wanted)
+          throw new HostOperationError(
+            `${join(sourceRoot, path)} changed during the copy: sha256 ${sha}, verified ${wanted ?? 'nothing (not in the verified tree)'}; published metadata untouched`,
+          );
+        if (!(await sameFile(join(scratch, path), join(targetRoot, path), sha))) out.push(path);
+      }
+      return out;
+    });
+    const update = new Set(changed ?? []);
+    // Renamed, never written in place, but file-lists is told of every path all the same.
+    await markProductionDirty(
+      ctx,
+      all.filter((f) => update.has(f)).map((f) => join(targetRoot, f)),
+    );
+    for (const group of groups)
+      await ctx.step(`rename ${group.length} file(s) into place`, async () => {
+        for (const path of group) {
+          if (!update.has(path)) continue;
+          await mkdir(dirname(join(targetRoot, path)), { recursive: true });
+          await rename(join(scratch, path), join(targetRoot, path));
+        }
+      });
+  } finally {
+    await ctx.step(`remove scratch dir ${scratch}`, () => rm(scratch, { recursive: true, force: true }));
+  }
+}
+
+/** Whether `target` already is `copy`: same bytes (`sha` is the copy's), mtime and mode. */
+async function sameFile(copy: string, target: string, sha: string): Promise<boolean> {
+  const [a, b] = await Promise.all([stat(copy), stat(target).catch(() => undefined)]);
+  if (!b?.isFile() || a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.mode !== b.mode) return false;
+  return (await sha256File(target)) === sha;
 }

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink } from '../framework/fsutil.ts';
 import { findRepoDirs } from '../repo/walk.ts';
-import { installRepodata } from './install-repodata.ts';
+import { installChecked, installRepodata } from './install-repodata.ts';
 import { namesIn, sameRepomd } from './repodata.ts';
 import type { RollbackStore } from './rollback-record.ts';
 import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase, rsyncCopy } from './rsync.ts';
@@ -145,36 +144,34 @@ export async function publishMetadata(
   return changed;
 }
 
-/** Pass 3: top-level links (nfv, devel, live) swapped atomically, then COMPOSE_ID and metadata/. */
+/**
+ * Pass 3: top-level links (nfv, devel, live) swapped atomically, each only to its verified
+ * target; then COMPOSE_ID and metadata/, checked outside the tree and renamed in.
+ */
 export async function publishLinksAndComposeInfo(
   ctx: OperationContext,
   staging: string,
   production: string,
+  verified: VerifiedRecord,
 ): Promise<void> {
+  const approvedLinks = new Map(verified.symlinks.map((l) => [l.path, l.target]));
   for (const name of await namesIn(staging)) {
     const info = await lstat(join(staging, name));
     if (!info.isSymbolicLink()) continue;
     const target = await readlink(join(staging, name));
+    if (approvedLinks.get(name) !== target)
+      throw new HostOperationError(
+        `${join(staging, name)} -> ${target} changed during the publish: verified ${approvedLinks.get(name) ?? 'no such link'}`,
+      );
     const current = await readlink(join(production, name)).catch(() => undefined);
     if (current !== target)
       await ctx.step(`link ${name} -> ${target} in production`, () =>
         replaceSymlink(target, join(production, name)),
       );
   }
-  const composeInfo = ['COMPOSE_ID', 'metadata'].filter((n) => existsSync(join(staging, n)));
-  if (!composeInfo.length) return;
-  // Copied with --checksum, which may only touch mtimes in place: file-lists must re-read them.
-  // Each file lands by rename from the temp dir outside the tree (no --delay-updates, whose
-  // .~tmp~ dir would sit inside it).
-  const composeFiles = await readdir(join(staging, 'metadata'), { recursive: true }).catch(() => []);
-  await markProductionDirty(ctx, [
-    ...composeInfo.map((n) => join(production, n)),
-    ...composeFiles.map((f) => join(production, 'metadata', f)),
-  ]);
-  await ctx.run([
-    ...rsyncCopy(ctx),
-    '--checksum',
-    ...composeInfo.map((n) => join(staging, n)),
-    `${production}/`,
-  ]);
+  const composeFiles = verified.files
+    .map((f) => f.path)
+    .filter((p) => p === 'COMPOSE_ID' || p.startsWith('metadata/'));
+  const approved = new Map(verified.files.map((f) => [f.path, f.sha256]));
+  await installChecked(ctx, staging, production, [composeFiles], (path) => approved.get(path));
 }

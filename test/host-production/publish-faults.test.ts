@@ -129,7 +129,7 @@ afterAll(async () => {
 describe('sync-to-prod killed part way', () => {
   const packagesPass = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\n/;
   // Metadata is copied whole into a scratch dir outside the tree, checked, then renamed in.
-  const metadataCopy = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\.releng\/tmp\/repodata-[0-9a-f]+\/\n/;
+  const metadataCopy = /\$ rsync .*--files-from=- --from0 \S+\/ \S+\/\.releng\/tmp\/install-[0-9a-f]+\/\n/;
   const renames = /rename [0-9]+ file\(s\) into place/;
   it.each([
     ['before the packages pass', /\[sync-to-prod\] \$ rsync/, 0],

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +153,52 @@ describe('item 2: bytes changed after the digest check never become reachable', 
       expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
     },
   );
+});
+
+describe('item 2: links and compose info are checked too, each before it lands', () => {
+  const rewriteDuringMetadata = (change: () => void) => {
+    let done = false;
+    return (line: string) => {
+      if (!done && line.includes('record the repodata')) {
+        change();
+        done = true;
+      }
+    };
+  };
+
+  it('refuses a top-level link retargeted after the digest check', async () => {
+    await stageRevision(9);
+    const link = join(at().stagingRelease, 'latest');
+    await symlink('BaseOS', link);
+    const digest = await approveStaged(root, set);
+    const run = publish(
+      digest,
+      root,
+      rewriteDuringMetadata(() => {
+        unlinkSync(link);
+        symlinkSync('/etc', link);
+      }),
+    );
+    await expect(run).rejects.toThrow(`${link} -> /etc changed during the publish: verified BaseOS`);
+    expect(existsSync(join(at().productionRelease, 'latest'))).toBe(false);
+    await rm(link);
+  });
+
+  it('refuses COMPOSE_ID rewritten after the digest check, leaving the published one', async () => {
+    await writeFile(join(at().stagingRelease, 'COMPOSE_ID'), 'Rocky-8-20260101.0\n');
+    await publish(await approveStaged(root, set));
+    await stageRevision(10);
+    await writeFile(join(at().stagingRelease, 'COMPOSE_ID'), 'Rocky-8-20260102.0\n');
+    const digest = await approveStaged(root, set);
+    const composeId = join(at().stagingRelease, 'COMPOSE_ID');
+    const run = publish(
+      digest,
+      root,
+      rewriteDuringMetadata(() => writeFileSync(composeId, 'Rocky-8-forged.0\n')),
+    );
+    await expect(run).rejects.toThrow(`${composeId} changed during the copy`);
+    expect(await readFile(join(at().productionRelease, 'COMPOSE_ID'), 'utf8')).toBe('Rocky-8-20260101.0\n');
+  });
 });
 
 describe('item 3: only what verify-staging passed, signed by the configured key, publishes', () => {
