@@ -1,8 +1,11 @@
-import { ConfigError, loadConfig } from '../../shared/config/load.ts';
+import { existsSync } from 'node:fs';
+import { CONFIG_FILE, ConfigError, loadConfig } from '../../shared/config/load.ts';
 import { CHANNELS } from '../../shared/config/schema.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
 import { parse, UsageError } from '../args.ts';
+import { sessionConfigFile } from '../engine/local-app.ts';
 import type { Output } from '../output.ts';
+import { requireExistingRoot } from './inputs.ts';
 
 /** `releng config show|check`: what the pipeline will use, and whether a file is valid. */
 export async function configCommand(argv: string[], out: Output): Promise<number> {
@@ -10,12 +13,16 @@ export async function configCommand(argv: string[], out: Output): Promise<number
     major: { type: 'string' },
     json: { type: 'boolean', default: false },
     config: { type: 'string' },
-    root: { type: 'string', default: '/' },
+    root: { type: 'string' },
   });
-  const [action, file] = positionals;
+  const [action, named] = positionals;
   if (action === 'check') {
-    if (!file)
-      throw new UsageError('config check needs a FILE (e.g. releng config check releng.config.json)');
+    const file = named ?? CONFIG_FILE;
+    if (!existsSync(file)) {
+      throw new UsageError(
+        `config check: ${file} does not exist${named ? '' : ' in this directory; name the file: releng config check FILE'}`,
+      );
+    }
     try {
       const config = loadConfig(file);
       if (values.json) out.json({ file, valid: true, majors: Object.keys(config.majors) });
@@ -28,9 +35,15 @@ export async function configCommand(argv: string[], out: Output): Promise<number
       return 1;
     }
   }
-  if (action !== 'show') throw new UsageError(`config ${action ?? ''}: expected "show" or "check FILE"`);
+  if (action !== 'show') throw new UsageError(`config ${action ?? ''}: expected "show" or "check [FILE]"`);
 
-  const config = loadConfig(values.config);
+  // With --root: the config the pipeline in that root runs with (its releng.config.json, or --config).
+  const root = values.root === undefined ? undefined : requireExistingRoot(values.root);
+  const configFile = root ? sessionConfigFile(root, values.config) : values.config;
+  const config = loadConfig(configFile, root ? {} : process.env);
+  const source =
+    configFile ??
+    (root ? 'defaults' : (process.env.RELENG_CONFIG ?? (existsSync(CONFIG_FILE) ? CONFIG_FILE : 'defaults')));
   const majors = values.major ? [values.major] : Object.keys(config.majors);
   const shown = majors.map((major) => {
     if (!config.majors[major]) {
@@ -40,7 +53,7 @@ export async function configCommand(argv: string[], out: Output): Promise<number
     }
     const channels = CHANNELS.map((channel) => {
       const release = resolveRelease(config, { major, channel });
-      const paths = releasePaths(config, values.root, release);
+      const paths = releasePaths(config, root ?? '/', release);
       return {
         channel,
         revision: release.revision,
@@ -55,9 +68,10 @@ export async function configCommand(argv: string[], out: Output): Promise<number
     return { major, settings: config.majors[major], channels };
   });
   if (values.json) {
-    out.json({ stage: config.stage, majors: shown });
+    out.json({ config: source, stage: config.stage, majors: shown });
     return 0;
   }
+  out.line(`config: ${source}${root ? ` (the pipeline in ${root} runs with it)` : ''}`);
   for (const { major, settings, channels } of shown) {
     out.line(`Rocky Linux ${major}  arches: ${settings!.arches.join(' ')}`);
     out.line(`  composes: ${settings!.stagingOrder.join(' -> ')}`);

@@ -15,6 +15,7 @@ import type { Output } from '../output.ts';
 import { checkConfigured, checkRelease, requireWritableRoot } from './inputs.ts';
 import { lockHeldDetail, releaseDeadHolders, reportLockWaits } from './lock-wait.ts';
 import { decisionLines, notPublished, outcomeOf } from './outcome.ts';
+import { confirmRollback } from './rollback.ts';
 import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
 /**
@@ -58,7 +59,10 @@ export const RUN_COMMANDS: Record<string, CommandSpec> = {
     help: 'minor-release --release 8.10 --compose Rocky [--yes]',
   },
   torrents: { operation: 'torrents', help: 'torrents --major 8 (one host step)' },
-  rollback: { operation: 'rollback', help: 'rollback --major 8 (one host step)' },
+  rollback: {
+    operation: 'rollback',
+    help: 'rollback --major 8 [--yes]: shows the plan, asks (or --yes), then one host step',
+  },
 };
 
 const RUN_OPTIONS = {
@@ -247,6 +251,11 @@ export function runCommand(command: string) {
   return async (argv: string[], out: Output): Promise<number> => {
     const { values } = parse(argv, RUN_OPTIONS);
     await checkRunInputs(values);
+    if (command === 'rollback' && engineKind(values) === 'local') {
+      const { major, channel, revision } = release(values);
+      const decision = await confirmRollback({ ...values, major, channel, revision }, out);
+      if (decision !== 'run') return decision === 'nothing' ? EXIT.OK : EXIT.FAILED;
+    }
     if (engineKind(values) === 'aws') return startAndFollow(argv, out);
     const closeErrata = await serveDemoErrataAgain(values.root ?? '.releng');
     try {

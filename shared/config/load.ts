@@ -54,23 +54,85 @@ function valueAt(data: unknown, path: PropertyKey[]): unknown {
   return cur;
 }
 
-export function problemsOf(error: z.ZodError, data: unknown): ConfigProblem[] {
-  return error.issues.map((issue) => ({
-    key: issue.path.map(String).join('.') || '(root)',
-    message: issue.message,
-    value: 'input' in issue && issue.input !== undefined ? issue.input : valueAt(data, issue.path),
-  }));
+export function problemsOf(error: z.ZodError, data: unknown, numbers: string[] = []): ConfigProblem[] {
+  return error.issues.flatMap((issue): ConfigProblem[] => {
+    const key = issue.path.map(String).join('.');
+    // A misspelt key is named itself, not its parent with every value the parent holds.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((name) => ({
+        key: key || '(root)',
+        message: `${JSON.stringify(name)} is not a known key`,
+        value: valueAt(data, [...issue.path, name]),
+      }));
+    }
+    const value = 'input' in issue && issue.input !== undefined ? issue.input : valueAt(data, issue.path);
+    if (typeof value === 'number' && issue.path.at(-1) === 'revision') {
+      // JSON reads 8.10 as the number 8.1: the file's own text says what was meant.
+      const written = numbers.find((text) => Number(text) === value) ?? String(value);
+      return [
+        {
+          key,
+          message: `write ${written} as a string ("${written}"): as a number it reads as ${value}`,
+          value,
+        },
+      ];
+    }
+    return [{ key: key || '(root)', message: issue.message, value }];
+  });
+}
+
+/** Each channel's revision is a release of its own major: `9.3` under major 8 is a mistake. */
+function revisionsOfOtherMajors(data: unknown): ConfigProblem[] {
+  const majors = isPlainObject(data) && isPlainObject(data.majors) ? data.majors : {};
+  const problems: ConfigProblem[] = [];
+  for (const [major, settings] of Object.entries(majors)) {
+    const channels = isPlainObject(settings) && isPlainObject(settings.channels) ? settings.channels : {};
+    for (const [channel, value] of Object.entries(channels)) {
+      const revision = isPlainObject(value) ? value.revision : undefined;
+      if (typeof revision === 'string' && /^[0-9]+\./.test(revision) && revision.split('.')[0] !== major) {
+        problems.push({
+          key: `majors.${major}.channels.${channel}.revision`,
+          message: `is not a release of major ${major}`,
+          value: revision,
+        });
+      }
+    }
+  }
+  return problems;
 }
 
 /** Validates defaults merged with `overrides`; throws ConfigError listing every problem. */
-export function buildConfig(overrides: unknown = {}, source = 'config'): ReleaseConfig {
+export function buildConfig(
+  overrides: unknown = {},
+  source = 'config',
+  numbers: string[] = [],
+): ReleaseConfig {
   const merged = mergeConfig(DEFAULT_CONFIG, overrides);
   const parsed = ConfigSchema.safeParse(merged, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(source, problemsOf(parsed.error, merged));
+  const problems = [
+    ...(parsed.success ? [] : problemsOf(parsed.error, merged, numbers)),
+    ...revisionsOfOtherMajors(overrides),
+  ];
+  if (problems.length || !parsed.success) throw new ConfigError(source, problems);
   return parsed.data;
 }
 
+/** `line 3, column 9` of a character offset. */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
+}
+
+/** The file's numbers as written after `"revision":`, so a problem can quote 8.10, not 8.1. */
+function revisionNumbers(text: string): string[] {
+  return [...text.matchAll(/"revision"\s*:\s*(-?[0-9][0-9.eE+-]*)/g)].map((m) => m[1]!);
+}
+
 export function readConfigFile(path: string): unknown {
+  return readConfigText(path).data;
+}
+
+function readConfigText(path: string): { data: unknown; text: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -78,10 +140,17 @@ export function readConfigFile(path: string): unknown {
     throw new ConfigError(path, [{ key: '(file)', message: (err as Error).message, value: path }]);
   }
   try {
-    return JSON.parse(text);
+    return { data: JSON.parse(text), text };
   } catch (err) {
+    const message = (err as Error).message;
+    const offset = /at position ([0-9]+)/.exec(message)?.[1];
+    const where = offset === undefined ? '' : ` at ${lineAndColumn(text, Number(offset))}`;
     throw new ConfigError(path, [
-      { key: '(file)', message: `not JSON: ${(err as Error).message}`, value: undefined },
+      {
+        key: '(file)',
+        message: `not JSON${where}: ${message.replace(/ in JSON at position [0-9]+.*$/, '')}`,
+        value: undefined,
+      },
     ]);
   }
 }
@@ -93,5 +162,6 @@ export function readConfigFile(path: string): unknown {
 export function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): ReleaseConfig {
   const path = file ?? env.RELENG_CONFIG ?? (existsSync(CONFIG_FILE) ? CONFIG_FILE : undefined);
   if (!path) return buildConfig({}, 'defaults');
-  return buildConfig(readConfigFile(resolve(path)), path);
+  const { data, text } = readConfigText(resolve(path));
+  return buildConfig(data, path, revisionNumbers(text));
 }
