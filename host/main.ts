@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { quietUnwantedWarnings } from '../bin/quiet-warnings.mjs';
 import { EXIT } from '../cli/exit-codes.ts';
 import { ConfigError, loadConfig } from '../shared/config/load.ts';
 import {
@@ -82,6 +83,8 @@ export interface MainDeps {
  * command line. The result goes to stdout (one JSON line with --json); progress to stderr.
  */
 export async function main(argv: string[], deps: MainDeps = {}): Promise<number> {
+  // Here too, not only in bin/: the installed host runs an esbuild bundle of this module.
+  quietUnwantedWarnings();
   const stdout = deps.stdout ?? ((line: string) => process.stdout.write(`${line}\n`));
   const stderr = deps.stderr ?? ((line: string) => process.stderr.write(`${line}\n`));
   const [name, ...rest] = argv;
