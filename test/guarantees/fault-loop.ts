@@ -6,13 +6,14 @@ import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
 import {
+  approveStaged,
   buildPackages,
   noarch,
   type PackageSet,
   publishArgs,
   repomdProblems,
   signRepomd,
-  stagedDigest,
+  testConfigFile,
   testRelease,
 } from '../host-production/fixtures.ts';
 import { withRsyncDaemon } from '../host-production/mirror.ts';
@@ -76,12 +77,19 @@ export interface Loop {
 
 export const paths = (loop: Loop) => testRelease(loop.root).paths;
 
-/** Revision n: a new image of random size (a copy window to be killed in) and new repodata. */
-export async function stageRevision(loop: Loop, n: number): Promise<void> {
+/**
+ * Revision n: a new image of random size (a copy window to be killed in) and new repodata.
+ * With `inRepos`, the images go into each repo's images/ instead (as boot.iso and install.img
+ * do), which rsync sends before that repo's repodata/: a slow pull is then still copying them
+ * when a publish replaces the metadata it listed.
+ */
+export async function stageRevision(loop: Loop, n: number, inRepos = false): Promise<void> {
   const staging = paths(loop).stagingRelease;
-  await mkdir(join(staging, 'images'), { recursive: true });
   const size = (4 + Math.floor(loop.random() * 12)) * 1024 * 1024;
-  await writeFile(join(staging, 'images', `cloud-${n}.img`), randomBytes(size));
+  for (const dir of inRepos ? REPOS.map((repo) => join(repo, 'images')) : ['images']) {
+    await mkdir(join(staging, dir), { recursive: true });
+    await writeFile(join(staging, dir, `cloud-${n}.img`), randomBytes(inRepos ? size / 8 : size));
+  }
   const packages = n % 2 === 0 ? ['hello-1.0-1.noarch'] : ['hello-1.0-1.noarch', 'tools-1.0-1.noarch'];
   for (const repo of REPOS) {
     const dir = join(staging, repo);
@@ -89,13 +97,30 @@ export async function stageRevision(loop: Loop, n: number): Promise<void> {
     for (const name of packages)
       await execFile(['cp', '-p', loop.set.rpms[name]!, join(dir, 'Packages', `${name}.rpm`)]);
     await execFile(['createrepo_c', '--quiet', '--revision', String(n), dir]);
+    if (inRepos) {
+      // Real repodata is tens of MB (filelists, updateinfo): a slow pull needs a while to copy
+      // it, between listing repodata/ and reading repomd.xml, the window a publish lands in.
+      const extra = join(loop.work, `extra-${n}.xml`);
+      await writeFile(extra, randomBytes(size / 4).toString('base64'));
+      await execFile(['modifyrepo_c', '--no-compress', '--mdtype=extra', extra, join(dir, 'repodata')]);
+      await rm(extra);
+    }
     await signRepomd(loop.set.key, dir);
   }
 }
 
+/** What verify-staging would leave for this staged tree, then sync-to-prod's argv to publish it. */
 export async function publishArgv(loop: Loop): Promise<string[]> {
-  const digest = await stagedDigest(paths(loop).stagingRelease);
-  return [HOST, 'sync-to-prod', '--root', loop.root, ...publishArgs(digest)];
+  const digest = await approveStaged(loop.root, loop.set);
+  return [
+    HOST,
+    'sync-to-prod',
+    '--root',
+    loop.root,
+    '--config',
+    testConfigFile(loop.root),
+    ...publishArgs(digest),
+  ];
 }
 
 /** How one publish ended: killed or not, the step it was in, and how long it worked. */
@@ -112,7 +137,7 @@ function stepName(line: string): string {
   const command = line.split(' ')[1]!;
   if (command !== 'rsync') return command;
   if (line.includes('--dry-run')) return 'rsync dry run (shrink guard, scan)';
-  if (line.includes('--delay-updates')) return 'rsync metadata (repomd last)';
+  if (line.includes('--delay-updates') || line.includes('--checksum')) return 'rsync metadata (repomd last)';
   if (line.includes('--files-from')) return 'rsync packages and images';
   return 'rsync';
 }
@@ -313,5 +338,171 @@ export async function runFaultLoop(options: {
       );
     }
   });
+  return report;
+}
+
+/**
+ * Who pulls in the mirror loop: `releng mirror-pull` (content, then checked metadata swapped
+ * in), or the control, one plain `rsync -a --delete --delay-updates` pass as a mirror's cron
+ * job makes it. Both throttled by --bwlimit.
+ */
+export type Puller = 'mirror-pull' | 'plain-rsync';
+
+export interface MirrorLoopReport {
+  seed: number;
+  puller: Puller;
+  bwlimitKiBps: number;
+  /** Rounds: a throttled pull starts, a publish starts while it copies, the pull ends. */
+  publishes: number;
+  pulls: number;
+  /** Pulls still running when the publish of their round had finished (the race of a slow mirror). */
+  pullsSpanningPublishes: number;
+  /** Pulls after which the mirror served a repomd.xml naming missing files, or a bad .asc. */
+  inconsistentPulls: string[];
+  /** The mirror checked again and again while each pull ran: what its own clients could see. */
+  samplesDuringPulls: number;
+  inconsistentSamples: number;
+  /** mirror-pull runs that kept some previous metadata (exit 3: consistent, behind). */
+  keptPrevious: number;
+  /** After the last round: one more pull, the mirror's repomd equal to staging, dnf. */
+  atEnd: string[];
+  dnfChecks: number;
+  wallMs: number;
+}
+
+const RELENG = join(import.meta.dirname, '..', '..', 'bin', 'releng.mjs');
+
+/**
+ * Starts one throttled pull by `puller`; `copying` resolves when it has begun its work (rsync
+ * at once; mirror-pull at its first stage, after the CLI's start-up), `done` with its exit code.
+ */
+function startPull(puller: Puller, url: string, mirror: string, loop: Loop, bwlimit: number) {
+  const argv =
+    puller === 'mirror-pull'
+      ? [process.execPath, RELENG, 'mirror-pull', '--from', url, '--to', mirror, '--key', loop.set.publicKey]
+      : ['rsync', '-a', '--delete', '--delay-updates', url, `${mirror}/`];
+  const child = spawn(argv[0]!, [...argv.slice(1), `--bwlimit=${bwlimit}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  let began: () => void = () => {};
+  const copying = new Promise<void>((resolve) => {
+    began = resolve;
+  });
+  if (puller === 'plain-rsync') began();
+  child.stderr!.on('data', (d: Buffer) => {
+    output += d.toString();
+    if (output.includes('stage 1')) began();
+  });
+  const done = new Promise<number>((resolve, reject) =>
+    child.on('close', (code) => {
+      began();
+      // 3: mirror-pull kept some previous metadata; 23/24: rsync saw files change or vanish.
+      if (code !== null && [0, 3, 23, 24].includes(code)) resolve(code);
+      else reject(new Error(`${puller} exited ${code}: ${output.slice(-1500)}`));
+    }),
+  );
+  return { copying, done };
+}
+
+/**
+ * Guarantee 1 from the mirror's side, the race of issue 13: in each round a throttled mirror
+ * pull starts, sync-to-prod publishes a new revision a seeded 0.2-1.5 s into the pull's copying,
+ * and the pull ends. While it runs and after it, each repomd.xml the mirror serves must name
+ * only present files with their checksums, and its .asc must verify. The control (plain rsync)
+ * is expected to be caught; `stopWhenCaught` ends its loop at the first catch (for `npm test`).
+ */
+export async function runMirrorLoop(options: {
+  work: string;
+  publishes: number;
+  seed: number;
+  puller: Puller;
+  bwlimit?: number;
+  stopWhenCaught?: boolean;
+  log?: (line: string) => void;
+}): Promise<MirrorLoopReport> {
+  const log = options.log ?? (() => {});
+  const bwlimit = options.bwlimit ?? 1000;
+  const started = Date.now();
+  const loop = await createLoop(options.work, options.seed);
+  const report: MirrorLoopReport = {
+    seed: options.seed,
+    puller: options.puller,
+    bwlimitKiBps: bwlimit,
+    publishes: 0,
+    pulls: 0,
+    pullsSpanningPublishes: 0,
+    inconsistentPulls: [],
+    samplesDuringPulls: 0,
+    inconsistentSamples: 0,
+    keptPrevious: 0,
+    atEnd: [],
+    dnfChecks: 0,
+    wallMs: 0,
+  };
+  await stageRevision(loop, 0, true);
+  await execFile([process.execPath, ...(await publishArgv(loop))]);
+  const production = paths(loop).productionRelease;
+  const mirror = join(options.work, `mirror-${options.puller}`);
+  await mkdir(mirror, { recursive: true });
+  await mkdir(join(options.work, 'rsyncd'), { recursive: true });
+  await withRsyncDaemon(join(options.work, 'rsyncd'), production, async (url) => {
+    for (let round = 1; round <= options.publishes; round++) {
+      await stageRevision(loop, round, true);
+      const publishArgs = await publishArgv(loop);
+      const pull = startPull(options.puller, url, mirror, loop, bwlimit);
+      let pulling = true;
+      const ended = pull.done.finally(() => {
+        pulling = false;
+      });
+      ended.catch(() => {});
+      await pull.copying;
+      await new Promise((r) => setTimeout(r, 200 + Math.floor(loop.random() * 1300)));
+      const publish = execFile([process.execPath, ...publishArgs]);
+      publish.catch(() => {});
+      // The mirror's own clients look while the pull runs.
+      while (pulling) {
+        const seen = await repomdProblems(mirror, loop.set.key);
+        report.samplesDuringPulls++;
+        if (seen.length) report.inconsistentSamples++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const code = await ended;
+      report.pulls++;
+      // The publish had finished when the pull ended: the pull spanned the whole publish.
+      let published = false;
+      void publish.then(() => {
+        published = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      const spanned = published;
+      if (spanned) report.pullsSpanningPublishes++;
+      await publish;
+      report.publishes++;
+      if (code === 3) report.keptPrevious++;
+      const problems = await repomdProblems(mirror, loop.set.key);
+      if (problems.length)
+        report.inconsistentPulls.push(`round ${round} (exit ${code}): ${problems.join('; ')}`);
+      log(
+        `${options.puller} round ${round}: exit ${code}, ${spanned ? 'spanned the whole publish' : 'ended while the publish ran'}, ${problems.length ? 'INCONSISTENT' : 'consistent'}`,
+      );
+      if (problems.length && options.stopWhenCaught) break;
+    }
+    const last = await startPull(options.puller, url, mirror, loop, 100_000).done;
+    if (last !== 0) report.atEnd.push(`the last pull exited ${last}`);
+    for (const problem of await repomdProblems(mirror, loop.set.key)) report.atEnd.push(`mirror: ${problem}`);
+    for (const repo of await findRepoDirs(production)) {
+      const repomd = (tree: string) => readFile(join(tree, repo, 'repodata', 'repomd.xml'));
+      if (!(await repomd(mirror)).equals(await repomd(paths(loop).stagingRelease)))
+        report.atEnd.push(`${repo}: the mirror's repomd.xml is not the last published one`);
+    }
+    try {
+      await dnfReads(loop, mirror, options.puller);
+      report.dnfChecks++;
+    } catch (err) {
+      report.atEnd.push(`dnf: ${(err as Error).message.split('\n')[0]}`);
+    }
+  });
+  report.wallMs = Date.now() - started;
   return report;
 }
