@@ -132,10 +132,21 @@ describe('releng mirror-pull', () => {
       // The old primary, filelists, … are still there beside the new ones.
       for (const name of first) expect(second).toContain(name);
       expect(second.length).toBeGreaterThan(first.length);
+      // A package the source drops stays while a kept primary names it, and goes after.
+      const tools = join(REPO, 'Packages', 'tools-1.0-1.noarch.rpm');
+      await rm(join(release, tools));
+      await publish(release, 3);
+      const third = await releng(pullArgs(from, mirror));
+      expect(third.code, third.stderr).toBe(0);
+      expect(existsSync(join(mirror, tools))).toBe(true);
       const upstream = await readdir(join(release, REPO, 'repodata'));
-      expect((await releng(pullArgs(from, mirror, '--keep-hours', '0'))).code).toBe(0);
+      const expire = await releng(pullArgs(from, mirror, '--keep-hours', '0'));
+      expect(expire.code, expire.stderr).toBe(0);
       expect((await repodataFiles(mirror)).sort()).toEqual(upstream.sort());
       expect(await repomdProblems(mirror, set.key)).toEqual([]);
+      // The expired primaries no longer name tools, so the next pull deletes it.
+      expect((await releng(pullArgs(from, mirror, '--keep-hours', '0'))).code).toBe(0);
+      expect(existsSync(join(mirror, tools))).toBe(false);
     });
   }, 120_000);
 
