@@ -82,7 +82,10 @@ export function hashCacheFiles(
 
 /** Writes the cache; an unchanged one is left as it is (a rerun changes nothing). */
 export async function writeHashCache(file: string, cache: HashCache): Promise<void> {
-  const records = [...cache].map(([path, e]) => `${e.facts}\0${e.sha256}\0${path}\0`);
+  // In path order: the same cache is the same text, whatever order its files were hashed in.
+  const records = [...cache]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([path, e]) => `${e.facts}\0${e.sha256}\0${path}\0`);
   const text = `${HASH_CACHE_HEADER}\0${records.join('')}`;
   if ((await readFile(file, 'utf8').catch(() => undefined)) === text) return;
   await writeFileAtomic(file, text);
