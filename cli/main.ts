@@ -7,6 +7,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { graphCommand } from './commands/graph.ts';
 import { intakeCommand } from './commands/intake.ts';
 import { locksCommand, unlockCommand } from './commands/locks.ts';
+import { withdrawCommand } from './commands/withdraw.ts';
 import { MIRROR_PULL_HELP, mirrorPullCommand } from './commands/mirror-pull.ts';
 import { RUN_COMMANDS, rerunCommand, runCommand } from './commands/run.ts';
 import { historyCommand, logsCommand, statusCommand } from './commands/status.ts';
@@ -30,6 +31,10 @@ export const COMMANDS: Record<string, { run: Command; help: string }> = {
   rerun: {
     run: rerunCommand,
     help: 'rerun EXECUTION: start it again with its input, after fixing the cause',
+  },
+  withdraw: {
+    run: withdrawCommand,
+    help: 'withdraw ID --reason WHY: the requester takes back their own request',
   },
   approvals: { run: approvalsCommand, help: 'approvals: pending approvals and what each would publish' },
   approve: { run: approveCommand, help: 'approve ID [--reason WHY]' },
