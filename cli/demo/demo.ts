@@ -1,6 +1,7 @@
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { stopAgent } from '../../host/signing/keys.ts';
 import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig, loadConfig, mergeConfig } from '../../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
@@ -164,6 +165,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await prepareRoot(root, options.force === true);
     return await runOnPreparedRoot(options, root, major, timed, timings);
   } finally {
+    // No gpg-agent outlives the demo, even one that failed half-way through the package store.
+    await stopAgent(join(root, 'etc', 'releng', 'gnupg'));
     await releaseLock();
   }
 }

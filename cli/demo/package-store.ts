@@ -1,4 +1,5 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { loadKojiTag, type TaggedBuild } from '../../host/compose/package-store.ts';
 import { execFile } from '../../host/framework/exec.ts';
@@ -342,7 +343,7 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
     configOverrides,
     configPath,
   };
-  const work = await mkdtemp(join(root, '.rpmbuild-'));
+  const work = await rpmbuildDir();
   try {
     for (const build of initialBuilds(major)) await addBuild(store, build, work);
   } finally {
@@ -351,10 +352,21 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
   return store;
 }
 
+/**
+ * rpmbuild cannot build under a path with spaces (its spec macros expand %{buildroot} unquoted),
+ * so packages are built in the system temp dir and copied into the store: a root such as
+ * `release work/root` works.
+ */
+async function rpmbuildDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'releng-rpmbuild-'));
+  if (/\s/.test(dir)) throw new Error(`rpmbuild needs a temp dir without spaces; set TMPDIR (got ${dir})`);
+  return dir;
+}
+
 /** The second cycle: tags demo-hello 1.1 into the updates tag and writes its advisory. */
 export async function tagUpdate(store: PackageStore): Promise<TaggedBuild> {
   const spec = { name: 'demo-hello', version: '1.1', release: `1.el${store.major}` };
-  const work = await mkdtemp(join(store.root, '.rpmbuild-'));
+  const work = await rpmbuildDir();
   try {
     const tagged = await addBuild(
       store,
