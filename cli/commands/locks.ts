@@ -9,6 +9,7 @@ import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { parse, UsageError } from '../args.ts';
 import { localUser } from '../engine/local-app.ts';
 import { EXIT } from '../exit-codes.ts';
+import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
 import type { Output } from '../output.ts';
 import {
   ageText,
@@ -53,6 +54,7 @@ async function openAwsLocks(values: EngineValues & { table?: string }, clock: Cl
 }
 
 async function openLocalLocks(values: EngineValues, out: Output, clock: Clock): Promise<LockSession> {
+  shareWithGroupIfRootIs(values.root ?? '.releng');
   const session = await openLocal(values, out, { readOnly: true });
   const admin = localLockAdmin(session.engine.engineDir, clock);
   const lookup = localHolderLookup(session.engine.store);

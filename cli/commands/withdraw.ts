@@ -4,6 +4,7 @@ import { systemClock } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
 import { localUser } from '../engine/local-app.ts';
 import { EXIT } from '../exit-codes.ts';
+import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
 import type { Output } from '../output.ts';
 import { ENGINE_OPTIONS, engineKind, openLocal } from './session.ts';
 
@@ -36,6 +37,7 @@ export async function withdrawCommand(argv: string[], out: Output): Promise<numb
       'withdraw runs on the local engine only for now; on AWS ask an approver to reject it with your reason',
     );
   }
+  shareWithGroupIfRootIs(values.root ?? '.releng');
   const session = await openLocal(values, out, { readOnly: true });
   const result = await withdrawApproval(
     {
