@@ -58,7 +58,7 @@ async function approvedRecord(ctx: OperationContext, approved: string): Promise<
     throw new HostOperationError(
       `--approved-digest ${JSON.stringify(approved)} is not a 64-hex content digest`,
     );
-  const found = await loadVerified(ctx.root, approved);
+  const found = await loadVerified(ctx.root, release.stagingDirName, approved);
   if ('missing' in found)
     throw new HostOperationError(
       `sync-to-prod refused: digest ${approved} has no passing verify-staging on this host (${found.missing}); run verify-staging first; production untouched`,

@@ -1,5 +1,5 @@
-import { chmod, lstat, mkdir, readFile, readlink, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { contentDigest, hostStateDir, type StagedContent, type StagedFile } from '../repo/manifest.ts';
 import { mapLimit } from '../repo/parallel.ts';
@@ -27,23 +27,38 @@ export interface VerifiedRecord {
 
 const DIGEST = /^[0-9a-f]{64}$/;
 
-export function verifiedRecordFile(root: string, digest: string): string {
+/** Records kept per staging dir: staging can only match its newest few. */
+const RECORDS_KEPT = 5;
+
+export function verifiedRecordFile(root: string, stagingDir: string, digest: string): string {
   if (!DIGEST.test(digest))
     throw new Error(`not a content digest (64 lowercase hex): ${JSON.stringify(digest)}`);
-  return join(hostStateDir(root), 'verified', `${digest}.json`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stagingDir))
+    throw new Error(`not a staging dir name: ${JSON.stringify(stagingDir)}`);
+  return join(hostStateDir(root), 'verified', stagingDir, `${digest}.json`);
 }
 
-/** Written by verify-staging only, after every check passed; readable by root alone. */
+/**
+ * Written by verify-staging only, after every check passed; readable by root alone. Older
+ * records of the same staging dir beyond the newest few are dropped.
+ */
 export async function recordVerified(root: string, record: VerifiedRecord): Promise<string> {
-  const file = verifiedRecordFile(root, record.digest);
+  const file = verifiedRecordFile(root, record.stagingDir, record.digest);
   // The same digest verified again for the same release and key: the record stands as it is.
-  const known = await loadVerified(root, record.digest);
+  const known = await loadVerified(root, record.stagingDir, record.digest);
   const same = (r: VerifiedRecord) =>
     [r.major, r.channel, r.revision, r.stagingDir, r.signingKeyId].join('/');
   if ('record' in known && same(known.record) === same(record)) return file;
-  await mkdir(join(hostStateDir(root), 'verified'), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeFileAtomic(file, JSON.stringify(record));
   await chmod(file, 0o600);
+  const others = await Promise.all(
+    (await readdir(dirname(file)))
+      .filter((name) => name.endsWith('.json'))
+      .map(async (name) => ({ name, mtime: (await stat(join(dirname(file), name))).mtimeMs })),
+  );
+  others.sort((a, b) => b.mtime - a.mtime);
+  for (const old of others.slice(RECORDS_KEPT)) await rm(join(dirname(file), old.name), { force: true });
   return file;
 }
 
@@ -53,9 +68,10 @@ export async function recordVerified(root: string, record: VerifiedRecord): Prom
  */
 export async function loadVerified(
   root: string,
+  stagingDir: string,
   digest: string,
 ): Promise<{ record: VerifiedRecord } | { missing: string }> {
-  const file = verifiedRecordFile(root, digest);
+  const file = verifiedRecordFile(root, stagingDir, digest);
   let record: VerifiedRecord;
   try {
     record = JSON.parse(await readFile(file, 'utf8')) as VerifiedRecord;
@@ -63,7 +79,12 @@ export async function loadVerified(
     const code = (err as NodeJS.ErrnoException).code;
     return { missing: code === 'ENOENT' ? `no record ${file}` : `unreadable record ${file}` };
   }
-  if (record.version !== 1 || record.result !== 'passed' || record.digest !== digest)
+  if (
+    record.version !== 1 ||
+    record.result !== 'passed' ||
+    record.digest !== digest ||
+    record.stagingDir !== stagingDir
+  )
     return { missing: `record ${file} is not a passing verification of ${digest}` };
   if (!Array.isArray(record.files) || contentDigest(record) !== digest)
     return { missing: `record ${file} does not hash to ${digest}` };

@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
 import { syncToProd } from '../../host/operations/sync-to-prod.ts';
-import { computeStagedContent, writeHashCache } from '../../host/repo/manifest.ts';
+import { loadVerified, recordVerified } from '../../host/publish/verified.ts';
+import { computeStagedContent, contentDigest, writeHashCache } from '../../host/repo/manifest.ts';
 import { generateSigningKey } from '../support/rpm.ts';
 import {
   approveStaged,
@@ -239,6 +240,39 @@ describe('item 3: only what verify-staging passed, signed by the configured key,
     await signRepomd(set.key, join(at().stagingRelease, REPO));
     await publish(await approveStaged(root, set));
     expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
+  });
+});
+
+describe('the verified records', () => {
+  it('are host-local, readable by root alone, and only the newest 5 per staging dir are kept', async () => {
+    const host = join(work, 'records');
+    const digests: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const files = [{ path: `f${i}`, size: 1, sha256: 'a'.repeat(64) }];
+      const digest = contentDigest({ files, symlinks: [] });
+      const file = await recordVerified(host, {
+        version: 1,
+        result: 'passed',
+        digest,
+        major: '8',
+        channel: 'stable',
+        revision: '8.10',
+        stagingDir: '8.10-RC1',
+        signingKeyId: set.key.keyId,
+        verifiedAt: new Date().toISOString(),
+        files,
+        symlinks: [],
+      });
+      expect(file.startsWith(join(host, 'var', 'lib', 'releng', 'verified', '8.10-RC1'))).toBe(true);
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      digests.push(digest);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const kept = await Promise.all(
+      digests.map(async (d) => 'record' in (await loadVerified(host, '8.10-RC1', d))),
+    );
+    expect(kept).toEqual([false, false, true, true, true, true, true]);
+    expect('missing' in (await loadVerified(host, '8.11-RC1', digests[6]!))).toBe(true);
   });
 });
 
