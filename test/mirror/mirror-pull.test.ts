@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,11 +158,13 @@ describe('releng mirror-pull', () => {
         expect(r.code, r.stderr + r.stdout).toBe(0);
       }
       let killed = 0;
-      for (let n = 2; n <= 9; n++) {
+      const stages = new Set<string>();
+      for (let n = 2; n <= 7; n++) {
         await writeFile(join(release, `images-${n}.img`), Buffer.alloc(2 * 1024 * 1024, n));
         await publish(release, n);
-        const run = await releng(pullArgs(from, mirror, '--bwlimit', '4000'), 150 + ((n * 373) % 1200));
+        const run = await releng(pullArgs(from, mirror, '--bwlimit', '4000'), (n * 373) % 1500);
         if (run.killed) killed++;
+        if (run.killed) stages.add(/stage \d/.exec(run.lastLine)?.[0] ?? run.lastLine);
         expect(await repomdProblems(mirror, set.key), `after the kill of pull ${n}`).toEqual([]);
         expect(existsSync(join(mirror, REPO, 'repodata', 'repomd.xml'))).toBe(true);
         const rerun = await releng(pullArgs(from, mirror));
@@ -172,8 +174,29 @@ describe('releng mirror-pull', () => {
         );
       }
       expect(killed).toBeGreaterThan(2);
+      expect(stages.size, [...stages].join(', ')).toBeGreaterThan(1);
     });
   }, 300_000);
+
+  it('puts back a served repodata/ that a kill between the two renames of a swap left aside', async () => {
+    await scenario('aside', async (from, release, mirror) => {
+      await publish(release, 1);
+      expect((await releng(pullArgs(from, mirror))).code).toBe(0);
+      // What a kill right after moving the served dir aside leaves: no repodata/ served.
+      const aside = join(work, 'aside', '.mirror.mirror-pull', 'aside');
+      await mkdir(aside, { recursive: true });
+      await rename(join(mirror, REPO, 'repodata'), join(aside, encodeURIComponent(REPO)));
+      await publish(release, 2);
+      const run = await releng([...pullArgs(from, mirror), '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+        restored: [REPO],
+        swapped: [REPO],
+      });
+      expect(await repomdProblems(mirror, set.key)).toEqual([]);
+      expect(await readdir(aside)).toEqual([]);
+    });
+  }, 120_000);
 
   it('names a bad --from or --keep-hours', async () => {
     const bad = await releng(['mirror-pull', '--from', 'http://example/x', '--to', join(work, 'x')]);
