@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type LockAuditEntry, systemClock } from '../../shared/ports.ts';
+import { type ApprovalStore, type LockAuditEntry, systemClock } from '../../shared/ports.ts';
 import type { LocalEngine } from '../engine/engine.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import {
@@ -32,15 +32,26 @@ function heldBy(v: LockView): string {
  * While an execution of this engine waits for a lock (its `…: take` state was retried after
  * ConditionalCheckFailed), says once per wait which lock and who holds it since when. Polls the
  * execution records (a small file each) and reads events only while a take state is current.
- * Returns the function that stops it.
+ * With `approvals`, says the same of an approval it waits for. Returns the function that stops it.
  */
 export function reportLockWaits(
   engine: LocalEngine,
   print: (line: string) => void,
-  intervalMs = 300,
+  options: { intervalMs?: number; approvals?: ApprovalStore } = {},
 ): () => void {
   const reported = new Set<string>();
   let busy = false;
+  // An approval this engine's execution waits for: who asked, since when, until when.
+  const checkApprovals = async (running: string[]) => {
+    if (!options.approvals || running.length === 0) return;
+    for (const p of await options.approvals.listPending()) {
+      if (reported.has(p.approvalId) || !running.some((n) => p.approvalId.startsWith(`${n}-`))) continue;
+      reported.add(p.approvalId);
+      print(
+        `waiting for a decision on ${p.approvalId} (Rocky ${p.revision}), requested by ${p.requestedBy} since ${p.requestedAt}, until ${p.expiresAt}`,
+      );
+    }
+  };
   const check = async (name: string) => {
     const record = await engine.store.get(name);
     const takes = record.currentStates.filter((s) => s.endsWith(': take'));
@@ -62,10 +73,14 @@ export function reportLockWaits(
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    void Promise.all(engine.runningExecutions().map((n) => check(n).catch(() => undefined))).finally(() => {
+    const running = engine.runningExecutions();
+    void Promise.all([
+      ...running.map((n) => check(n).catch(() => undefined)),
+      checkApprovals(running).catch(() => undefined),
+    ]).finally(() => {
       busy = false;
     });
-  }, intervalMs);
+  }, options.intervalMs ?? 300);
   timer.unref();
   return () => clearInterval(timer);
 }

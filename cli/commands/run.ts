@@ -284,7 +284,9 @@ function startAndFollowCommand(command: string) {
       quiet: values.quiet,
       ...(values.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
     });
-    const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line);
+    const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line, {
+      ...(values.yes ? {} : { approvals: session.adapters.approvals }),
+    });
     const { started } = await session.engine.start(spec.machine, name, input);
     if (!started) throw new UsageError(`an execution named ${name} exists already; pick another --name`);
     await session.engine.idle();
@@ -329,7 +331,9 @@ export async function rerunCommand(argv: string[], out: Output): Promise<number>
   // A lock whose holder's engine process died stays until its expiry (hours): free it first.
   for (const freed of await releaseDeadHolders(session.engine, execution, localUser()))
     (values.json ? out.error : out.line)(`releng rerun: released ${freed}`);
-  const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line);
+  const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line, {
+    ...(values.yes ? {} : { approvals: session.adapters.approvals }),
+  });
   const name = await session.engine.rerun(execution);
   await session.engine.idle();
   stopWaits();

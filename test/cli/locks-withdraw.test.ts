@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reportLockWaits } from '../../cli/commands/lock-wait.ts';
 import { localUser, openLocalSession } from '../../cli/engine/local-app.ts';
 import { main } from '../../cli/main.ts';
 import { PromotionRequestV1 } from '../../shared/messages/promotion.ts';
@@ -46,20 +47,28 @@ async function releng(...argv: string[]) {
 }
 
 /** A promotion requested by `requestedBy`, waiting for approval; `answer` runs at the approval. */
-async function waitingPromotion(requestedBy: string, answer: (root: string, id: string) => Promise<void>) {
+async function waitingPromotion(
+  requestedBy: string,
+  answer: (root: string, id: string, said: string[]) => Promise<void>,
+) {
   const root = await mkdtemp(join(tmpdir(), 'releng-withdraw-'));
   roots.push(root);
   const answers: Promise<void>[] = [];
+  const said: string[] = [];
   const session = await openLocalSession({
     root,
     waitMs: 50,
     listener: (e) => {
-      if (e.kind === 'approval') answers.push(answer(root, `${e.execution}-0`));
+      if (e.kind === 'approval') answers.push(answer(root, `${e.execution}-0`, said));
     },
   });
+  const stop = reportLockWaits(session.engine, (line) => said.push(line), {
+    intervalMs: 50,
+    approvals: session.adapters.approvals,
+  });
   await session.engine.start('promotion', 'promote-withdraw', request(requestedBy));
-  const done = session.engine.wait('promote-withdraw');
-  return { root, session, done, answers };
+  const done = session.engine.wait('promote-withdraw').finally(stop);
+  return { root, session, done, answers, said };
 }
 
 describe('releng withdraw', () => {
@@ -72,7 +81,8 @@ describe('releng withdraw', () => {
       expect(r.code, r.text).toBe(0);
       expect(r.text).toContain(`${id}: withdrawn by ${localUser()}; nothing is published`);
     });
-    theirs = await waitingPromotion('kojira', async (root, id) => {
+    theirs = await waitingPromotion('kojira', async (root, id, said) => {
+      while (said.length === 0) await new Promise((r) => setTimeout(r, 20));
       refusal = await releng('withdraw', id, '--root', root, '--reason', 'not mine to take back');
       // It still waits: its requester's colleague rejects it, so the test ends.
       const reject = await releng('reject', id, '--root', root, '--reason', 'cleanup');
@@ -89,6 +99,14 @@ describe('releng withdraw', () => {
     expect(text).toMatch(/^REJECTED +promotion +promote-withdraw /m);
     expect(text).toContain(`by ${localUser()}: withdrawn by the requester: wrong compose picked`);
     expect(text).not.toMatch(/SUCCEEDED/);
+  });
+
+  it('said once what the promotion waited for: whose request, since when, until when', () => {
+    expect(theirs.said).toEqual([
+      expect.stringMatching(
+        /^waiting for a decision on promote-withdraw-0 \(Rocky 8\.10\), requested by kojira since \S+Z, until \S+Z$/,
+      ),
+    ]);
   });
 
   it('refuses someone who did not request it, naming the requester', () => {
