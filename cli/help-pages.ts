@@ -238,6 +238,12 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
     ],
     examples: ['releng reject promote-8-stable-4bac31e6-0 --reason "kernel regression"'],
   },
+  withdraw: {
+    usage: 'releng withdraw ID --reason WHY [options]',
+    summary: 'the requester takes back their own pending request; nothing is published (local engine)',
+    options: [...ENGINE, o('reason', 'WHY', 'why it is withdrawn, recorded with the decision (required)')],
+    examples: ['releng withdraw promote-8-stable-4bac31e6-0 --reason "wrong compose"'],
+  },
   locks: {
     usage: 'releng locks [options]',
     summary: 'every lock with its holder, execution, host, pid, age and expiry',

@@ -69,20 +69,34 @@ function helpOf(name: string, subcommand?: string): string {
   return commandHelp(name, subcommand) ?? `usage: releng ${COMMANDS[name]!.help}`;
 }
 
-/** With --json, a failure is one JSON object on stdout too, so scripts can parse it. */
-function failure(out: Output, json: boolean, text: string, err: unknown, code: number): number {
+/**
+ * With --json, a failure is one JSON object on stdout too, so scripts can parse it; it names the
+ * execution the command last started, if any.
+ */
+function failure(
+  out: Output,
+  json: boolean,
+  text: string,
+  execution: string | undefined,
+  code: number,
+): number {
   out.error(text);
-  if (json) {
-    const execution = (err as { execution?: unknown }).execution;
-    out.json({ error: text, ...(typeof execution === 'string' ? { execution } : {}), exitCode: code });
-  }
+  if (json) out.json({ error: text, ...(execution ? { execution } : {}), exitCode: code });
   return code;
 }
 
 /** Entry of the `releng` command; returns the exit code (cli/exit-codes.ts). */
 export async function main(argv: string[], baseOut: Output = consoleOutput): Promise<number> {
   const line = splitCommandLine(argv, GLOBAL_VALUE_OPTIONS);
-  const out: Output = line.verbose ? { ...baseOut, verbose: true } : baseOut;
+  let execution: string | undefined;
+  const out: Output = {
+    ...baseOut,
+    ...(line.verbose ? { verbose: true } : {}),
+    startedExecution: (name) => {
+      execution = name;
+      baseOut.startedExecution?.(name);
+    },
+  };
   const { command: name, rest } = line;
   if (name === 'help') {
     const [topic, sub] = rest;
@@ -93,7 +107,7 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
         out,
         false,
         `releng help: unknown command ${JSON.stringify(topic)}; run releng --help`,
-        {},
+        undefined,
         EXIT.USAGE,
       );
     return EXIT.OK;
@@ -107,7 +121,7 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
   const command = COMMANDS[name];
   if (!command) {
     const text = `releng: unknown command ${JSON.stringify(name)}; run releng --help`;
-    return failure(out, line.json, text, {}, EXIT.USAGE);
+    return failure(out, line.json, text, undefined, EXIT.USAGE);
   }
   if (line.help) {
     const sub = rest.find((arg) => !arg.startsWith('-'));
@@ -119,9 +133,9 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
   } catch (err) {
     if (err instanceof UsageError) {
       const hint = err.unknownOption ? ` (releng ${name} --help lists its options)` : '';
-      return failure(out, line.json, `releng ${name}: ${err.message}${hint}`, err, EXIT.USAGE);
+      return failure(out, line.json, `releng ${name}: ${err.message}${hint}`, execution, EXIT.USAGE);
     }
-    if (err instanceof ConfigError) return failure(out, line.json, err.message, err, EXIT.FAILED);
-    return failure(out, line.json, `releng ${name}: ${(err as Error).message}`, err, EXIT.FAILED);
+    if (err instanceof ConfigError) return failure(out, line.json, err.message, execution, EXIT.FAILED);
+    return failure(out, line.json, `releng ${name}: ${(err as Error).message}`, execution, EXIT.FAILED);
   }
 }

@@ -7,6 +7,8 @@ export interface Output {
   verbose?: boolean;
   /** Whether line (stdout) or error (stderr) is a terminal: only there may long progress lines be cut. */
   isTerminal?(stream: 'line' | 'error'): boolean;
+  /** Told each execution the command starts, so a failure with --json can name it. */
+  startedExecution?(name: string): void;
 }
 
 export const consoleOutput: Output = {

@@ -73,6 +73,7 @@ export function progressPrinter(
         print(`${elapsed}  ${event.message}`);
         break;
       case 'started':
+        out.startedExecution?.(event.execution);
         print(`${elapsed}  ▶ ${where}`);
         break;
       case 'step':

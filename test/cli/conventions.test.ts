@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../cli/args.ts';
 import { progressPrinter } from '../../cli/commands/session.ts';
 import { EXIT } from '../../cli/exit-codes.ts';
-import { main } from '../../cli/main.ts';
+import { COMMANDS, main } from '../../cli/main.ts';
 import type { Output } from '../../cli/output.ts';
 import { bashBuild } from '../functions/support.ts';
 
@@ -102,6 +102,30 @@ describe('--json on failure', () => {
     );
     const unknown = await releng('status', '--json', '--bogus');
     expect(JSON.parse(unknown.stdout[0]!).error).toMatch(/unknown option --bogus/);
+  });
+
+  it('a failure after an execution started names it', async () => {
+    // A command that starts an execution (as the engine reports it) and then fails.
+    COMMANDS['test-started-then-failed'] = {
+      help: 'test only',
+      run: async (_argv, out) => {
+        progressPrinter(out, true)({ kind: 'started', execution: 'compose-8-20261203T100000Z', message: '' });
+        throw new Error('the engine stopped');
+      },
+    };
+    try {
+      const failed = await releng('test-started-then-failed', '--json');
+      expect(failed.code).toBe(EXIT.FAILED);
+      expect(failed.stdout.map((l) => JSON.parse(l))).toEqual([
+        {
+          error: 'releng test-started-then-failed: the engine stopped',
+          execution: 'compose-8-20261203T100000Z',
+          exitCode: 1,
+        },
+      ]);
+    } finally {
+      delete COMMANDS['test-started-then-failed'];
+    }
   });
 
   it('global options before the command go to the command (a root with a space works)', async () => {
