@@ -78,7 +78,9 @@ export function topLevelHelp(summaries: Record<string, string>): string {
     '       releng help COMMAND | releng COMMAND --help | releng --version',
     '',
     'commands:',
-    ...Object.entries(summaries).map(([name, summary]) => `  ${name.padEnd(14)} ${summary.split(/[;:]/)[0]}`),
+    ...Object.entries(summaries).map(
+      ([name, summary]) => `  ${name.padEnd(14)} ${summary.split(/; |: | \(/)[0]}`,
+    ),
     '',
     'global options (also accepted after the command, by the commands that use them):',
     ...optionLines(GLOBAL_OPTIONS),
