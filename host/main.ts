@@ -20,7 +20,14 @@ import { OPERATIONS } from './operations/index.ts';
 
 function usage(): string {
   const lines = Object.values(HOST_OPERATIONS).map((op) => `  ${op.name.padEnd(20)} ${op.description}`);
-  return ['usage: releng-host OPERATION --root DIR [options] [--dry-run] [--json]', '', ...lines].join('\n');
+  return [
+    'usage: releng-host OPERATION --root DIR [options] [--dry-run] [--json]',
+    '       releng-host OPERATION --help (its options, their defaults, an example)',
+    '',
+    ...lines,
+    '',
+    'exit codes: 0 success, 1 the operation failed, 2 usage or bad input',
+  ].join('\n');
 }
 
 /** A value for the generated example: the catalogue's own sample where the description gives one. */
