@@ -2,6 +2,7 @@ import { constants, existsSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { REGEX } from '../../shared/patterns.ts';
 import { UsageError } from '../args.ts';
 
 /**
@@ -62,7 +63,8 @@ export function checkConfigured(config: ReleaseConfig, major: string, composes: 
     );
   }
   const known = [...Object.keys(settings.composes), ...Object.keys(settings.sigComposes ?? {})];
-  for (const compose of composes) {
+  // A name that is not even an identifier is left to the request schema, which names it so.
+  for (const compose of composes.filter((c) => REGEX.identifier.test(c))) {
     if (!known.includes(compose)) {
       throw new UsageError(
         `--compose ${JSON.stringify(compose)}: not a compose of major ${major} (have ${known.join(', ')})`,

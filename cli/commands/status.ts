@@ -70,7 +70,13 @@ export async function statusCommand(argv: string[], out: Output): Promise<number
   let executions: ExecutionRecord[];
   let locks: Array<{ name: string; holder: string; expiresAt: string }> = [];
   if (engineKind(values) === 'aws') {
-    executions = await (await openAws(values)).list(limit);
+    const aws = await openAws(values);
+    // ListExecutions carries no output: a succeeded promotion's output says whether it published.
+    executions = await Promise.all(
+      (await aws.list(limit)).map((r) =>
+        r.stateMachine === 'promotion' && r.status === 'SUCCEEDED' ? aws.describe(`promotion:${r.name}`) : r,
+      ),
+    );
   } else {
     requireExistingRoot(values.root);
     const session = await openLocal(values, out, { readOnly: true });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -127,5 +127,18 @@ describe('a demo root on a bad day', () => {
     expect(cycle.code, cycle.stderr).toBe(0);
     expect((await readdir(join(root(), 'engine', 'executions'))).length).toBeGreaterThan(before);
     expect(existsSync(join(production, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'))).toBe(true);
+  });
+
+  it('promote exits 3 and says TIMED_OUT, by whom and why, when nobody decides', {
+    timeout: 200_000,
+  }, async () => {
+    const config = JSON.parse(await readFile(join(root(), 'releng.config.json'), 'utf8')) as object;
+    const shortApproval = join(dir, 'short-approval.json');
+    // 0.0005 h = 1.8 s, rounded up to whole seconds by the stack.
+    await writeFile(shortApproval, JSON.stringify({ ...config, approval: { timeoutHours: 0.0005 } }));
+    const run = await releng('promote', '--major', '8', '--root', root(), '--config', shortApproval);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stderr).toMatch(/releng promote: promote-8-\S+ TIMED_OUT: production untouched/);
+    expect(run.stderr).toMatch(/TIMED_OUT promote-8-\S+-0 by releng: no decision within 2 seconds/);
   });
 });
