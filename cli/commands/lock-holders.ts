@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLockStore } from '../../functions/adapters/dynamodb.ts';
-import { type FileLockHolder, lockDir } from '../../host/framework/locks.ts';
+import { DEFAULT_LOCK_TIMING, type FileLockHolder, lockDir } from '../../host/framework/locks.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import type { Clock, LockAdmin, LockRecord } from '../../shared/ports.ts';
 import { lockTtlSeconds, STATE_TABLE } from '../../shared/state-table.ts';
@@ -124,8 +124,12 @@ export async function hostFileLockViews(
   const dir = lockDir(config, root);
   const views: LockView[] = [];
   for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.lock'))) {
-    const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
-    if (!text) continue;
+    // A released lock's link dangles: nothing to read, nothing held.
+    const [text, info] = await Promise.all([
+      readFile(join(dir, file), 'utf8').catch(() => undefined),
+      stat(join(dir, file)).catch(() => undefined),
+    ]);
+    if (!text || !info) continue;
     let holder: FileLockHolder;
     try {
       holder = JSON.parse(text) as FileLockHolder;
@@ -134,6 +138,8 @@ export async function hostFileLockViews(
     }
     const expired = Date.parse(holder.expiresAt) <= clock.now().getTime();
     const dead = holder.host === hostname() && holder.pid > 0 && !alive(holder.pid);
+    // Its holder rewrites it every heartbeat (host/framework/locks.ts): an old one was abandoned.
+    const stale = clock.now().getTime() - info.mtimeMs > DEFAULT_LOCK_TIMING.staleAfterMs;
     views.push({
       name: holder.name,
       source: 'host-file',
@@ -145,8 +151,8 @@ export async function hostFileLockViews(
       ageSeconds: Math.round((clock.now().getTime() - Date.parse(holder.acquiredAt)) / 1000),
       host: holder.host,
       pid: holder.pid,
-      holderStatus: dead ? 'process gone' : 'process running',
-      gone: expired || dead,
+      holderStatus: dead ? 'process gone' : stale ? 'heartbeat stale' : 'process running',
+      gone: expired || dead || stale,
     });
   }
   return views;
