@@ -24,7 +24,7 @@ import {
 } from '../host/repo/manifest.ts';
 import { buildConfig } from '../shared/config/load.ts';
 import { releasePaths, resolveRelease } from '../shared/release.ts';
-import { publishArgs, signRepomd } from '../test/host-production/fixtures.ts';
+import { approveStaged, publishArgs, signRepomd, testConfigFile } from '../test/host-production/fixtures.ts';
 
 const args = process.argv.slice(2);
 const files = Number(args[args.indexOf('--files') + 1] || 50_000) || 50_000;
@@ -70,19 +70,26 @@ try {
     await writeRepodata(r, 0);
   }
 
-  // What verify-staging does before an approval: the digest, and the hash cache it leaves behind.
-  const cacheFile = hashCacheFiles(paths, release).staging;
-  const approvedDigest = async () => {
-    const content = await computeStagedContent(staging, { cache: await readHashCache(cacheFile) });
-    await writeHashCache(cacheFile, content.cache);
-    return contentDigest(content);
-  };
+  // What a passing verify-staging leaves on the host before an approval: its record and caches.
+  const publicKey = join(work, 'bench-key.asc');
+  await writeFile(
+    publicKey,
+    (
+      await execFile(['gpg', '--armor', '--export', key.keyId], {
+        env: { ...process.env, GNUPGHOME: key.gpgHome },
+      })
+    ).stdout,
+  );
+  const approvedDigest = () => approveStaged(root, { key, publicKey, rpms: {} });
   const publish = async (digest: string) => {
     const out: string[] = [];
-    const code = await main(['sync-to-prod', '--root', root, ...publishArgs(digest), '--json'], {
-      stdout: (l) => out.push(l),
-      stderr: () => {},
-    });
+    const code = await main(
+      ['sync-to-prod', '--root', root, '--config', testConfigFile(root), ...publishArgs(digest), '--json'],
+      {
+        stdout: (l) => out.push(l),
+        stderr: () => {},
+      },
+    );
     if (code !== 0) throw new Error(`sync-to-prod failed: ${out.at(-1)}`);
     return JSON.parse(out.at(-1)!).seconds as { verifyAndScan: number; publish: number };
   };

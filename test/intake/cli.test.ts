@@ -47,15 +47,18 @@ describe('releng intake koji', () => {
   it('feeds every line through the koji-events handler and reports what it started', async () => {
     const root = join(dir, 'root');
     const run = await intakeKoji(root, '--engine', 'record');
-    expect(run.code).toBe(0);
+    // Exit 1: the file held messages intake rejected.
+    expect(run.code).toBe(1);
     const report = run.last();
     expect(report.received).toBe(27);
     expect(report.accepted).toBe(25);
     expect(report.rejected).toEqual([
-      { index: 25, reason: expect.stringMatching(/^body\.tag\.name: not a valid koji tag/) },
-      { index: 27, reason: expect.stringMatching(/^body is not JSON/) },
+      { index: 25, line: 26, reason: expect.stringMatching(/^body\.tag\.name: not a valid koji tag/) },
+      { index: 27, line: 28, reason: expect.stringMatching(/^body is not JSON/) },
     ]);
-    expect(report.ignored).toEqual([{ index: 24, reason: 'tag not-our-tag feeds no configured lane' }]);
+    expect(report.ignored).toEqual([
+      { index: 24, line: 25, reason: 'tag not-our-tag feeds no configured lane' },
+    ]);
     expect(report.executions.map((e: { lane: string }) => e.lane)).toEqual(['8/Rocky', '8/Extras']);
     const recorded = JSON.parse(await readFile(join(root, 'state', 'executions.json'), 'utf8'));
     expect(Object.keys(recorded)).toHaveLength(2);
@@ -77,7 +80,7 @@ describe('releng intake koji', () => {
   it('--dry-run on the local engine reads its executions and starts none', async () => {
     const root = join(dir, 'root');
     const run = await intakeKoji(root, '--dry-run');
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(1);
     expect(run.last().executions.map((e: { name: string }) => e.name)).toEqual([
       expect.stringMatching(/^compose-8-Rocky-/),
       expect.stringMatching(/^compose-8-Extras-/),
