@@ -60,8 +60,8 @@ const RELEASE = [
 
 /** Parameters every operation takes. `root` is `/` on a compose host. */
 export const COMMON_PARAMS: readonly OperationParam[] = [
-  p('root', 'absolutePath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
-  p('config', 'absolutePath', 'releng.config.json to use instead of the defaults'),
+  p('root', 'hostPath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
+  p('config', 'hostPath', 'releng.config.json to use instead of the defaults'),
   flag('dry-run', 'print the plan and change nothing'),
   flag('json', 'print one JSON result object as the last line'),
 ];

@@ -5,6 +5,9 @@
  */
 /** One path segment other than `..`, in RE2 syntax (no lookaround). */
 const PATH_SEGMENT = '(\\.?[A-Za-z0-9_+-][A-Za-z0-9._+-]*|\\.|\\.\\.[A-Za-z0-9._+-]+)';
+/** The same, spaces allowed inside a name (never a whole name of spaces alone). */
+const PATH_SEGMENT_WITH_SPACES =
+  '(\\.?[A-Za-z0-9_+-][A-Za-z0-9._+ -]*|\\.|\\.\\.[A-Za-z0-9._+ -]*[A-Za-z0-9._+-])';
 
 export const PATTERNS = {
   /** RPM package name: `kernel-rt`, `python3.11-pip`, `libstdc++`. */
@@ -36,8 +39,13 @@ export const PATTERNS = {
    * A segment is anything but `..`: `.x…`, `x…`, `.` or `..x…`.
    */
   relativePath: `^${PATH_SEGMENT}(/${PATH_SEGMENT})*/?$`,
-  /** Absolute path on a host (`--root /`, `/mnt/compose`), held to the same segments. */
+  /** Absolute path on a host (`/mnt/compose`), held to the same segments. */
   absolutePath: `^(/|(/${PATH_SEGMENT})+/?)$`,
+  /**
+   * The host root and config file: absolute, no `..`, spaces allowed (`/srv/release work/root`).
+   * No SSM document offers these (the document fixes them), so they never enter shell text.
+   */
+  hostPath: `^(/|(/${PATH_SEGMENT_WITH_SPACES})+/?)$`,
   /** Step Functions execution / approval identifiers. */
   executionName: '^[A-Za-z0-9_-]{1,80}$',
   /** A short free-text reason that may travel through SSM parameters (approvals, --allow-shrink). */

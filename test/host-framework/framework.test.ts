@@ -39,7 +39,7 @@ describe('operation arguments come only through the catalogue', () => {
     ],
     [
       ['--root', 'relative', '--major', '8', '--compose', 'Rocky'],
-      /--root "relative" is not a valid absolutePath/,
+      /--root "relative" is not a valid hostPath/,
     ],
     [['--root', '/srv/../etc', '--major', '8', '--compose', 'Rocky'], /--root "\/srv\/..\/etc"/],
     [
