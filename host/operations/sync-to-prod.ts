@@ -4,6 +4,7 @@ import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { HOST_OPERATIONS } from '../../shared/operations.ts';
 import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import type { LockLease } from '../framework/locks.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { describeShrink, measureShrink } from '../publish/guard.ts';
 import { hardlinkTree } from '../publish/hardlink.ts';
@@ -98,7 +99,7 @@ async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unkn
   const production = paths.productionRelease;
   if (!existsSync(staging)) throw new HostOperationError(`staging release ${staging} does not exist`);
   const approved = ctx.options['approved-digest'] as string;
-  const publish = async () => {
+  const publish = async (lease?: LockLease) => {
     const start = performance.now();
     const record = await approvedRecord(ctx, approved);
     // Every file is stat'ed; only those whose inode facts differ from the host-local cache are
@@ -124,9 +125,15 @@ async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unkn
       record,
       release.productionDirName,
       scan.value,
+      // The fencing check: a run that lost the publish lock must not make anything reachable.
+      async () => lease?.check(),
     );
     const seconds = (from: number) => (performance.now() - from) / 1000;
-    return { ...result, seconds: { verifyAndScan: (verified - start) / 1000, publish: seconds(verified) } };
+    return {
+      ...result,
+      ...(lease ? { lockToken: lease.token } : {}),
+      seconds: { verifyAndScan: (verified - start) / 1000, publish: seconds(verified) },
+    };
   };
   if (ctx.dryRun) return publish();
   return ctx.locks.with(
@@ -175,6 +182,7 @@ async function publishRelease(
   record: VerifiedRecord,
   productionDir: string,
   scan: ChangeScan,
+  fence: () => Promise<void>,
 ): Promise<Record<string, unknown>> {
   const digest = record.digest;
   const shrink = await measureShrink(scan.changes, scan.stagingFiles, staging, production, scan.repodataDirs);
@@ -192,7 +200,9 @@ async function publishRelease(
   const packages = await publishPackages(ctx, staging, production, scan);
   const copiedFiles = packages.filter((p) => !p.endsWith('/'));
   if (!ctx.dryRun) await checkCopied(ctx, production, record, copiedFiles);
+  await fence();
   const metadata = await publishMetadata(ctx, staging, production, scan, store, record);
+  await fence();
   await publishLinksAndComposeInfo(ctx, staging, production, record);
   const hardlinked = await ctx.step(`hardlink identical files in ${production}`, () =>
     hardlinkTree(ctx, production, copiedFiles),

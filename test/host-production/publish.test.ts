@@ -127,6 +127,13 @@ describe('sync-to-prod', () => {
     }
   });
 
+  it('publishes under a fencing token that rises with every holder of the publish lock', async () => {
+    const first = (await publish()).result.lockToken as number;
+    const second = (await publish()).result.lockToken as number;
+    expect(first).toBeGreaterThan(0);
+    expect(second).toBe(first + 1);
+  });
+
   it('is a no-op when run again', async () => {
     const before = await snapshot(at().productionRelease);
     const { result } = await publish();
