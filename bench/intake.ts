@@ -68,6 +68,8 @@ function memoryLanes(seeded: number): LaneStateStore {
     applyTagChanges: async () => {
       throw new Error('not reached');
     },
+    addRequesters: async () => {},
+    requesters: async () => [],
     recordStarted: async () => {},
     recordSucceeded: async () => {},
   };
@@ -105,6 +107,8 @@ async function throughput(count: number) {
     applyTagChanges: async (laneId) => ({ laneId, nvrs: [], started: [] }),
     recordStarted: async () => {},
     recordSucceeded: async () => {},
+    addRequesters: async () => {},
+    requesters: async () => [],
   };
   const handlerOnly = await handlerRate(messages, stateless);
   const empty = await handlerRate(messages, memoryLanes(0));

@@ -131,6 +131,12 @@ export interface LaneStateStore {
   applyTagChanges(laneId: string, add: string[], remove: string[]): Promise<LaneState>;
   recordStarted(laneId: string, compose: LaneCompose): Promise<void>;
   recordSucceeded(laneId: string, nvrDigest: string): Promise<void>;
+  /**
+   * Everyone whose tag change a compose took in, across every intake batch that joined it
+   * (a set: adding one twice is a no-op). Keyed by the compose execution's name.
+   */
+  addRequesters(executionName: string, users: string[]): Promise<void>;
+  requesters(executionName: string): Promise<string[]>;
 }
 
 /**

@@ -23,6 +23,8 @@ export const stateKey = {
   lock: (name: string): StateKey => ({ pk: `LOCK#${name}`, sk: 'LOCK' }),
   approval: (approvalId: string): StateKey => ({ pk: `APPROVAL#${approvalId}`, sk: 'APPROVAL' }),
   lane: (laneId: string): StateKey => ({ pk: `LANE#${laneId}`, sk: 'STATE' }),
+  /** The requesters of one compose execution, a string set every intake batch adds to. */
+  requesters: (executionName: string): StateKey => ({ pk: `REQUESTERS#${executionName}`, sk: 'SET' }),
   /** A host command a pipeline task waits for (shared/host-commands). */
   hostCommand: (commandId: string): StateKey => ({ pk: `HOSTCMD#${commandId}`, sk: 'COMMAND' }),
   /** Marks that a task token sent its command, so a retried invoke cannot send it twice. */

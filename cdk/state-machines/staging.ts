@@ -42,11 +42,18 @@ export const STAGING_READY = {
   'digest.$': '$.verify.output.digest',
   'summary.$': '$.verify.output.summary',
   'requestedBy.$': '$.requestedBy',
+  'requestId.$': '$.requestId',
   'sigs.$': '$.sigs',
 };
 
 /** Defaults for the optional fields of the staging input. */
-export const STAGING_REQUEST_DEFAULTS = { channel: 'stable', revision: '', sigs: [], composes: [] };
+export const STAGING_REQUEST_DEFAULTS = {
+  channel: 'stable',
+  revision: '',
+  sigs: [],
+  composes: [],
+  requestId: '',
+};
 
 /**
  * staging — input `{version: 1, major, channel?, revision?, composes: string[], sigs?: string[],

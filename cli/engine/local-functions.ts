@@ -181,6 +181,7 @@ export function createLocalFunctions(
       clock,
       approvers: [...config.aws.approvers, ...options.approvers],
       starter: engine,
+      lanes: adapters.lanes,
     },
     engineLogger(options.listener, 'promotion-events'),
   );

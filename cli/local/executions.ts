@@ -98,6 +98,13 @@ export class DryRunLaneStateStore implements LaneStateStore {
     (await this.state(laneId)).started.push(compose);
   }
 
+  /** A dry run records no requesters; it reads the real ones. */
+  async addRequesters(): Promise<void> {}
+
+  requesters(executionName: string): Promise<string[]> {
+    return this.real.requesters(executionName);
+  }
+
   async recordSucceeded(laneId: string, nvrDigest: string): Promise<void> {
     (await this.state(laneId)).succeededDigest = nvrDigest;
   }

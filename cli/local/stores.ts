@@ -1,5 +1,5 @@
 import { appendFile, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { snsSubject } from '../../functions/adapters/sns.ts';
 import { applyNvrChanges } from '../../shared/intake/names.ts';
 import { type ApprovalResultV1, PendingApprovalV1 } from '../../shared/messages/promotion.ts';
@@ -106,8 +106,12 @@ const STARTED_KEPT = 10;
 export class LocalLaneStateStore implements LaneStateStore {
   private readonly store: JsonStore<Record<string, LaneState>>;
 
+  /** Requesters by compose execution, in `requesters.json` beside the lanes. */
+  private readonly requesterSets: JsonStore<Record<string, string[]>>;
+
   constructor(file: string) {
     this.store = new JsonStore(file, () => ({}));
+    this.requesterSets = new JsonStore(join(dirname(file), 'requesters.json'), () => ({}));
   }
 
   private static fresh(laneId: string): LaneState {
@@ -141,6 +145,19 @@ export class LocalLaneStateStore implements LaneStateStore {
       state.succeededDigest = nvrDigest;
       lanes[laneId] = state;
     });
+  }
+
+  async addRequesters(executionName: string, users: string[]): Promise<void> {
+    if (users.length === 0) return;
+    await this.requesterSets.update((sets) => {
+      const next = Object.hasOwn(sets, executionName) ? sets[executionName]! : [];
+      sets[executionName] = [...new Set([...next, ...users])].sort();
+    });
+  }
+
+  async requesters(executionName: string): Promise<string[]> {
+    const sets = await this.requesterSets.read();
+    return Object.hasOwn(sets, executionName) ? [...sets[executionName]!] : [];
   }
 }
 

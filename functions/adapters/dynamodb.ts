@@ -22,12 +22,7 @@ import type {
   LockRecord,
   LockStore,
 } from '../../shared/ports.ts';
-import {
-  AUDIT_PREFIX,
-  AUDIT_RETENTION_SECONDS,
-  type LockItem,
-  stateKey,
-} from '../../shared/state-table.ts';
+import { AUDIT_PREFIX, AUDIT_RETENTION_SECONDS, type LockItem, stateKey } from '../../shared/state-table.ts';
 import { AWS_CALL_LIMITS } from './limits.ts';
 
 export const createDynamoClient = () => new DynamoDBClient({ ...AWS_CALL_LIMITS });
@@ -313,6 +308,33 @@ export class DynamoLaneStateStore implements LaneStateStore {
     if (add.length) state = await this.setUpdate(laneId, 'ADD', add);
     if (remove.length) state = await this.setUpdate(laneId, 'DELETE', remove);
     return state ?? (await this.get(laneId)) ?? { laneId, nvrs: [], started: [] };
+  }
+
+  async addRequesters(executionName: string, users: string[]): Promise<void> {
+    if (users.length === 0) return;
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: stateKey.requesters(executionName),
+        UpdateExpression: 'ADD #users :users SET #expiration = :expiration',
+        ExpressionAttributeNames: { '#users': 'users', '#expiration': 'expiration' },
+        ExpressionAttributeValues: {
+          ':users': new Set(users),
+          ':expiration': Math.floor(Date.now() / 1000) + AUDIT_RETENTION_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async requesters(executionName: string): Promise<string[]> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: stateKey.requesters(executionName),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.users instanceof Set ? [...(out.Item.users as Set<string>)].sort() : [];
   }
 
   async recordStarted(laneId: string, compose: LaneCompose): Promise<void> {

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../../shared/ports.ts';
 import { readLambdaEnv } from '../../shared/runtime-env.ts';
-import { createDocumentClient, DynamoApprovalStore } from '../adapters/dynamodb.ts';
+import { createDocumentClient, DynamoApprovalStore, DynamoLaneStateStore } from '../adapters/dynamodb.ts';
 import { lambdaConfig } from '../adapters/runtime.ts';
 import { createSfnClient, SfnExecutionStarter, SfnTaskCallbacks } from '../adapters/sfn.ts';
 import { createPromotionEventsHandler } from './process.ts';
@@ -14,6 +14,7 @@ export const handler = createPromotionEventsHandler(
   {
     config: lambdaConfig(),
     approvals: new DynamoApprovalStore(createDocumentClient(), env.stateTable),
+    lanes: new DynamoLaneStateStore(createDocumentClient(), env.stateTable),
     callbacks: new SfnTaskCallbacks(sfn),
     starter: new SfnExecutionStarter(sfn, { promotion: env.promotionStateMachineArn }),
     clock: systemClock,

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ZodError } from 'zod';
 import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide.ts';
+import { joinRequesters, requestersOf } from '../../shared/approvals/identity.ts';
 import { startPromotion } from '../../shared/approvals/promotion.ts';
 import { LOCAL_PIPELINE_SENDERS, stagingReadyRefusal } from '../../shared/approvals/staging-ready.ts';
 import {
@@ -11,7 +12,7 @@ import {
   RejectedMessageError,
 } from '../../shared/intake/reason.ts';
 import { PromotionEventV1 } from '../../shared/messages/promotion.ts';
-import type { ExecutionStarter } from '../../shared/ports.ts';
+import type { ExecutionStarter, LaneStateStore } from '../../shared/ports.ts';
 import type { LogPort } from '../adapters/runtime.ts';
 
 export interface PromotionEventsDeps extends DecisionDeps {
@@ -21,6 +22,8 @@ export interface PromotionEventsDeps extends DecisionDeps {
    * (PIPELINE_SENDER_IDS), locally LOCAL_PIPELINE_SENDERS (the default).
    */
   pipelineSenders?: readonly string[];
+  /** Where intake recorded every requester of a compose (LaneStateStore.requesters). */
+  lanes?: Pick<LaneStateStore, 'requesters'>;
 }
 
 /**
@@ -47,7 +50,12 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
           deps.pipelineSenders ?? LOCAL_PIPELINE_SENDERS,
         );
         if (refusal) throw new RejectedMessageError(`staging-ready refused: ${refusal}`);
-        const { executionName, started } = await startPromotion(deps.starter, message);
+        // Taggers whose builds joined the compose after it started request it too.
+        const joined = message.requestId && deps.lanes ? await deps.lanes.requesters(message.requestId) : [];
+        const ready = joined.length
+          ? { ...message, requestedBy: joinRequesters([...requestersOf(message.requestedBy), ...joined]) }
+          : message;
+        const { executionName, started } = await startPromotion(deps.starter, ready);
         logger.info(started ? 'promotion started' : 'promotion already started', {
           messageId,
           executionName,

@@ -118,7 +118,11 @@ export async function coalesceLane(
 
   const holder = executionNameOf((await deps.locks.holder(laneLockName(lane)))?.owner);
   const { last, status, succeededDigest } = await lastComposeStatus(deps, state);
+  const users = [...new Set(changes.map((c) => c.user))];
   if (last && status === 'RUNNING' && holder !== last.executionName) {
+    // These builds ride along with a compose a batch before this one started: their taggers
+    // request it too, though its input already names the first batch's.
+    await deps.lanes.addRequesters(last.executionName, users);
     return outcome(
       'coalesced',
       `${last.executionName} is started and has not begun composing`,
@@ -148,6 +152,7 @@ export async function coalesceLane(
     name,
     composeRequest(lane, changes, name, quietSeconds),
   );
+  await deps.lanes.addRequesters(name, users);
   if (!state.started.some((s) => s.executionName === name)) {
     await deps.lanes.recordStarted(laneKey, {
       executionName: name,

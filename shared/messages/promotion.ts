@@ -70,6 +70,11 @@ export const StagingReadyV1 = z.strictObject({
   summary: ManifestSummary,
   requestedBy: Requesters,
   sigs: z.array(Identifier).default([]),
+  /**
+   * The compose request (its execution name) the staged release came from, empty when staging
+   * was started by hand: promotion-events adds the taggers every later intake batch recorded.
+   */
+  requestId: z.union([ExecutionName, z.literal('')]).optional(),
 });
 export type StagingReadyV1 = z.infer<typeof StagingReadyV1>;
 

@@ -118,3 +118,47 @@ describe('the two-person rule over normalized identities', () => {
     expect(await decideAs('AROAROLE:bob', requestedBy)).toEqual({ approved: true, refusal: undefined });
   });
 });
+
+describe('requesters across intake batches', () => {
+  it('makes a tagger whose build joined a started compose in a later batch a requester of its promotion', async () => {
+    const koji = createKojiEventsHandler(
+      {
+        config: testConfig(),
+        lanes: stores.lanes,
+        locks: stores.locks,
+        starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
+        clock,
+      },
+      captureLog(),
+    );
+    await koji(sqsEvent([sqsRecord('k1', tagBy('jdoe@ROCKYLINUX.ORG', '1.el8'))]));
+    // A later batch in the same window joins the compose started by the first (not composing yet).
+    await koji(sqsEvent([sqsRecord('k2', tagBy('asmith', '2.el8'))]));
+    const starts = sfn.starts();
+    expect(starts).toHaveLength(1);
+    const compose = ComposeRequestV1.parse(JSON.parse(starts[0]!.input!));
+    expect(compose.requestedBy).toBe('jdoe@ROCKYLINUX.ORG');
+
+    const promotions = createPromotionEventsHandler(
+      {
+        config: testConfig(),
+        approvals: stores.approvals,
+        callbacks: new SfnTaskCallbacks(sfn.client),
+        starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
+        clock,
+        lanes: stores.lanes,
+      },
+      captureLog(),
+    );
+    const ready = stagingReady({ requestedBy: compose.requestedBy, requestId: compose.requestId });
+    const out = await promotions(
+      sqsEvent([sqsRecord('s1', JSON.stringify(ready), 'local:state-machine/staging')]),
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    const promotion = JSON.parse(sfn.starts().at(-1)!.input!);
+    expect(promotion.releases[0].requestedBy).toBe('jdoe@ROCKYLINUX.ORG,asmith');
+    // And so asmith cannot approve it alone.
+    const result = await decideAs('AROAROLE:asmith', promotion.releases[0].requestedBy);
+    expect(result.approved).toBe(false);
+  });
+});
