@@ -1,6 +1,7 @@
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadKojiTag, type TaggedBuild } from '../../host/compose/package-store.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
@@ -317,9 +318,9 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
         signingKeyId: key.keyId,
         kojiTags: tags,
         git: {
-          pungi: { url: gitRepos.pungi, ref },
-          comps: { url: gitRepos.comps, ref },
-          moduleMetadata: { url: gitRepos.moduleMetadata, ref },
+          pungi: { url: gitUrl(gitRepos.pungi), ref },
+          comps: { url: gitUrl(gitRepos.comps), ref },
+          moduleMetadata: { url: gitUrl(gitRepos.moduleMetadata), ref },
         },
         composes: {
           Rocky: { variants: ['BaseOS', 'AppStream', 'PowerTools'] },
@@ -350,6 +351,14 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
     await rm(work, { recursive: true, force: true });
   }
   return store;
+}
+
+/**
+ * A repo path as the compose's git sources take it: plain, or a percent-encoded file:// URL when
+ * the path has characters a plain path may not hold (a root such as `release work/root`).
+ */
+function gitUrl(path: string): string {
+  return /^\/[A-Za-z0-9._/+-]+$/.test(path) ? path : pathToFileURL(path).href;
 }
 
 /**

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * A bad day with the real `releng` processes: a rejected
+ * A bad day with the real `releng` processes, on roots whose paths hold a space: a rejected
  * demo (with a second demo refused while it waits), a demo root that a new demo must not wipe
  * without --force, a rollback asked for and confirmed, and a second cycle after the demo.
  */
@@ -47,7 +47,7 @@ describe('a demo whose promotion is rejected', () => {
   it('is REJECTED in the summary with who and why, names no production path, exits 3; a second demo meanwhile is refused', {
     timeout: 400_000,
   }, async () => {
-    const root = join(dir, 'rejected-demo', 'root');
+    const root = join(dir, 'rejected demo', 'root');
     const demo = start(['demo', '--root', root]);
     // Wait for the approval it asks for, as an engineer in another terminal would.
     let approvalId: string | undefined;
@@ -80,7 +80,7 @@ describe('a demo whose promotion is rejected', () => {
 });
 
 describe('a demo root on a bad day', () => {
-  const root = () => join(dir, 'demo', 'root');
+  const root = () => join(dir, 'release work', 'root');
   let production: string;
   beforeAll(async () => {
     const demo = await releng('demo', '--root', root(), '--yes', '--json');
