@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
-import { sha256File } from '../framework/fsutil.ts';
+import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { namesIn } from './repodata.ts';
 import { publishTempDir, rsyncBase } from './rsync.ts';
 
@@ -40,13 +40,63 @@ export async function installRepodata(
     }
   }
   await installChecked(ctx, sourceRoot, targetRoot, [metadataFiles, repomdFiles.sort()], expected);
-  await ctx.step('remove metadata files no published repomd.xml names', async () => {
+  const graceHours = ctx.config.metadataGraceHours;
+  await ctx.step(`remove metadata files no published repomd.xml has named for ${graceHours} h`, async () => {
+    const ledger = await SupersededLedger.open(join(dirname(publishTempDir(ctx)), 'superseded.json'));
+    const now = ctx.clock.now().getTime();
     for (const dir of repodataDirs) {
       const wanted = new Set(await namesIn(join(sourceRoot, dir)));
-      for (const name of await namesIn(join(targetRoot, dir)))
-        if (!wanted.has(name)) await rm(join(targetRoot, dir, name), { recursive: true, force: true });
+      for (const name of await namesIn(join(targetRoot, dir))) {
+        const path = join(targetRoot, dir, name);
+        if (wanted.has(name)) {
+          ledger.forget(path);
+          continue;
+        }
+        // A mirror part-way through a sync still follows the previous repomd.xml.
+        const since = ledger.since(path, now);
+        if (now - since >= graceHours * 3600_000) {
+          await rm(path, { recursive: true, force: true });
+          ledger.forget(path);
+        }
+      }
     }
+    await ledger.save();
   });
+}
+
+/**
+ * When each metadata file stopped being named by a published repomd.xml, kept beside the
+ * publish temp dir (the production mount, outside the mirror tree).
+ */
+class SupersededLedger {
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Record<string, number>,
+  ) {}
+
+  static async open(file: string): Promise<SupersededLedger> {
+    const text = await readFile(file, 'utf8').catch(() => '{}');
+    let entries: Record<string, number> = {};
+    try {
+      entries = JSON.parse(text) as Record<string, number>;
+    } catch {
+      // A damaged ledger only restarts the grace periods.
+    }
+    return new SupersededLedger(file, entries);
+  }
+
+  since(path: string, now: number): number {
+    if (!Object.hasOwn(this.entries, path)) this.entries[path] = now;
+    return this.entries[path]!;
+  }
+
+  forget(path: string): void {
+    delete this.entries[path];
+  }
+
+  async save(): Promise<void> {
+    await writeFileAtomic(this.file, `${JSON.stringify(this.entries, null, 1)}\n`);
+  }
 }
 
 /**

@@ -147,6 +147,7 @@ export const DEFAULT_CONFIG = {
   syncJobs: 18,
   createrepoWorkers: 12,
   maxShrinkFraction: 0.05,
+  metadataGraceHours: 48,
   signing: { gpgHome: 'etc/releng/gnupg' },
   errata: { apolloBaseUrl: 'https://apollo.build.resf.org/api/v3/updateinfo' },
   approval: { twoPersonRule: true, timeoutHours: 72 },

@@ -197,6 +197,11 @@ export const ConfigSchema = z
     createrepoWorkers: z.number().int().min(1).max(64),
     /** Largest fraction of files a publish may delete or shrink without --allow-shrink. */
     maxShrinkFraction: z.number().min(0).max(1),
+    /**
+     * Hours a metadata file stays in production after no published repomd.xml names it, so a
+     * mirror that already holds the previous repomd.xml still finds every file it names.
+     */
+    metadataGraceHours: z.number().min(0).max(24 * 30),
     signing: z.strictObject({
       /** gpg home relative to --root; on AWS the host fills it from the signing-key secret. */
       gpgHome: RelativePath,

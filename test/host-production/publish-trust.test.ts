@@ -188,6 +188,8 @@ describe('item 2: links and compose info are checked too, each before it lands',
   it('refuses COMPOSE_ID rewritten after the digest check, leaving the published one', async () => {
     await writeFile(join(at().stagingRelease, 'COMPOSE_ID'), 'Rocky-8-20260101.0\n');
     await publish(await approveStaged(root, set));
+    // createrepo_c stamps repomd.xml in whole seconds: a new second makes a new repomd.xml.
+    await new Promise((r) => setTimeout(r, 1100));
     await stageRevision(10);
     await writeFile(join(at().stagingRelease, 'COMPOSE_ID'), 'Rocky-8-20260102.0\n');
     const digest = await approveStaged(root, set);

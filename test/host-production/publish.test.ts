@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -275,6 +275,32 @@ describe('sync-to-prod', () => {
       'hello moved to AppStream (test)',
     );
     expect(await dnfSees('BaseOS/x86_64/os', 'dnf-shrunk')).toEqual(['tools-1.0']);
+  });
+
+  it('keeps the metadata a superseded repomd.xml named for metadataGraceHours, then removes it', async () => {
+    const repodata = join(at().productionRelease, 'BaseOS/x86_64/os/repodata');
+    const files = () => readdirSync(repodata).filter((n) => !n.startsWith('repomd.xml'));
+    const namedNow = (name: string) => readFileSync(join(repodata, 'repomd.xml'), 'utf8').includes(name);
+    // The publishes above replaced the published repomd.xml: what it named is still there.
+    const before = files();
+    expect(before.filter((name) => !namedNow(name)).length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1100)); // a new second: a new repomd.xml
+    await stage({ 'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'hello-1.1-1.noarch', 'tools-1.0-1.noarch'] });
+    expect((await publish()).result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
+    // A mirror that fetched an earlier repomd.xml mid-sync still finds every file it names.
+    for (const name of before) expect(files(), name).toContain(name);
+    expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
+
+    await new Promise((r) => setTimeout(r, 1100));
+    await stage({ 'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'tools-1.0-1.noarch'] });
+    const digest = await approveStaged(root, set);
+    await runOperation(syncToProd, root, publishArgs(digest), {
+      ...keyOverrides(set),
+      metadataGraceHours: 0,
+    });
+    // Past the grace period only what the published repomd.xml names is left.
+    expect(files().filter((name) => !namedNow(name))).toEqual([]);
+    expect(files().length).toBeGreaterThan(0);
   });
 });
 
