@@ -92,7 +92,7 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
       o('major', 'N', 'show: only this major', 'every configured major'),
       JSON_OPT,
       CONFIG,
-      o('root', 'DIR', 'show: the root the derived paths are under', '/'),
+      o('root', 'DIR', 'show: the config the pipeline in that root runs with, and the paths under it', '/'),
     ],
     examples: ['releng config show --major 8', 'releng config check releng.config.json'],
     subcommands: {
@@ -103,7 +103,7 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
         examples: ['releng config show --major 8', 'releng config show --json'],
       },
       check: {
-        usage: 'releng config check FILE [--json]',
+        usage: 'releng config check [FILE] [--json]',
         summary: 'checks a config file; exit 1 listing every problem (key, what is wrong, the value)',
         examples: ['releng config check releng.config.json'],
       },

@@ -5,6 +5,7 @@ import { systemClock } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
 import { localUser } from '../engine/local-app.ts';
 import type { Output } from '../output.ts';
+import { requireExistingRoot } from './inputs.ts';
 import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
 const DECISION_OPTIONS = {
@@ -94,6 +95,8 @@ export async function approvalsCommand(argv: string[], out: Output): Promise<num
     const aws = await openAws(values);
     pending = (await aws.pendingApprovals()).map(({ approvalId, request }) => ({ approvalId, ...request }));
   } else {
+    // A read-only command: never create a root, fail on a missing one.
+    requireExistingRoot(values.root);
     const session = await openLocal(values, out, { readOnly: true });
     pending = await session.adapters.approvals.listPending();
   }

@@ -27,6 +27,11 @@ export const rollback: HostOperation = {
       throw new HostOperationError(
         `rollback: no publish of ${release.productionDirName} is recorded to roll back`,
       );
+    if (record.rolledBackAt) {
+      // Marked only once the restore is done: a rerun after a kill mid-restore still restores.
+      ctx.log(`already rolled back at ${record.rolledBackAt}; nothing to undo`);
+      return { digest: record.digest, alreadyRolledBack: record.rolledBackAt, restored: [], removed: [] };
+    }
     const restore = async () => {
       const production = paths.productionRelease;
       await resetPublishTemp(ctx);
