@@ -39,16 +39,24 @@ function background(name: string) {
   return run;
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 120_000) {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  context: () => string = () => '',
+  ms = 120_000,
+) {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
     const value = await probe();
     if (value) return value;
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}\n${context().slice(-3000)}`);
 }
 
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'releng-locks-'));
+/**
+ * Installs releng-host on the root (a session re-installs it when the host sources changed),
+ * then puts in its place a host whose compose waits for `<root>/release`.
+ */
+async function installWaitingHost() {
   releng('doctor');
   const bin = join(root, 'usr/local/bin/releng-host');
   await writeFile(
@@ -63,6 +71,11 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await chmod(bin, 0o755);
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'releng-locks-'));
+  await installWaitingHost();
 }, 180_000);
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -79,7 +92,7 @@ describe('a lock whose holder died', () => {
       const r = releng('locks', '--json');
       return (json(r).locks as Array<Record<string, unknown>>).find((l) => l.name === 'lane:8/Rocky');
     };
-    const held = await until('the lane lock', lockOf);
+    const held = await until('the lane lock', lockOf, () => holder.output);
     expect(held).toMatchObject({
       source: 'state-table',
       execution: 'holder-1',
@@ -148,11 +161,16 @@ describe('a lock whose holder died', () => {
 
   it('rerun frees the lock its dead predecessor holds and runs at once', { timeout: 300_000 }, async () => {
     await rm(join(root, 'release'), { force: true });
+    await installWaitingHost();
     const first = background('dead-1');
-    await until('dead-1 holding the lane lock', async () => {
-      const locks = json(releng('locks', '--json')).locks as Array<{ execution: string }>;
-      return locks.some((l) => l.execution === 'dead-1');
-    });
+    await until(
+      'dead-1 holding the lane lock',
+      async () => {
+        const locks = json(releng('locks', '--json')).locks as Array<{ execution: string }>;
+        return locks.some((l) => l.execution === 'dead-1');
+      },
+      () => `${first.output}\n${releng('status').stdout}\n${releng('locks').stdout}`,
+    );
     first.child.kill('SIGKILL');
     await first.code;
     await writeFile(join(root, 'release'), '');
