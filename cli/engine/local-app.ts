@@ -7,6 +7,7 @@ import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
+import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
 import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
@@ -116,6 +117,8 @@ async function installHost(
  */
 export async function openLocalSession(options: LocalSessionOptions): Promise<LocalSession> {
   const root = resolve(options.root);
+  // A team's shared root (group-writable): every state file this session writes stays so.
+  shareWithGroupIfRootIs(root);
   const configFile = sessionConfigFile(root, options.configFile);
   const config = loadConfig(configFile);
   await ensureLocalMounts(root, config);
