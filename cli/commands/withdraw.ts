@@ -6,7 +6,7 @@ import { localUser } from '../engine/local-app.ts';
 import { EXIT } from '../exit-codes.ts';
 import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
 import type { Output } from '../output.ts';
-import { ENGINE_OPTIONS, engineKind, openLocal } from './session.ts';
+import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
 export const WITHDRAW_OPTIONS = { ...ENGINE_OPTIONS, reason: { type: 'string' } } as const;
 
@@ -33,9 +33,16 @@ export async function withdrawCommand(argv: string[], out: Output): Promise<numb
   if (!reason) throw new UsageError('withdraw needs --reason "<why>"');
   if (!checked.success) throw new UsageError(`--reason: ${checked.error.issues[0]!.message}`);
   if (engineKind(values) === 'aws') {
-    throw new UsageError(
-      'withdraw runs on the local engine only for now; on AWS ask an approver to reject it with your reason',
-    );
+    // promotion-events checks the sender (SQS's SenderId) is one of the requesters.
+    const messageId = await (await openAws(values)).sendDecision({
+      version: 1,
+      type: 'withdraw',
+      approvalId,
+      reason,
+    });
+    if (values.json) out.json({ approvalId, sent: true, messageId });
+    else out.line(`${approvalId}: withdrawal sent (message ${messageId}); releng status shows the outcome`);
+    return EXIT.OK;
   }
   shareWithGroupIfRootIs(values.root ?? '.releng');
   const session = await openLocal(values, out, { readOnly: true });

@@ -13,6 +13,7 @@ import {
   ApprovalDecisionV1,
   PromotionRequestV1,
   type StagingReadyV1,
+  WithdrawalV1,
 } from '../../shared/messages/promotion.ts';
 import type { ExecutionStarter, StateMachineName } from '../../shared/ports.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
@@ -250,9 +251,13 @@ export class AwsEngine implements ExecutionStarter {
     return release.digest;
   }
 
-  /** Sends an approve/reject decision to the promotion queue; returns the SQS message id. */
-  async sendDecision(decision: ApprovalDecisionV1): Promise<string> {
-    const body = ApprovalDecisionV1.parse(decision);
+  /**
+   * Sends an approve/reject decision, or a requester's withdrawal, to the promotion queue (the
+   * handler takes who sent it from SQS's SenderId); returns the SQS message id.
+   */
+  async sendDecision(decision: ApprovalDecisionV1 | WithdrawalV1): Promise<string> {
+    const body =
+      decision.type === 'withdraw' ? WithdrawalV1.parse(decision) : ApprovalDecisionV1.parse(decision);
     if (!this.targets.promotionQueueUrl) {
       throw new AwsTargetError(
         `no promotion queue URL: deploy the stack (output ${STACK_OUTPUTS.promotionQueueUrl})`,

@@ -5,6 +5,7 @@ import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide
 import { joinRequesters, requestersOf } from '../../shared/approvals/identity.ts';
 import { startPromotion } from '../../shared/approvals/promotion.ts';
 import { LOCAL_PIPELINE_SENDERS, stagingReadyRefusal } from '../../shared/approvals/staging-ready.ts';
+import { withdrawApproval } from '../../shared/approvals/withdraw.ts';
 import {
   cleanReason,
   describeIssues,
@@ -62,6 +63,14 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
           digest: message.digest,
           sender,
         });
+        return;
+      }
+      if (message.type === 'withdraw') {
+        // The requester is who SQS says sent it, never a name in the body.
+        if (!sender) throw new RejectedMessageError('withdraw refused: the message has no SenderId');
+        const withdrawn = await withdrawApproval(deps, message.approvalId, sender, message.reason);
+        if (!withdrawn.accepted) throw new RejectedMessageError(`withdraw refused: ${withdrawn.reason}`);
+        logger.info('approval withdrawn', { messageId, ...withdrawn.result });
         return;
       }
       const decision = await decideApproval(deps, message, sender);

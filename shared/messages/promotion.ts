@@ -110,8 +110,17 @@ export const ApprovalDecisionV1 = z.discriminatedUnion('type', [
 ]);
 export type ApprovalDecisionV1 = z.infer<typeof ApprovalDecisionV1>;
 
-export const PromotionEventV1 = z.union([StagingReadyV1, ApprovalDecisionV1], {
-  message: 'type must be staging-ready, approve or reject with version 1',
+/** The requester takes back their own request: accepted only when SQS's SenderId is one of them. */
+export const WithdrawalV1 = z.strictObject({
+  version: z.literal(1),
+  type: z.literal('withdraw'),
+  approvalId: ExecutionName,
+  reason: Reason,
+});
+export type WithdrawalV1 = z.infer<typeof WithdrawalV1>;
+
+export const PromotionEventV1 = z.union([StagingReadyV1, ApprovalDecisionV1, WithdrawalV1], {
+  message: 'type must be staging-ready, approve, reject or withdraw with version 1',
 });
 export type PromotionEventV1 = z.infer<typeof PromotionEventV1>;
 

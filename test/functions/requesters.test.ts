@@ -1,4 +1,4 @@
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SfnExecutionStarter, SfnTaskCallbacks } from '../../functions/adapters/sfn.ts';
 import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
@@ -33,6 +33,7 @@ beforeEach(async () => {
   stores = await tempStores(clock);
   sfn = fakeStepFunctions();
   sfn.mock.on(SendTaskSuccessCommand).resolves({});
+  sfn.mock.on(SendTaskFailureCommand).resolves({});
 });
 afterEach(() => stores.cleanup());
 
@@ -160,5 +161,54 @@ describe('requesters across intake batches', () => {
     // And so asmith cannot approve it alone.
     const result = await decideAs('AROAROLE:asmith', promotion.releases[0].requestedBy);
     expect(result.approved).toBe(false);
+  });
+});
+
+describe('withdrawing a request through the promotion queue (AWS path)', () => {
+  async function withdrawAs(sender: string, requestedBy: string) {
+    await requestApproval(
+      { config: testConfig(), approvals: stores.approvals, notifier: stores.notifier, clock },
+      { version: 1, taskToken: 'token', approvalId: APPROVAL_ID, request: stagingReady({ requestedBy }) },
+    );
+    const log = captureLog();
+    const handler = createPromotionEventsHandler(
+      {
+        config: testConfig(),
+        approvals: stores.approvals,
+        callbacks: new SfnTaskCallbacks(sfn.client),
+        starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
+        clock,
+      },
+      log,
+    );
+    const body = JSON.stringify({
+      version: 1,
+      type: 'withdraw',
+      approvalId: APPROVAL_ID,
+      reason: 'wrong build',
+    });
+    const out = await handler(sqsEvent([sqsRecord('w1', body, sender)]));
+    return { out, log, failed: sfn.mock.commandCalls(SendTaskFailureCommand) };
+  }
+
+  it('ends the request REJECTED when SQS says a requester sent it', async () => {
+    const { out, failed } = await withdrawAs('AROAROLE:jdoe', 'jdoe@ROCKYLINUX.ORG,kojira');
+    expect(out.batchItemFailures).toEqual([]);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.args[0].input.error).toBe('ApprovalRejected');
+    expect(JSON.parse(failed[0]!.args[0].input.cause!)).toMatchObject({
+      outcome: 'REJECTED',
+      decidedBy: 'AROAROLE:jdoe',
+      reason: 'withdrawn by the requester: wrong build',
+    });
+  });
+
+  it('refuses a withdrawal from someone who did not request it, naming the requesters', async () => {
+    const { out, log, failed } = await withdrawAs('AROAROLE:bob', 'jdoe@ROCKYLINUX.ORG');
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'w1' }]);
+    expect(failed).toHaveLength(0);
+    expect(log.lines.find((l) => l.message === 'promotion event failed')?.reason).toContain(
+      'withdraw refused: AROAROLE:bob did not request',
+    );
   });
 });
