@@ -101,7 +101,13 @@ export async function approvalsCommand(argv: string[], out: Output): Promise<num
     pending = await session.adapters.approvals.listPending();
   }
   if (values.json) {
-    out.json({ pending });
+    // A task token completes the execution's task: it is for the handler, never for output.
+    out.json({
+      pending: pending.map((p) => {
+        const { taskToken: _token, ...shown } = p as typeof p & { taskToken?: string };
+        return shown;
+      }),
+    });
     return 0;
   }
   if (pending.length === 0) out.line('no pending approvals');
