@@ -201,7 +201,10 @@ export const ConfigSchema = z
      * Hours a metadata file stays in production after no published repomd.xml names it, so a
      * mirror that already holds the previous repomd.xml still finds every file it names.
      */
-    metadataGraceHours: z.number().min(0).max(24 * 30),
+    metadataGraceHours: z
+      .number()
+      .min(0)
+      .max(24 * 30),
     signing: z.strictObject({
       /** gpg home relative to --root; on AWS the host fills it from the signing-key secret. */
       gpgHome: RelativePath,
