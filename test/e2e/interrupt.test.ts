@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installStubHost, SLEEPING_COMPOSE } from '../support/host-root.ts';
 
 /**
  * Ctrl-C on a `releng compose` that is running a host command: the command's process is killed,
@@ -28,17 +29,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'releng-interrupt-'));
   // The first session installs releng-host on the root; then a host whose compose only sleeps.
   releng('doctor');
-  const bin = join(root, 'usr/local/bin/releng-host');
-  await writeFile(
-    bin,
-    [
-      '#!/bin/bash',
-      'if [ "$1" = compose ]; then echo $$ > "$RELENG_HOST_ROOT/compose.pid"; sleep 120; fi',
-      `echo "{\\"operation\\":\\"$1\\",\\"ok\\":true}"`,
-      '',
-    ].join('\n'),
-  );
-  await chmod(bin, 0o755);
+  await installStubHost(root, SLEEPING_COMPOSE);
 }, 180_000);
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalSession, openLocalSession } from '../../cli/engine/local-app.ts';
 import { engineLockStore } from '../../cli/engine/local-functions.ts';
+import { installStubHost, SLEEPING_COMPOSE } from '../support/host-root.ts';
 
 /**
  * Stopping an execution from outside (StopExecution; Ctrl-C will use the same path): Step
@@ -36,17 +37,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'releng-stop-'));
   session = await openLocalSession({ root, waitMs: 10 });
   // After the install: a host whose compose runs until it is killed, everything else succeeds.
-  const bin = join(root, 'usr/local/bin/releng-host');
-  await writeFile(
-    bin,
-    [
-      '#!/bin/bash',
-      'if [ "$1" = compose ]; then echo $$ > "$RELENG_HOST_ROOT/compose.pid"; sleep 120; fi',
-      `echo "{\\"operation\\":\\"$1\\",\\"ok\\":true}"`,
-      '',
-    ].join('\n'),
-  );
-  await chmod(bin, 0o755);
+  await installStubHost(root, SLEEPING_COMPOSE);
 }, 300_000);
 afterAll(async () => {
   await session?.engine.idle();

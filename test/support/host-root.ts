@@ -27,8 +27,12 @@ export async function installDevHost(root: string, config: unknown = {}): Promis
 export async function installStubHost(root: string, script: string): Promise<void> {
   const bin = join(root, 'usr/local/bin/releng-host');
   await mkdir(join(root, 'usr/local/bin'), { recursive: true });
-  await mkdir(join(root, 'etc/releng'), { recursive: true });
-  await writeFile(join(root, 'etc/releng/releng.config.json'), '{}\n');
   await writeFile(bin, `#!/bin/bash\n${script}\n`);
   await chmod(bin, 0o755);
 }
+
+/** A host whose compose runs until it is killed (its pid in ROOT/compose.pid); the rest succeed. */
+export const SLEEPING_COMPOSE = [
+  'if [ "$1" = compose ]; then echo $$ > "$RELENG_HOST_ROOT/compose.pid"; sleep 120; fi',
+  'echo "{\\"operation\\":\\"$1\\",\\"ok\\":true}"',
+].join('\n');
