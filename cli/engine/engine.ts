@@ -450,6 +450,7 @@ export class LocalEngine implements ExecutionStarter {
   /** SSM's invocation status-change event, as EventBridge would deliver it to host-command-events. */
   private commandEnded(commandId: string, instanceId: string, status: HostCommandStatus): void {
     const task = this.commandTasks.get(commandId);
+    this.commandTasks.delete(commandId);
     if (task) {
       const seconds = ((Date.now() - task.startedAt) / 1000).toFixed(1);
       void this.store.appendLog(task.execution, task.state, `[${status} after ${seconds} s]\n`);

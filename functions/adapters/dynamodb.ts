@@ -94,19 +94,7 @@ export class DynamoLockStore implements LockStore, LockAdmin {
   }
 
   async release(name: string, owner: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.table,
-          Key: stateKey.lock(name),
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    await this.releaseOwned(name, owner);
   }
 
   async holder(name: string): Promise<LockHolder | undefined> {

@@ -47,8 +47,9 @@ const tagBy = (user: string, release: string) =>
     },
   });
 
-async function composeRequestedBy(users: string[]): Promise<string> {
-  const handler = createKojiEventsHandler(
+/** koji-events over this test's stores, starting composes on the fake Step Functions. */
+const kojiHandler = () =>
+  createKojiEventsHandler(
     {
       config: testConfig(),
       lanes: stores.lanes,
@@ -58,6 +59,30 @@ async function composeRequestedBy(users: string[]): Promise<string> {
     },
     captureLog(),
   );
+
+/** promotion-events over this test's stores; `extra` adds ports (the lane store). */
+const promotionHandler = (log: ReturnType<typeof captureLog>, extra: object = {}) =>
+  createPromotionEventsHandler(
+    {
+      config: testConfig(),
+      approvals: stores.approvals,
+      callbacks: new SfnTaskCallbacks(sfn.client),
+      starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
+      clock,
+      ...extra,
+    },
+    log,
+  );
+
+/** A pending approval of APPROVAL_ID requested by `requestedBy`. */
+const pendingRequest = (requestedBy: string) =>
+  requestApproval(
+    { config: testConfig(), approvals: stores.approvals, notifier: stores.notifier, clock },
+    { version: 1, taskToken: 'token', approvalId: APPROVAL_ID, request: stagingReady({ requestedBy }) },
+  );
+
+async function composeRequestedBy(users: string[]): Promise<string> {
+  const handler = kojiHandler();
   const records = users.map((user, i) => sqsRecord(`k${i}`, tagBy(user, `${i + 1}.el8`)));
   expect((await handler(sqsEvent(records))).batchItemFailures).toEqual([]);
   const [start] = sfn.starts();
@@ -65,21 +90,9 @@ async function composeRequestedBy(users: string[]): Promise<string> {
 }
 
 async function decideAs(sender: string, requestedBy: string) {
-  await requestApproval(
-    { config: testConfig(), approvals: stores.approvals, notifier: stores.notifier, clock },
-    { version: 1, taskToken: 'token', approvalId: APPROVAL_ID, request: stagingReady({ requestedBy }) },
-  );
+  await pendingRequest(requestedBy);
   const log = captureLog();
-  const handler = createPromotionEventsHandler(
-    {
-      config: testConfig(),
-      approvals: stores.approvals,
-      callbacks: new SfnTaskCallbacks(sfn.client),
-      starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
-      clock,
-    },
-    log,
-  );
+  const handler = promotionHandler(log);
   const body = JSON.stringify({ version: 1, type: 'approve', approvalId: APPROVAL_ID, digest: DIGEST });
   await handler(sqsEvent([sqsRecord('d1', body, sender)]));
   return {
@@ -122,16 +135,7 @@ describe('the two-person rule over normalized identities', () => {
 
 describe('requesters across intake batches', () => {
   it('makes a tagger whose build joined a started compose in a later batch a requester of its promotion', async () => {
-    const koji = createKojiEventsHandler(
-      {
-        config: testConfig(),
-        lanes: stores.lanes,
-        locks: stores.locks,
-        starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
-        clock,
-      },
-      captureLog(),
-    );
+    const koji = kojiHandler();
     await koji(sqsEvent([sqsRecord('k1', tagBy('jdoe@ROCKYLINUX.ORG', '1.el8'))]));
     // A later batch in the same window joins the compose started by the first (not composing yet).
     await koji(sqsEvent([sqsRecord('k2', tagBy('asmith', '2.el8'))]));
@@ -140,17 +144,7 @@ describe('requesters across intake batches', () => {
     const compose = ComposeRequestV1.parse(JSON.parse(starts[0]!.input!));
     expect(compose.requestedBy).toBe('jdoe@ROCKYLINUX.ORG');
 
-    const promotions = createPromotionEventsHandler(
-      {
-        config: testConfig(),
-        approvals: stores.approvals,
-        callbacks: new SfnTaskCallbacks(sfn.client),
-        starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
-        clock,
-        lanes: stores.lanes,
-      },
-      captureLog(),
-    );
+    const promotions = promotionHandler(captureLog(), { lanes: stores.lanes });
     const ready = stagingReady({ requestedBy: compose.requestedBy, requestId: compose.requestId });
     const out = await promotions(
       sqsEvent([sqsRecord('s1', JSON.stringify(ready), 'local:state-machine/staging')]),
@@ -166,21 +160,9 @@ describe('requesters across intake batches', () => {
 
 describe('withdrawing a request through the promotion queue (AWS path)', () => {
   async function withdrawAs(sender: string, requestedBy: string) {
-    await requestApproval(
-      { config: testConfig(), approvals: stores.approvals, notifier: stores.notifier, clock },
-      { version: 1, taskToken: 'token', approvalId: APPROVAL_ID, request: stagingReady({ requestedBy }) },
-    );
+    await pendingRequest(requestedBy);
     const log = captureLog();
-    const handler = createPromotionEventsHandler(
-      {
-        config: testConfig(),
-        approvals: stores.approvals,
-        callbacks: new SfnTaskCallbacks(sfn.client),
-        starter: new SfnExecutionStarter(sfn.client, { promotion: PROMOTION_ARN }),
-        clock,
-      },
-      log,
-    );
+    const handler = promotionHandler(log);
     const body = JSON.stringify({
       version: 1,
       type: 'withdraw',
