@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian/Ubuntu or Rocky/Fedora machine to a working state: the system tools the
-# pipeline runs for real (createrepo_c, rpmbuild, dnf, rsync, gpg, mktorrent, hardlink, git, and
+# pipeline runs for real (createrepo_c, rpmbuild, dnf with its repoclosure plugin, libsolv's installcheck,
+# xorriso for ISO images, rsync, gpg, mktorrent, hardlink, git, and
 # Graphviz for `releng graph --format svg`), then
 # the npm dependencies. Quick and silent about what is already there.
 set -euo pipefail
@@ -20,6 +21,8 @@ TOOLS=(
   "git git git"
   "modulemd-validator libmodulemd-tools libmodulemd"
   "dot graphviz graphviz"
+  "xorriso xorriso xorriso"
+  "installcheck libsolv-tools libsolv-tools"
 )
 
 missing_deb=() missing_rpm=() missing_cmds=()
@@ -29,6 +32,11 @@ for entry in "${TOOLS[@]}"; do
     missing_cmds+=("$cmd") missing_deb+=("$deb") missing_rpm+=("$rpm")
   fi
 done
+
+# dnf repoclosure is a plugin command, not a binary of its own.
+if command -v dnf >/dev/null 2>&1 && ! dnf repoclosure --help >/dev/null 2>&1; then
+  missing_cmds+=("dnf-repoclosure") missing_deb+=("dnf-plugins-core") missing_rpm+=("dnf-plugins-core")
+fi
 
 if ((${#missing_cmds[@]})); then
   echo "setup: installing system packages for: ${missing_cmds[*]}"
@@ -56,6 +64,7 @@ if ((${#missing_cmds[@]})); then
     exit 1
   fi
   for cmd in "${missing_cmds[@]}"; do
+    [ "$cmd" = dnf-repoclosure ] && { dnf repoclosure --help >/dev/null 2>&1 || { echo "setup: dnf repoclosure is still missing after the install" >&2; exit 1; }; continue; }
     command -v "$cmd" >/dev/null 2>&1 || { echo "setup: $cmd is still missing after the install" >&2; exit 1; }
   done
 fi
