@@ -12,9 +12,9 @@
 import '../cli/engine/polyfill.ts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { aslFromTemplate } from '../cdk/asl.ts';
 import { buildRelengApp } from '../cdk/build.ts';
 import { type AslDefinition, allStates } from '../cli/engine/asl.ts';
+import { aslFromTemplate } from '../cli/engine/template-asl.ts';
 import { buildConfig } from '../shared/config/load.ts';
 
 const args = process.argv.slice(2);

@@ -1,7 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { ReleaseConfig } from '../shared/config/schema.ts';
-import { acknowledgeNagFindings } from './nag.ts';
 import { RelengStack } from './stacks/releng-stack.ts';
 
 export interface BuildRelengAppOptions {
@@ -39,7 +38,6 @@ export function buildRelengApp(options: BuildRelengAppOptions): { app: App; stac
   });
   if (options.nag !== false) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    acknowledgeNagFindings(stack);
   }
   return { app, stack };
 }

@@ -1,7 +1,6 @@
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
-  COMMON_PARAMS,
   HOST_FIXED_PARAMS,
   HOST_OPERATIONS,
   type HostOperationName,
@@ -125,6 +124,3 @@ export class HostOperationDocuments extends Construct {
     return this.documents[operation];
   }
 }
-
-/** The common flags a caller can still set on AWS (dry-run). */
-export const CALLER_COMMON_PARAMS = COMMON_PARAMS.filter((param) => !HOST_FIXED_PARAMS.has(param.name));

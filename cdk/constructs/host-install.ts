@@ -107,6 +107,10 @@ function hostConfig(scope: Construct, configOverrides: unknown): s3assets.Asset 
   });
 }
 
+/** Waits for cloud-init to finish where there is one (a new instance); a no-op elsewhere. */
+const CLOUD_INIT_WAIT =
+  'if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi';
+
 /**
  * Puts releng-host on every compose host: an SSM document that downloads the bundled host/
  * entry and the stack's releng config from their S3 assets, installs them, imports the signing
@@ -114,10 +118,6 @@ function hostConfig(scope: Construct, configOverrides: unknown): s3assets.Asset 
  * whenever the bundle or config changes, and makes CloudFormation wait for the first run (a
  * failed install fails the deploy).
  */
-/** Waits for cloud-init to finish where there is one (a new instance); a no-op elsewhere. */
-const CLOUD_INIT_WAIT =
-  'if command -v cloud-init >/dev/null; then cloud-init status --wait >/dev/null || true; fi';
-
 export class HostInstall extends Construct {
   readonly document: ssm.CfnDocument;
   readonly association: ssm.CfnAssociation;

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -392,9 +392,4 @@ export async function tagUpdate(store: PackageStore): Promise<TaggedBuild> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** Reads back a store's releng.config.json (for callers that only have the root). */
-export async function readStoreConfig(root: string): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(join(root, 'releng.config.json'), 'utf8')) as Record<string, unknown>;
 }

@@ -94,20 +94,6 @@ export function taskStates(definition: AslDefinition): Array<NamedState & { reso
     });
 }
 
-/** Every Wait state's name. */
-export function waitStates(definition: AslDefinition): string[] {
-  return allStates(definition)
-    .filter((s) => s.state.Type === 'Wait')
-    .map((s) => s.name);
-}
-
-/** Every state that has a Retry, for retryIntervalOverrides. */
-export function retryingStates(definition: AslDefinition): string[] {
-  return allStates(definition)
-    .filter((s) => Array.isArray(s.state.Retry) && (s.state.Retry as unknown[]).length > 0)
-    .map((s) => s.name);
-}
-
 /** Deep copy of a JSON value with every string equal to `from` replaced by `to`. */
 export function replaceString<T>(value: T, from: string, to: string): T {
   if (value === from) return to as T;

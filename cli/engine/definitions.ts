@@ -1,7 +1,7 @@
-import { extractStateMachine } from '../../cdk/asl.ts';
 import { type HostOperationName, isHostOperation } from '../../shared/operations.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
 import type { AslDefinition } from './asl.ts';
+import { extractStateMachine } from './template-asl.ts';
 
 /** The construct ids of the pipelines in the CDK app: a contract with cdk/. */
 export const STATE_MACHINE_IDS: Record<StateMachineName, string> = {
@@ -119,7 +119,7 @@ export function definitionsFromTemplate(template: CfnTemplate): EngineDefinition
 
 /**
  * Finds which resource of `table` a placeholder ARN, name or URL names: the resolver in
- * cdk/asl.ts ends every placeholder with the logical id, possibly followed by a qualifier.
+ * template-asl.ts ends every placeholder with the logical id, possibly followed by a qualifier.
  */
 export function lookupResource<T>(table: Record<string, T>, reference: unknown, what: string): [string, T] {
   if (typeof reference !== 'string')

@@ -60,18 +60,6 @@ export interface LocalEngineOptions {
  */
 export const DEFAULT_WAIT_MS = 500;
 
-/** The Task resources the engine serves, as `service:action`. */
-export const SERVED_RESOURCES = [
-  'lambda:invoke',
-  'dynamodb:putItem',
-  'dynamodb:getItem',
-  'dynamodb:deleteItem',
-  'dynamodb:updateItem',
-  'sqs:sendMessage',
-  'sns:publish',
-  'states:startExecution',
-] as const;
-
 export const executionArn = (machine: StateMachineName, name: string) =>
   `arn:aws:states:local:000000000000:execution:${machine}:${name}`;
 

@@ -74,8 +74,3 @@ export async function signatureValid(
     return false;
   }
 }
-
-export async function verifyDetached(ctx: OperationContext, gpgHome: string, file: string, keyId: string) {
-  if (!(await signatureValid(ctx, gpgHome, file, keyId)))
-    throw new HostOperationError(`signature ${file}.asc does not verify with key ${keyId}`);
-}

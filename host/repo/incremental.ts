@@ -18,10 +18,6 @@ import { parseRepomd } from './repomd.ts';
 const MAIN_TYPES = ['primary', 'filelists', 'other'] as const;
 const ROOT_ELEMENT = { primary: 'metadata', filelists: 'filelists', other: 'otherdata' } as const;
 
-export interface AppendPlan {
-  newPackages: string[];
-}
-
 interface Listed {
   size: number;
   mtime: number;

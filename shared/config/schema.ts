@@ -300,5 +300,3 @@ export const ConfigSchema = z
   });
 
 export type ReleaseConfig = z.infer<typeof ConfigSchema>;
-/** What a config file may hold: any part of the config, merged over the defaults. */
-export type ConfigOverrides = { [K in keyof ReleaseConfig]?: unknown };

@@ -1,7 +1,7 @@
 import aslValidator from 'asl-validator';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { aslFromTemplate } from '../../cdk/asl.ts';
 import { PIPELINE_IDS } from '../../cdk/stacks/releng-stack.ts';
+import { aslFromTemplate } from '../../cli/engine/template-asl.ts';
 import { type ApprovalResultV1, StagingReadyV1 } from '../../shared/messages/index.ts';
 import { type HostCommand, type HostOutcome, PipelineWorld } from './pipeline-world.ts';
 import { type CfnTemplate, synth } from './synth.ts';

@@ -128,6 +128,7 @@ export function aslFromTemplate(template: Template, logicalIdPrefix: string): Re
   return extractStateMachine(template, logicalIdPrefix).definition;
 }
 
+/** The one state machine whose logical id starts with `logicalIdPrefix`, with its ASL resolved. */
 export function extractStateMachine(template: Template, logicalIdPrefix: string): ExtractedStateMachine {
   const matches = Object.entries(template.Resources ?? {}).filter(
     ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(logicalIdPrefix),
