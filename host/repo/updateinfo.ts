@@ -1,6 +1,7 @@
 import {
   childElements,
   detached,
+  element,
   firstChild,
   parseXml,
   rootElement,
@@ -53,10 +54,13 @@ export function parseUpdateinfo(xml: string): Advisory[] {
   return childElements(root, 'update').map(advisory);
 }
 
-/** An updateinfo document holding only `advisories`. */
+/** An updateinfo document holding only `advisories`, its root in their namespace. */
 export function updateinfoXml(advisories: Advisory[]): string {
-  const children = advisories.flatMap((a) => [{ text: '\n  ' }, detached(a.element)]);
-  return serializeXml(rootElement('updates', [...children, { text: '\n' }]));
+  const first = advisories[0]?.element;
+  const root = first ? detached(element(first, 'updates')) : rootElement('updates');
+  root.children = advisories.flatMap((a) => [{ text: '\n  ' }, detached(a.element, root.scope)]);
+  root.children.push({ text: '\n' });
+  return serializeXml(root);
 }
 
 /** The packages of an advisory a repo of `arch` must carry (its arch and noarch; no sources). */
