@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Advisory, parseUpdateinfo, updateinfoXml } from '../../host/repo/updateinfo.ts';
 
 /**
  * A stand-in for Apollo, the errata service apply-updateinfo fetches from, serving the demo
@@ -14,12 +15,11 @@ export interface LocalApollo {
   close(): Promise<void>;
 }
 
-/** Advisories of one repo: the `<update>`s whose collection short name mentions the repo. */
-function updatesFor(updateinfo: string, repo: string): string[] {
-  const updates = updateinfo.match(/<update[\s>][\s\S]*?<\/update>/g) ?? [];
+/** Advisories of one repo: those with a collection whose short name mentions the repo. */
+function updatesFor(updateinfo: string, repo: string): Advisory[] {
   const wanted = `-${repo.toLowerCase()}-`;
-  return updates.filter((u) =>
-    (u.match(/<collection short="([^"]+)"/g) ?? []).some((c) => c.toLowerCase().includes(wanted)),
+  return parseUpdateinfo(updateinfo).filter((a) =>
+    a.collections.some((c) => c.toLowerCase().includes(wanted)),
   );
 }
 
@@ -29,13 +29,19 @@ export async function startLocalApollo(updateinfoPath: string, port = 0): Promis
     const match = /^\/api\/v3\/updateinfo\/[^/]+\/([A-Za-z0-9_-]+)\/updateinfo\.xml/.exec(req.url ?? '');
     void (async () => {
       const updateinfo = await readFile(updateinfoPath, 'utf8').catch(() => '');
-      const updates = match ? updatesFor(updateinfo, match[1]!) : [];
+      let updates: Advisory[];
+      try {
+        updates = match && updateinfo ? updatesFor(updateinfo, match[1]!) : [];
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+        return;
+      }
       if (updates.length === 0) {
         res.writeHead(404).end();
         return;
       }
       res.writeHead(200, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${updates.join('\n')}\n</updates>\n`);
+      res.end(updateinfoXml(updates));
     })();
   });
   await new Promise<void>((resolve, reject) => {

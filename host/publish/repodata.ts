@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { rootStartTag } from '../../shared/xml/scan.ts';
 import { parseRepomd } from '../repo/repomd.ts';
 
 export async function readIfExists(path: string): Promise<Buffer | undefined> {
@@ -46,8 +47,11 @@ export async function primaryPackageCount(repoDir: string): Promise<number | und
   try {
     for await (const chunk of stream) {
       head += (chunk as Buffer).toString('utf8');
-      const match = /<metadata[^>]*\spackages="([0-9]+)"/.exec(head);
-      if (match) return Number(match[1]);
+      const root = rootStartTag(head);
+      if (root) {
+        const count = root.name === 'metadata' ? root.attributes().get('packages') : undefined;
+        return count !== undefined && /^[0-9]+$/.test(count) ? Number(count) : undefined;
+      }
       if (head.length > 65536) break;
     }
     return undefined;

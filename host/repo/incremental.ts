@@ -2,9 +2,17 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import {
+  type MetadataLayout,
+  metadataLayout,
+  namespaceDeclarations,
+  type PrimaryEntry,
+  primaryEntries,
+  rootTagWithCount,
+} from '../../shared/xml/repodata.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { sha256, sha256File, writeFileAtomic } from '../framework/fsutil.ts';
-import { parseRepomd } from './repomd.ts';
+import { editRepomd, parseRepomd, type RecordFields, readRepomd } from './repomd.ts';
 
 /**
  * Adding packages to a big repo without re-reading it: createrepo_c makes metadata for the
@@ -16,59 +24,52 @@ import { parseRepomd } from './repomd.ts';
  */
 
 const MAIN_TYPES = ['primary', 'filelists', 'other'] as const;
-const ROOT_ELEMENT = { primary: 'metadata', filelists: 'filelists', other: 'otherdata' } as const;
 
 interface Listed {
   size: number;
   mtime: number;
 }
 
-/** Package locations with their recorded size and file time, from primary.xml. */
-function listedPackages(primary: string): Map<string, Listed> {
+/**
+ * Package locations with their recorded size and file time, from primary.xml; undefined when
+ * an entry lacks one or names a file elsewhere (not a plain repo: let createrepo_c decide).
+ */
+function listedPackages(entries: PrimaryEntry[]): Map<string, Listed> | undefined {
   const listed = new Map<string, Listed>();
-  for (const match of primary.matchAll(/<package type="rpm">([\s\S]*?)<\/package>/g)) {
-    const body = match[1]!;
-    const href = /<location href="([^"]+)"/.exec(body)?.[1];
-    const mtime = /<time file="([0-9]+)"/.exec(body)?.[1];
-    const size = /<size package="([0-9]+)"/.exec(body)?.[1];
-    if (href && mtime && size) listed.set(href, { size: Number(size), mtime: Number(mtime) });
+  for (const { href, base, size, mtime } of entries) {
+    if (!href || base !== undefined || size === undefined || mtime === undefined || listed.has(href))
+      return undefined;
+    listed.set(href, { size, mtime });
   }
   return listed;
 }
 
-/** The package entries of a metadata document, as text. */
-function entries(xml: string): string {
-  const start = xml.indexOf('<package ');
-  const end = xml.lastIndexOf('</package>');
-  return start < 0 || end < 0 ? '' : xml.slice(start, end + '</package>'.length);
+/** A parsed metadata document: its text and where its root tag and entries are. */
+interface Parsed {
+  xml: string;
+  layout: MetadataLayout;
 }
 
-function splice(xml: string, type: (typeof MAIN_TYPES)[number], added: string, count: number): string {
-  const close = `</${ROOT_ELEMENT[type]}>`;
-  const at = xml.lastIndexOf(close);
-  if (at < 0) throw new Error(`${type}.xml has no ${close}`);
-  const body = `${xml.slice(0, at).trimEnd()}\n${added}\n${xml.slice(at)}`;
-  return body.replace(/(<(?:metadata|filelists|otherdata)\b[^>]*\bpackages=")[0-9]+(")/, `$1${count}$2`);
-}
-
-function replaceRecord(
-  repomd: string,
-  type: string,
-  gz: Buffer,
-  xml: string,
-  href: string,
-  now: number,
-): string {
-  const pattern = new RegExp(`(<data type="${type}">)[\\s\\S]*?(</data>)`);
-  const record = [
-    `\n    <checksum type="sha256">${sha256(gz)}</checksum>`,
-    `\n    <open-checksum type="sha256">${sha256(xml)}</open-checksum>`,
-    `\n    <location href="${href}"/>`,
-    `\n    <timestamp>${now}</timestamp>`,
-    `\n    <size>${gz.length}</size>`,
-    `\n    <open-size>${Buffer.byteLength(xml)}</open-size>\n  `,
+/** The old document with `added` entries after its last one and the root's count set. */
+function splice(old: Parsed, added: Parsed, count: number): string {
+  const { xml, layout } = old;
+  const entries = added.xml.slice(added.layout.entriesStart, added.layout.entriesEnd);
+  return [
+    xml.slice(0, layout.rootTagStart),
+    rootTagWithCount(layout, count),
+    xml.slice(layout.rootTagEnd, layout.entriesEnd),
+    `\n${entries}`,
+    xml.slice(layout.entriesEnd),
   ].join('');
-  return repomd.replace(pattern, `$1${record}$2`);
+}
+
+/** Whether `added` entries can go into `old` as they are: same root, same namespace bindings. */
+function spliceable(old: MetadataLayout, added: MetadataLayout): boolean {
+  return (
+    !old.rootSelfClosing &&
+    old.rootName === added.rootName &&
+    namespaceDeclarations(old) === namespaceDeclarations(added)
+  );
 }
 
 /**
@@ -90,10 +91,12 @@ export async function appendPackages(
   if (main.some((r) => !r?.href.endsWith('.gz'))) return undefined;
   const group = records.find((r) => r.type === 'group');
   if (groupfile ? !group || group.checksum !== (await sha256File(groupfile)) : !!group) return undefined;
-  const xml = MAIN_TYPES.map((_, i) =>
+  const texts = MAIN_TYPES.map((_, i) =>
     gunzipSync(readFileSync(join(repoDir, main[i]!.href))).toString('utf8'),
   );
-  const listed = listedPackages(xml[0]!);
+  const primary = primaryEntries(texts[0]!, `${main[0]!.href}`);
+  const listed = listedPackages(primary.entries);
+  if (!listed) return undefined;
   for (const [href, was] of listed) {
     const now = files.get(href);
     if (!now || now.size !== was.size || now.mtime !== was.mtime) return undefined; // removed or rewritten
@@ -107,27 +110,41 @@ export async function appendPackages(
       await link(join(repoDir, rel), join(scratch, rel));
     }
     await ctx.run(['createrepo_c', '--quiet', '--no-database', ...createrepoFlags, scratch]);
-    const added = await Promise.all(
+    const scratchRecords = (await readRepomd(join(scratch, 'repodata', 'repomd.xml'))).records;
+    const old: Parsed[] = texts.map((xml, i) => ({
+      xml,
+      layout: i === 0 ? primary.layout : metadataLayout(xml, main[i]!.href),
+    }));
+    const added: Parsed[] = await Promise.all(
       MAIN_TYPES.map(async (type) => {
-        const record = parseRepomd(
-          await readFile(join(scratch, 'repodata', 'repomd.xml'), 'utf8'),
-        ).records.find((r) => r.type === type)!;
-        return entries(gunzipSync(await readFile(join(scratch, record.href))).toString('utf8'));
+        const href = scratchRecords.find((r) => r.type === type)!.href;
+        const xml = gunzipSync(await readFile(join(scratch, href))).toString('utf8');
+        return { xml, layout: metadataLayout(xml, `new ${type}.xml`) };
       }),
     );
-    let repomd = repomdXml;
+    if (old.some((o, i) => !spliceable(o.layout, added[i]!.layout))) return undefined;
     const now = Math.floor(ctx.clock.now().getTime() / 1000);
+    const records = new Map<string, RecordFields>();
     for (const [i, type] of MAIN_TYPES.entries()) {
-      const merged = splice(xml[i]!, type, added[i]!, listed.size + fresh.length);
+      const merged = splice(old[i]!, added[i]!, listed.size + fresh.length);
       const gz = gzipSync(merged);
       const href = `repodata/${sha256(gz)}-${type}.xml.gz`;
       await writeFileAtomic(join(repoDir, href), gz);
-      repomd = replaceRecord(repomd, type, gz, merged, href, now);
+      records.set(type, {
+        checksum: sha256(gz),
+        openChecksum: sha256(merged),
+        href,
+        timestamp: now,
+        size: gz.length,
+        openSize: Buffer.byteLength(merged),
+      });
     }
     // SQLite copies of the old metadata would now list too few packages: drop them, as
     // createrepo_c --no-database does.
-    repomd = repomd.replace(/[ \t]*<data type="[a-z_]+_db">[\s\S]*?<\/data>\r?\n/g, '');
-    await writeFileAtomic(repomdPath, repomd);
+    await writeFileAtomic(
+      repomdPath,
+      editRepomd(repomdXml, records, (type) => type.endsWith('_db')),
+    );
     return fresh;
   } finally {
     await rm(scratch, { recursive: true, force: true });

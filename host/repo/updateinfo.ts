@@ -1,7 +1,16 @@
-/**
- * The parts of updateinfo.xml the pipeline checks: advisory ids and the packages each names.
- * Parsed with anchored patterns over the flat format Apollo and createrepo tools write.
- */
+import {
+  childElements,
+  detached,
+  element,
+  firstChild,
+  parseXml,
+  rootElement,
+  serializeXml,
+  textOf,
+  type XmlElement,
+} from '../../shared/xml/document.ts';
+
+/** The parts of updateinfo.xml the pipeline checks: advisory ids and the packages each names. */
 export interface AdvisoryPackage {
   name: string;
   arch: string;
@@ -11,37 +20,47 @@ export interface AdvisoryPackage {
 export interface Advisory {
   id: string;
   packages: AdvisoryPackage[];
-  /** The `<update>…</update>` element as it appeared, to write filtered files. */
-  xml: string;
+  /** Short names of the advisory's package collections (`rocky-linux-8-baseos-rpms`). */
+  collections: string[];
+  /** The `<update>` element as parsed, written back as it was into filtered files. */
+  element: XmlElement;
 }
 
-const attr = (tag: string, name: string) => new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1];
+function advisory(update: XmlElement): Advisory {
+  const idElement = firstChild(update, 'id');
+  const id = idElement && textOf(idElement).trim();
+  if (!id) throw new Error('an <update> has no <id>');
+  const packages: AdvisoryPackage[] = [];
+  const collections: string[] = [];
+  for (const pkglist of childElements(update, 'pkglist'))
+    for (const collection of childElements(pkglist, 'collection')) {
+      if (collection.attributes.short) collections.push(collection.attributes.short);
+      for (const pkg of childElements(collection, 'package')) {
+        const file = firstChild(pkg, 'filename');
+        const filename = file && textOf(file).trim();
+        const { name, arch } = pkg.attributes;
+        if (!filename || !name || !arch)
+          throw new Error(`advisory ${id} has a package without name, arch or filename`);
+        packages.push({ name, arch, filename });
+      }
+    }
+  return { id, packages, collections, element: update };
+}
 
 export function parseUpdateinfo(xml: string): Advisory[] {
-  if (!/<updates[\s>]/.test(xml) && !/<updates\/>/.test(xml))
-    throw new Error('not an updateinfo document (no <updates>)');
-  const advisories: Advisory[] = [];
-  for (const match of xml.matchAll(/<update\b[^>]*>[\s\S]*?<\/update>/g)) {
-    const block = match[0];
-    const id = /<id>\s*([^<\s]+)\s*<\/id>/.exec(block)?.[1];
-    if (!id) throw new Error('an <update> has no <id>');
-    const packages: AdvisoryPackage[] = [];
-    for (const pkg of block.matchAll(/<package\b([^>]*)>([\s\S]*?)<\/package>/g)) {
-      const filename = /<filename>\s*([^<\s]+)\s*<\/filename>/.exec(pkg[2]!)?.[1];
-      const name = attr(pkg[1]!, 'name');
-      const arch = attr(pkg[1]!, 'arch');
-      if (!filename || !name || !arch)
-        throw new Error(`advisory ${id} has a package without name, arch or filename`);
-      packages.push({ name, arch, filename });
-    }
-    advisories.push({ id, packages, xml: block });
-  }
-  return advisories;
+  const root = parseXml(xml, 'updateinfo.xml');
+  if (root.local !== 'updates')
+    throw new Error(`not an updateinfo document (no <updates>; the root element is <${root.name}>)`);
+  return childElements(root, 'update').map(advisory);
 }
 
-/** An updateinfo document holding only `advisories`. */
+/** An updateinfo document holding only `advisories`, its root in their namespace. */
 export function updateinfoXml(advisories: Advisory[]): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<updates>\n${advisories.map((a) => `  ${a.xml}`).join('\n')}\n</updates>\n`;
+  const first = advisories[0]?.element;
+  const root = first ? detached(element(first, 'updates')) : rootElement('updates');
+  root.children = advisories.flatMap((a) => [{ text: '\n  ' }, detached(a.element, root.scope)]);
+  root.children.push({ text: '\n' });
+  return serializeXml(root);
 }
 
 /** The packages of an advisory a repo of `arch` must carry (its arch and noarch; no sources). */

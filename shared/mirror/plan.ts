@@ -4,6 +4,8 @@
  * packages a primary.xml names, and which superseded metadata files are kept for a grace period.
  */
 
+import { primaryEntries } from '../xml/repodata.ts';
+
 /** The top-level lists a mirror copies last, after the metadata (host/filelist/README.md). */
 export const TOP_LEVEL_LISTS = ['fullfilelist', 'fullfiletimelist*', 'imagelist*'];
 
@@ -50,28 +52,15 @@ export interface PrimaryPackage {
   size: number;
 }
 
-/** The packages of a primary.xml (createrepo_c's layout: `<size package=…>` then `<location>`). */
+/** The packages of a primary.xml the mirror holds (those served from another base URL are not its). */
 export function primaryPackages(xml: string): PrimaryPackage[] {
   const out: PrimaryPackage[] = [];
-  for (const match of xml.matchAll(/<package type="rpm">([\s\S]*?)<\/package>/g)) {
-    const body = match[1]!;
-    const href = /<location (?:xml:base="[^"]*" )?href="([^"]+)"/.exec(body);
-    const size = /<size package="([0-9]+)"/.exec(body);
-    if (!href || !size) throw new Error('primary.xml: a package has no location or size');
-    // A package served from another base URL is not the mirror's to hold.
-    if (/<location xml:base=/.test(body)) continue;
-    out.push({ href: unescapeXml(href[1]!), size: Number(size[1]) });
+  for (const entry of primaryEntries(xml).entries) {
+    if (entry.href === undefined || entry.size === undefined)
+      throw new Error('primary.xml: a package has no location or size');
+    if (entry.base === undefined) out.push({ href: entry.href, size: entry.size });
   }
   return out;
-}
-
-function unescapeXml(text: string): string {
-  return text
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&quot;', '"')
-    .replaceAll('&apos;', "'")
-    .replaceAll('&amp;', '&');
 }
 
 /**

@@ -10,12 +10,18 @@ import { buildConfig } from '../../shared/config/load.ts';
 import { resolveRelease } from '../../shared/release.ts';
 
 describe('small pieces of the staging operations', () => {
-  it("drops only the empty open-size lines (the seed's sed)", () => {
-    const xml =
-      '  <data type="group">\n    <open-size></open-size>\n    <size>12</size>\n    <open-size>40</open-size>\n';
-    expect(withoutEmptyOpenSize(xml)).toBe(
-      '  <data type="group">\n    <size>12</size>\n    <open-size>40</open-size>\n',
+  it("drops only the empty open-size elements (the seed's sed), however they are spelled", () => {
+    const repomd = (group: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo">\n  <data type="group">${group}\n  </data>\n  <data type="modules">\n    <open-size/>\n  </data>\n</repomd>\n`;
+    expect(
+      withoutEmptyOpenSize(
+        repomd('\n    <open-size></open-size>\n    <size>12</size>\n    <open-size>40</open-size>'),
+      ),
+    ).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<repomd xmlns="http://linux.duke.edu/metadata/repo">\n  <data type="group">\n    <size>12</size>\n    <open-size>40</open-size>\n  </data>\n  <data type="modules">\n  </data>\n</repomd>\n',
     );
+    const clean = repomd('\n    <size>12</size>').replace('<open-size/>', '<open-size>7</open-size>');
+    expect(withoutEmptyOpenSize(clean)).toBe(clean);
   });
 
   it('takes the last tagged build of each name, as koji does', () => {

@@ -48,9 +48,52 @@ describe('mirror-pull plan', () => {
   });
 
   it('reads the packages of a primary.xml, skipping those served from another base', () => {
-    const xml = `<package type="rpm"><name>a</name><size package="10" installed="1" archive="2"/>
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<metadata xmlns="http://linux.duke.edu/metadata/common" xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="2">
+<package type="rpm"><name>a</name><size package="10" installed="1" archive="2"/>
 <location href="Packages/a/a&amp;b.rpm"/></package>
-<package type="rpm"><size package="5"/><location xml:base="http://elsewhere/" href="Packages/b.rpm"/></package>`;
+<package type="rpm"><size package="5"/><location xml:base="http://elsewhere/" href="Packages/b.rpm"/></package>
+</metadata>`;
     expect(primaryPackages(xml)).toEqual([{ href: 'Packages/a/a&b.rpm', size: 10 }]);
+  });
+
+  it('reads what the regexes misread: comments, CDATA, attribute order, quotes, prefixes', () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- <package type="rpm"><size package="1"/><location href="Packages/ghost.rpm"/></package> -->
+<c:metadata xmlns:c="http://linux.duke.edu/metadata/common" packages="3">
+<c:package type='rpm'>
+  <c:description><![CDATA[ends early? </c:package> <c:location href="Packages/cdata.rpm"/> ]]></c:description>
+  <c:location href='Packages/&#x61;&#98;.rpm' xml:base = "file:///elsewhere/"/>
+  <c:size archive="2" package="7"/>
+</c:package>
+<c:package type="rpm">
+  <c:size
+     package="12"/>
+  <c:location
+     href="Packages/q&quot;&gt;.rpm"/>
+</c:package>
+<c:package type="rpm"><c:location href="Packages/self.rpm"></c:location><c:size package="3"></c:size></c:package>
+</c:metadata>
+`;
+    expect(primaryPackages(xml)).toEqual([
+      { href: 'Packages/q">.rpm', size: 12 },
+      { href: 'Packages/self.rpm', size: 3 },
+    ]);
+  });
+
+  it('refuses a primary.xml that is not well-formed, naming the line', () => {
+    const head = '<metadata xmlns="http://linux.duke.edu/metadata/common">\n';
+    expect(() => primaryPackages(`${head}<package><location href="a"/></metadata>`)).toThrow(
+      /line 2: end tag <\/metadata> does not close <package>/,
+    );
+    expect(() =>
+      primaryPackages(
+        `<!DOCTYPE m [<!ENTITY x "y">]>${head}<package><location href="&x;"/></package></metadata>`,
+      ),
+    ).toThrow(/entity declarations/);
+    expect(() =>
+      primaryPackages(`${head}<package><location href="&x;"/><size package="1"/></package></metadata>`),
+    ).toThrow(/undefined entity &x;/);
+    expect(() => primaryPackages('<metadata packages="0"></metadata>')).toThrow(/does not declare/);
   });
 });
