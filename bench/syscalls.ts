@@ -133,7 +133,7 @@ export async function countOpsByProgram(
   const out = join(tmpdir(), `strace-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   try {
     const trace = ['execve', 'clone', 'clone3', 'fork', 'vfork', ...METADATA_SYSCALLS].join(',');
-    await execFile(['strace', '-f', '-qq', '-o', out, '-e', `trace=${trace}`, '--', ...argv], {
+    await execFile(['strace', '-f', '-qq', '-v', '-o', out, '-e', `trace=${trace}`, '--', ...argv], {
       ...options,
       env: { ...(options.env ?? process.env), ...TRACEABLE_ENV },
     });
@@ -146,7 +146,9 @@ export async function countOpsByProgram(
       const [, pid, call] = m as unknown as [string, string, string];
       if (call === 'execve') {
         const path = /execve\("([^"]*)"/.exec(line)?.[1];
-        if (path && !line.includes('= -1')) program.set(pid, path.slice(path.lastIndexOf('/') + 1));
+        const flag = /"--(files-from|dry-run)/.exec(line)?.[1];
+        if (path && !line.includes('= -1'))
+          program.set(pid, path.slice(path.lastIndexOf('/') + 1) + (flag ? ` --${flag}` : ''));
         continue;
       }
       const child = /= ([0-9]+)$/.exec(line)?.[1];

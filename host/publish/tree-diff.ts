@@ -32,13 +32,23 @@ function ownerOf(entry: TreeEntry): string {
   return `${f[3]}:${f[4]}`;
 }
 
+/** find's `%T@` (`seconds.fraction`) without the fraction. */
+function wholeSeconds(mtime: string): string {
+  const dot = mtime.indexOf('.');
+  return dot < 0 ? mtime : mtime.slice(0, dot);
+}
+
 /**
  * What changes for one path present in both trees, as an rsync item code, or undefined when the
- * quick check (size, mtime to the nanosecond, mode, link target, owner when one is set) passes.
+ * quick check (size, mtime in whole seconds, mode, link target, owner when one is set) passes.
  */
 function itemFor(staged: TreeEntry, published: TreeEntry, owner: string | undefined): string | undefined {
-  const [type, size, mtime, mode, target] = fieldsOf(staged);
-  const [pType, pSize, pMtime, pMode, pTarget] = fieldsOf(published);
+  const [type, size, mtimeNs, mode, target] = fieldsOf(staged);
+  const [pType, pSize, pMtimeNs, pMode, pTarget] = fieldsOf(published);
+  // Whole seconds, as rsync's quick check compares them: hardlink merges identical files whose
+  // mtimes differ below a second, and a finer compare would copy those again on every publish.
+  const mtime = wholeSeconds(mtimeNs!);
+  const pMtime = wholeSeconds(pMtimeNs!);
   if (type !== pType) return undefined; // handled by the caller: delete, then create
   if (type === 'd') return undefined; // a dir's own attributes are never the packages pass's work
   const ownerDiffers = owner !== undefined && ownerOf(published) !== owner;

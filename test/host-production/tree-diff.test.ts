@@ -83,6 +83,8 @@ describe('diffTrees: the packages pass change list from two walks', () => {
     await put(staging, 'BaseOS/x86_64/os/Packages/c/c-1.rpm', 'new'); // new file in a new dir
     await put(staging, 'BaseOS/x86_64/os/Packages/a/a-1.rpm', 'a1-rebuilt'); // size changed
     await put(staging, 'BaseOS/x86_64/os/Packages/b/b-1.rpm', 'b2', T0 + 60); // same size, mtime
+    await put(staging, 'BaseOS/x86_64/os/Packages/b/subsecond.rpm', 's', T0 + 0.25); // not a change
+    await put(production, 'BaseOS/x86_64/os/Packages/b/subsecond.rpm', 's', T0 + 0.75);
     await both('BaseOS/x86_64/os/Packages/b/mode.rpm', 'm');
     await chmod(join(staging, 'BaseOS/x86_64/os/Packages/b/mode.rpm'), 0o600); // mode only
     await put(production, 'BaseOS/x86_64/os/Packages/a/gone.rpm', 'old'); // deleted file
@@ -111,6 +113,7 @@ describe('diffTrees: the packages pass change list from two walks', () => {
     expect(ours).toContain('delete AppStream/');
     expect(ours).toContain('delete BaseOS/x86_64/os/images/boot.iso/stale');
     expect(ours).not.toContain('copy COMPOSE_ID');
+    expect(ours).not.toContain('copy BaseOS/x86_64/os/Packages/b/subsecond.rpm');
   });
 
   it('counts staged regular files outside the excludes and keeps the replaced size for the guard', async () => {
