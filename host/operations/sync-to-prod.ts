@@ -27,6 +27,7 @@ import {
 } from '../publish/verified.ts';
 import { signatureValid } from '../repo/gpg.ts';
 import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } from '../repo/manifest.ts';
+import { walkTree } from '../repo/tree-walk.ts';
 
 /**
  * sync-to-prod: staging `…/rocky/8.10-RC1` → production `…/rocky/8.10`, only if verify-staging
@@ -102,21 +103,22 @@ async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unkn
   const publish = async (lease?: LockLease) => {
     const start = performance.now();
     const record = await approvedRecord(ctx, approved);
-    // Every file is stat'ed; only those whose inode facts differ from the host-local cache are
-    // read again. The dry run, which only reads too, runs alongside it.
+    // One walk of each tree, side by side: staging's serves both the digest re-check (only files
+    // whose inode facts differ from the host-local cache are read again) and the change list.
     const cacheFile = hashCacheFiles(paths, release).staging;
-    const [content, scan] = await Promise.allSettled([
-      readHashCache(cacheFile).then((cache) => computeStagedContent(staging, { cache })),
-      scanChanges(ctx, staging, production),
+    const [stagingWalk, productionWalk, cache] = await Promise.all([
+      walkTree(staging),
+      walkTree(production),
+      readHashCache(cacheFile),
     ]);
-    if (content.status === 'rejected') throw content.reason;
-    const digest = contentDigest(content.value);
+    const content = await computeStagedContent(staging, { cache, entries: stagingWalk });
+    const digest = contentDigest(content);
     if (digest !== approved)
       throw new HostOperationError(
-        `staging ${staging} is not the approved content: its digest is ${digest}, the approval named ${approved} (${differingPaths(record, content.value).join(', ')}); production untouched`,
+        `staging ${staging} is not the approved content: its digest is ${digest}, the approval named ${approved} (${differingPaths(record, content).join(', ')}); production untouched`,
       );
-    if (scan.status === 'rejected') throw scan.reason;
-    await checkSignatures(ctx, staging, scan.value.repoDirs);
+    const scan = await scanChanges(ctx, staging, { staging: stagingWalk, production: productionWalk });
+    await checkSignatures(ctx, staging, scan.repoDirs);
     const verified = performance.now();
     const result = await publishRelease(
       ctx,
@@ -124,7 +126,7 @@ async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unkn
       production,
       record,
       release.productionDirName,
-      scan.value,
+      scan,
       // The fencing check: a run that lost the publish lock must not make anything reachable.
       async () => lease?.check(),
     );

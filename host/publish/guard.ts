@@ -50,8 +50,9 @@ export async function measureShrink(
       created++;
       continue;
     }
-    const before = await lstat(join(productionRelease, change.path)).catch(() => undefined);
-    if (before && before.size > change.size) {
+    const before =
+      change.previousSize ?? (await lstat(join(productionRelease, change.path)).catch(() => undefined))?.size;
+    if (before !== undefined && before > change.size) {
       shrunk++;
       example(change.path);
     }

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { publishOwner } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink } from '../framework/fsutil.ts';
-import { findRepoDirs } from '../repo/walk.ts';
+import type { TreeEntry } from '../repo/tree-walk.ts';
 import { installChecked, installRepodata } from './install-repodata.ts';
 import { namesIn, sameRepomd } from './repodata.ts';
 import type { RollbackStore } from './rollback-record.ts';
-import { ITEMIZE_FORMAT, type ItemizedChange, parseItemized, rsyncBase, rsyncCopy } from './rsync.ts';
+import { type ItemizedChange, rsyncCopy } from './rsync.ts';
+import { diffTrees, repoDirsOf } from './tree-diff.ts';
 import type { VerifiedRecord } from './verified.ts';
 
 /** What the dry run found: the changes outside repodata and every repo staging has. */
@@ -20,44 +22,28 @@ export interface ChangeScan {
   repodataDirs: string[];
 }
 
-/** Never part of the packages pass: metadata goes later, rsync's and createrepo's temp dirs never. */
-const PACKAGES_PASS_EXCLUDES = [
-  '--exclude=repodata/',
-  '--exclude=.repodata/',
-  '--exclude=.~tmp~/',
-  '--exclude=/COMPOSE_ID',
-  '--exclude=/metadata/',
-];
-
 function isTopLevelLink(change: ItemizedChange): boolean {
   return !change.path.includes('/') && change.item[1] === 'L';
 }
 
 /**
- * One read-only rsync dry run over the whole release (the only full walk of the publish): it
- * itemizes what the packages pass copies and, with --delete, what production has that staging
- * lacks, for the shrink guard. The packages pass then copies exactly that list.
+ * The whole change before anything is written, from one walk of each tree (taken side by side
+ * by the caller; staging's also serves the digest re-check): what the packages pass copies and,
+ * as `--delete` would, what production has that staging lacks, for the shrink guard. The
+ * packages pass then copies exactly that list.
  */
 export async function scanChanges(
   ctx: OperationContext,
   staging: string,
-  production: string,
+  walks: { staging: TreeEntry[]; production: TreeEntry[] },
 ): Promise<ChangeScan> {
-  const result = await ctx.read([
-    ...rsyncBase(ctx.config),
-    '--dry-run',
-    '--delete',
-    '--stats',
-    '--no-human-readable',
-    ITEMIZE_FORMAT,
-    ...PACKAGES_PASS_EXCLUDES,
-    `${staging}/`,
-    `${production}/`,
-  ]);
-  const files = /Number of files: [0-9,]+ \(reg: ([0-9,]+)/.exec(result.stdout)?.[1] ?? '0';
-  const statsAt = result.stdout.indexOf('\nNumber of files:');
-  const changes = parseItemized(statsAt >= 0 ? result.stdout.slice(0, statsAt) : result.stdout);
-  const repoDirs = await findRepoDirs(staging);
+  const owner = publishOwner(ctx.config);
+  const { changes, stagingFiles } = diffTrees(
+    walks.staging,
+    walks.production,
+    owner ? `${owner.uid}:${owner.gid}` : undefined,
+  );
+  const repoDirs = repoDirsOf(walks.staging);
   for (const repo of repoDirs) {
     // Fail closed before anything changes: an unsigned repomd.xml is never published.
     if (!existsSync(join(staging, repo, 'repodata', 'repomd.xml.asc')))
@@ -67,7 +53,7 @@ export async function scanChanges(
   }
   return {
     changes,
-    stagingFiles: Number(files.replaceAll(',', '')),
+    stagingFiles,
     repoDirs,
     repodataDirs: repoDirs.map((d) => join(d, 'repodata')),
   };

@@ -43,6 +43,8 @@ export interface ItemizedChange {
   path: string;
   /** New size in bytes (`%l`), for transfers. */
   size: number;
+  /** The size it replaces, when the change list came from walks of both trees. */
+  previousSize?: number;
 }
 
 /** `--out-format` that parseItemized reads: item, size, path, separated by tabs. */
