@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     setupFiles: ['test/setup/polyfill.ts'],
+    // Builds the bin/ bundles once, before the files that spawn releng / releng-host start.
+    globalSetup: ['test/setup/bundles.ts'],
   },
 });

@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so engineers need no build step.
-import { register } from 'tsx/esm/api';
+// Runs the CLI from its prebuilt bundle (rebuilt first when a source changed; bin/bundle.mjs).
+import { loadEntry } from './bundle.mjs';
 import { quietUnwantedWarnings } from './quiet-warnings.mjs';
 
 quietUnwantedWarnings();
 
-register();
 // A reader that stops early (`releng status | head`) is not an error.
 process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
 });
-const { main } = await import('../cli/main.ts');
+const { main } = await loadEntry('releng');
 process.exitCode = await main(process.argv.slice(2));

@@ -1,16 +1,5 @@
-import { ConfigError } from '../shared/config/load.ts';
 import { splitCommandLine, UsageError } from './args.ts';
-import { approvalsCommand, approveCommand, rejectCommand } from './commands/approvals.ts';
-import { configCommand } from './commands/config.ts';
-import { demoCommand } from './commands/demo.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { graphCommand } from './commands/graph.ts';
-import { intakeCommand } from './commands/intake.ts';
-import { locksCommand, unlockCommand } from './commands/locks.ts';
-import { MIRROR_PULL_HELP, mirrorPullCommand } from './commands/mirror-pull.ts';
-import { RUN_COMMANDS, rerunCommand, runCommand } from './commands/run.ts';
-import { historyCommand, logsCommand, statusCommand } from './commands/status.ts';
-import { withdrawCommand } from './commands/withdraw.ts';
+import { MIRROR_PULL_HELP, RUN_COMMANDS } from './commands/run-specs.ts';
 import { EXIT } from './exit-codes.ts';
 import { commandHelp, GLOBAL_VALUE_OPTIONS, topLevelHelp, version } from './help.ts';
 import { HELP_PAGES } from './help-pages.ts';
@@ -18,42 +7,102 @@ import { consoleOutput, type Output } from './output.ts';
 
 type Command = (argv: string[], out: Output) => Promise<number>;
 
+/**
+ * A command whose module is imported when it runs: `releng --help` and every other command
+ * then load neither the engine, aws-cdk-lib nor the AWS SDK they do not use.
+ */
+function lazy<M>(load: () => Promise<M>, pick: (module: M) => Command): Command {
+  return async (argv, out) => pick(await load())(argv, out);
+}
+const approvals = () => import('./commands/approvals.ts');
+const locks = () => import('./commands/locks.ts');
+const run = () => import('./commands/run.ts');
+const status = () => import('./commands/status.ts');
+
 export const COMMANDS: Record<string, { run: Command; help: string }> = {
-  config: { run: configCommand, help: 'config show [--major N] [--json] | config check FILE' },
-  intake: { run: intakeCommand, help: 'intake koji FILE [--root DIR] [--json] [--dry-run]' },
+  config: {
+    run: lazy(
+      () => import('./commands/config.ts'),
+      (m) => m.configCommand,
+    ),
+    help: 'config show [--major N] [--json] | config check FILE',
+  },
+  intake: {
+    run: lazy(
+      () => import('./commands/intake.ts'),
+      (m) => m.intakeCommand,
+    ),
+    help: 'intake koji FILE [--root DIR] [--json] [--dry-run]',
+  },
   demo: {
-    run: demoCommand,
+    run: lazy(
+      () => import('./commands/demo.ts'),
+      (m) => m.demoCommand,
+    ),
     help: 'demo [--root DIR] [--release 8.10] [--yes] [--json]: one full cycle, locally',
   },
   ...Object.fromEntries(
-    Object.entries(RUN_COMMANDS).map(([name, spec]) => [name, { run: runCommand(name), help: spec.help }]),
+    Object.entries(RUN_COMMANDS).map(([name, spec]) => [
+      name,
+      { run: lazy(run, (m) => m.runCommand(name)), help: spec.help },
+    ]),
   ),
   rerun: {
-    run: rerunCommand,
+    run: lazy(run, (m) => m.rerunCommand),
     help: 'rerun EXECUTION: start it again with its input, after fixing the cause',
   },
   withdraw: {
-    run: withdrawCommand,
+    run: lazy(
+      () => import('./commands/withdraw.ts'),
+      (m) => m.withdrawCommand,
+    ),
     help: 'withdraw ID --reason WHY: the requester takes back their own request',
   },
-  approvals: { run: approvalsCommand, help: 'approvals: pending approvals and what each would publish' },
-  approve: { run: approveCommand, help: 'approve ID [--reason WHY]' },
-  reject: { run: rejectCommand, help: 'reject ID --reason WHY' },
+  approvals: {
+    run: lazy(approvals, (m) => m.approvalsCommand),
+    help: 'approvals: pending approvals and what each would publish',
+  },
+  approve: { run: lazy(approvals, (m) => m.approveCommand), help: 'approve ID [--reason WHY]' },
+  reject: { run: lazy(approvals, (m) => m.rejectCommand), help: 'reject ID --reason WHY' },
   locks: {
-    run: locksCommand,
+    run: lazy(locks, (m) => m.locksCommand),
     help: 'locks [--audit] [--json]: every lock, its holder, host, pid, age and expiry',
   },
   unlock: {
-    run: unlockCommand,
+    run: lazy(locks, (m) => m.unlockCommand),
     help: 'unlock LOCK --reason WHY [--force]: free a lock whose holder is gone',
   },
-  status: { run: statusCommand, help: 'status: running and recent executions, current steps, locks' },
-  history: { run: historyCommand, help: 'history EXECUTION: events and step durations' },
-  logs: { run: logsCommand, help: 'logs EXECUTION [--step STATE]: host operation output' },
-  'mirror-pull': { run: mirrorPullCommand, help: MIRROR_PULL_HELP },
-  graph: { run: graphCommand, help: 'graph MACHINE [--format mermaid|dot|svg] [--output FILE]' },
+  status: {
+    run: lazy(status, (m) => m.statusCommand),
+    help: 'status: running and recent executions, current steps, locks',
+  },
+  history: {
+    run: lazy(status, (m) => m.historyCommand),
+    help: 'history EXECUTION: events and step durations',
+  },
+  logs: {
+    run: lazy(status, (m) => m.logsCommand),
+    help: 'logs EXECUTION [--step STATE]: host operation output',
+  },
+  'mirror-pull': {
+    run: lazy(
+      () => import('./commands/mirror-pull.ts'),
+      (m) => m.mirrorPullCommand,
+    ),
+    help: MIRROR_PULL_HELP,
+  },
+  graph: {
+    run: lazy(
+      () => import('./commands/graph.ts'),
+      (m) => m.graphCommand,
+    ),
+    help: 'graph MACHINE [--format mermaid|dot|svg] [--output FILE]',
+  },
   doctor: {
-    run: doctorCommand,
+    run: lazy(
+      () => import('./commands/doctor.ts'),
+      (m) => m.doctorCommand,
+    ),
     help: 'doctor [--major N] [--engine local|aws]: the compose host has its tools, mounts, key and space',
   },
 };
@@ -135,7 +184,8 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
       const hint = err.unknownOption ? ` (releng ${name} --help lists its options)` : '';
       return failure(out, line.json, `releng ${name}: ${err.message}${hint}`, execution, EXIT.USAGE);
     }
-    if (err instanceof ConfigError) return failure(out, line.json, err.message, execution, EXIT.FAILED);
+    if (err instanceof Error && err.name === 'ConfigError')
+      return failure(out, line.json, err.message, execution, EXIT.FAILED);
     return failure(out, line.json, `releng ${name}: ${(err as Error).message}`, execution, EXIT.FAILED);
   }
 }

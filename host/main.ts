@@ -16,7 +16,6 @@ import { unusableTrees } from './framework/mounts.ts';
 import type { OperationResult } from './framework/operation.ts';
 import { parseOperationArgs } from './framework/options.ts';
 import { boundedResultLine, resultFilePath, writeResultFile } from './framework/result.ts';
-import { OPERATIONS } from './operations/index.ts';
 
 function usage(): string {
   const lines = Object.values(HOST_OPERATIONS).map((op) => `  ${op.name.padEnd(20)} ${op.description}`);
@@ -107,6 +106,8 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     stdout(operationUsage(name));
     return EXIT.OK;
   }
+  // Imported only to run one: `--help` and usage errors load none of the operations.
+  const { OPERATIONS } = await import('./operations/index.ts');
   const operation = OPERATIONS[name];
   if (!operation) {
     stderr(`releng-host: ${name} is not implemented yet`);

@@ -106,4 +106,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi
+# The prebuilt releng and releng-host bundles (bin/*.mjs rebuild them too when a source changed).
+node bin/bundle.mjs
 echo "setup: ready (node $(node --version), $(createrepo_c --version | head -1), $(rsync --version | head -1 | cut -d' ' -f1-4))"

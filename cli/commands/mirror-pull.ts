@@ -2,8 +2,9 @@ import { parse, UsageError } from '../args.ts';
 import { pullMirror } from '../mirror/pull.ts';
 import type { Output } from '../output.ts';
 
-export const MIRROR_PULL_HELP =
-  'mirror-pull --from rsync://HOST[:PORT]/MODULE/PATH --to DIR [--key FILE] [--keep-hours 48] [--bwlimit KBPS] [--json]';
+import { MIRROR_PULL_HELP } from './run-specs.ts';
+
+export { MIRROR_PULL_HELP };
 
 const DETAIL = `${MIRROR_PULL_HELP}
 

@@ -6,7 +6,6 @@ import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { PromotionRequestV1 } from '../../shared/messages/promotion.ts';
 import { StagingRequestV1 } from '../../shared/messages/staging-request.ts';
 import { type HostOperationName, hostArgv, ParamError, paramsOf } from '../../shared/operations.ts';
-import type { StateMachineName } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
 import { serveDemoErrataAgain } from '../demo/demo.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
@@ -18,54 +17,10 @@ import { checkConfigured, checkRelease, requireWritableRoot } from './inputs.ts'
 import { lockHeldDetail, releaseDeadHolders, reportLockWaits } from './lock-wait.ts';
 import { decisionLines, notPublished, outcomeOf } from './outcome.ts';
 import { confirmRollback } from './rollback.ts';
+import { type CommandSpec, RUN_COMMANDS } from './run-specs.ts';
 import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
 
-/**
- * What each command starts: a state machine (with the input built from the options), and the
- * host operation `--step` runs alone. Commands without a machine of their own are steps of
- * the staging, promotion or minor-release machines and always run as one host operation.
- */
-interface CommandSpec {
-  machine?: StateMachineName;
-  operation: HostOperationName;
-  help: string;
-}
-
-export const RUN_COMMANDS: Record<string, CommandSpec> = {
-  compose: {
-    machine: 'compose',
-    operation: 'compose',
-    help: 'compose --major 8 --compose Rocky [--kind updates] [--reason WHY]',
-  },
-  'sync-staging': {
-    machine: 'staging',
-    operation: 'sync-to-staging',
-    help: 'sync-staging --major 8 --compose Rocky [--step]',
-  },
-  prep: { operation: 'prep-staging', help: 'prep --major 8: createrepo over staging (one host step)' },
-  errata: { operation: 'apply-updateinfo', help: 'errata --major 8 [--updateinfo FILE] (one host step)' },
-  sign: { operation: 'sign-repos', help: 'sign --major 8 [--tree staging|production] (one host step)' },
-  verify: { operation: 'verify-staging', help: 'verify --major 8 (one host step)' },
-  promote: {
-    machine: 'promotion',
-    operation: 'sync-to-prod',
-    help: 'promote --major 8 --digest SHA256 [--yes] [--step]',
-  },
-  'file-lists': {
-    operation: 'file-lists',
-    help: 'file-lists: rewrite the mirror file lists (one host step)',
-  },
-  'minor-release': {
-    machine: 'minor-release',
-    operation: 'minor-release',
-    help: 'minor-release --release 8.10 --compose Rocky [--yes]',
-  },
-  torrents: { operation: 'torrents', help: 'torrents --major 8 (one host step)' },
-  rollback: {
-    operation: 'rollback',
-    help: 'rollback --major 8 [--yes]: shows the plan, asks (or --yes), then one host step',
-  },
-};
+export { RUN_COMMANDS } from './run-specs.ts';
 
 const RUN_OPTIONS = {
   ...ENGINE_OPTIONS,
