@@ -6,7 +6,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '../../functions/adapters/dynamodb.ts';
 import { XmlRpcKojiHub } from '../../functions/adapters/koji-hub.ts';
 import { DynamoKojiCheckpointStore, SqsKojiEventQueue } from '../../functions/adapters/koji-poll-stores.ts';
@@ -15,6 +15,7 @@ import { createKojiEventsHandler } from '../../functions/koji-events/process.ts'
 import { createKojiPollerHandler } from '../../functions/koji-poller/process.ts';
 import type { KojiPollOptions } from '../../shared/koji-poll/poll.ts';
 import { CheckpointMovedError, type KojiCheckpointStore } from '../../shared/ports.ts';
+import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { STATE_TABLE } from '../../shared/state-table.ts';
 import { type HubTagListing, type KojiHubStandIn, startKojiHub } from '../support/koji-hub.ts';
 import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
@@ -276,5 +277,29 @@ describeMoto(moto, 'koji hub poller (XML-RPC stand-in, SQS and DynamoDB in moto)
     await expect(store.advance(hub.url, 100, 110)).rejects.toBeInstanceOf(CheckpointMovedError);
     hub.lastEvent = 90;
     await expect(poller()()).rejects.toThrow(/reports last event 90, behind the checkpoint 105/);
+  });
+});
+
+describe('koji-poller entry point', () => {
+  it('refuses to start without koji.hubUrl, and starts with it', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env[LAMBDA_ENV.stateTable] = 'releng-state';
+      process.env[LAMBDA_ENV.kojiQueueUrl] = 'https://sqs.eu-west-1.amazonaws.com/111111111111/koji';
+      process.env[LAMBDA_ENV.configOverrides] = '{}';
+      process.env.AWS_REGION = 'eu-west-1';
+      await expect(import('../../functions/koji-poller/handler.ts')).rejects.toThrow(
+        'koji.hubUrl is not configured: the koji poller has no hub to poll',
+      );
+      vi.resetModules();
+      process.env[LAMBDA_ENV.configOverrides] = JSON.stringify({
+        koji: { hubUrl: 'https://koji.example.org/kojihub' },
+      });
+      const { handler } = await import('../../functions/koji-poller/handler.ts');
+      expect(typeof handler).toBe('function');
+    } finally {
+      process.env = saved;
+      vi.resetModules();
+    }
   });
 });
