@@ -49,6 +49,9 @@ export const DEPLOY_VARIANTS: Record<string, unknown> = {
       notificationEmails: ['releng@example.org'],
     },
   },
+  'koji-hub-poller': {
+    koji: { hubUrl: 'https://koji.rockylinux.org/kojihub', pollMinutes: 10 },
+  },
 };
 
 /** Warnings cfn-lint may report that we accept, each with the reason. */

@@ -1,3 +1,4 @@
+import type { KojiTagChange, TagListingRow } from './koji-poll/history.ts';
 import type { ApprovalResultV1, PendingApprovalV1 } from './messages/promotion.ts';
 
 /**
@@ -239,4 +240,33 @@ export interface HostCommandStore {
     status: Exclude<HostCommandRecord['status'], 'RUNNING'>,
     outcome: string,
   ): Promise<boolean>;
+}
+
+/** A koji hub's XML-RPC API, as far as the poller reads it (koji/hub/kojihub.py). */
+export interface KojiHub {
+  /** `getLastEvent()`: the newest event the hub has committed. */
+  lastEvent(): Promise<{ id: number; ts: number }>;
+  /** `queryHistory(tables=['tag_listing'], afterEvent, beforeEvent)`: rows touched in between. */
+  tagListingHistory(afterEvent: number, beforeEvent: number): Promise<TagListingRow[]>;
+}
+
+/** Thrown when a checkpoint is not where the caller read it: another poll moved it. */
+export class CheckpointMovedError extends Error {
+  override readonly name = 'CheckpointMovedError';
+}
+
+/** The last koji event the poller has enqueued everything up to, per hub. */
+export interface KojiCheckpointStore {
+  get(hub: string): Promise<number | undefined>;
+  /** Moves the checkpoint from `from` (undefined: none yet) to `to`; CheckpointMovedError otherwise. */
+  advance(hub: string, from: number | undefined, to: number): Promise<void>;
+}
+
+/** The koji queue, as the poller writes to it. */
+export interface KojiEventQueue {
+  /**
+   * Sends each change once, in order, whatever the number of calls: a change whose key was
+   * sent before is skipped. Throws if any change could not be sent.
+   */
+  enqueue(changes: readonly KojiTagChange[]): Promise<{ sent: number; skipped: number }>;
 }

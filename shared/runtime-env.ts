@@ -18,6 +18,8 @@ export const LAMBDA_ENV = {
    * machine's role id (`AROA…`), as SQS reports its sessions.
    */
   pipelineSenderIds: 'PIPELINE_SENDER_IDS',
+  /** The koji queue the koji hub poller sends tag changes to. */
+  kojiQueueUrl: 'KOJI_QUEUE_URL',
 } as const;
 
 export type LambdaEnvKey = keyof typeof LAMBDA_ENV;

@@ -31,7 +31,17 @@ export const stateKey = {
   hostCommandToken: (tokenDigest: string): StateKey => ({ pk: `HOSTCMD-TOKEN#${tokenDigest}`, sk: 'TOKEN' }),
   /** One audit record (`releng unlock`): its time and subject make it unique and sort it by time. */
   audit: (at: string, subject: string): StateKey => ({ pk: `AUDIT#${at}#${subject}`, sk: 'AUDIT' }),
+  /** The koji event the poller of one hub (by URL) has enqueued everything up to. */
+  kojiCheckpoint: (hub: string): StateKey => ({ pk: `KOJI-POLL#${hub}`, sk: 'CHECKPOINT' }),
+  /** Marks one tag change (shared/koji-poll key) of one hub as sent to the koji queue. */
+  kojiSent: (hub: string, changeKey: string): StateKey => ({
+    pk: `KOJI-SENT#${hub}#${changeKey}`,
+    sk: 'SENT',
+  }),
 };
+
+/** How long a sent marker stays: well past the koji queue's 4-day retention. */
+export const KOJI_SENT_RETENTION_SECONDS = 14 * 24 * 3600;
 
 /** The prefix every audit record's partition key starts with. */
 export const AUDIT_PREFIX = 'AUDIT#';

@@ -14,8 +14,12 @@ export const FUNCTION_NAMES = [
   'host-command',
   'host-command-events',
   'execution-cleanup',
+  'koji-poller',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** Handlers only some configurations deploy: koji-poller only when koji.hubUrl is set. */
+export const CONFIG_GATED_FUNCTIONS: readonly FunctionName[] = ['koji-poller'];
 
 export function functionEntry(name: FunctionName): string {
   return fileURLToPath(new URL(`../../functions/${name}/handler.ts`, import.meta.url));

@@ -7,6 +7,7 @@ import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { ComposeHosts } from '../constructs/compose-hosts.ts';
 import { HostCommandBridge } from '../constructs/host-command-bridge.ts';
 import { HostOperationDocuments } from '../constructs/host-documents.ts';
+import { KojiPoller } from '../constructs/koji-poller.ts';
 import { Monitoring, Notifications } from '../constructs/notifications.ts';
 import { approvalTimeout, PipelineKit } from '../constructs/pipeline-kit.ts';
 import { PipelineStateMachine } from '../constructs/pipeline-state-machine.ts';
@@ -44,6 +45,8 @@ export class RelengStack extends Stack {
   readonly approvalRequest: RelengFunction;
   readonly efsPreflight: RelengFunction;
   readonly hostCommands: HostCommandBridge;
+  /** Present only when koji.hubUrl is configured. */
+  readonly kojiPoller?: KojiPoller;
 
   constructor(scope: Construct, id: string, props: RelengStackProps) {
     super(scope, id, props);
@@ -180,6 +183,16 @@ export class RelengStack extends Stack {
         'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
     });
     this.state.table.grantReadWriteData(this.kojiEvents.function);
+    // A koji hub without a message bus is polled; its tag changes join the koji queue.
+    if (config.koji.hubUrl) {
+      this.kojiPoller = new KojiPoller(this, 'KojiPoller', {
+        pollMinutes: config.koji.pollMinutes,
+        queue: this.kojiEvents.queue,
+        state: this.state,
+        commonEnv,
+        alarmTopic: topic,
+      });
+    }
 
     // What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these).
     const output = (id: string, value: string, description: string) =>

@@ -177,6 +177,33 @@ const HostSettings = z.strictObject({
     .default('file'),
 });
 
+/** Dotted topic prefix a broker puts before koji's topics: `org.rockylinux.prod`, `koji`. */
+const TopicPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/, { message: 'not a dotted topic prefix' });
+
+/** Where koji's tag changes come from: broker topics, and optionally a hub to poll. */
+const KojiSettings = z.strictObject({
+  /**
+   * Prefixes accepted before `buildsys.tag` (fedora-messaging) and `build.tag` (koji's protonmsg
+   * plugin): a message under any other prefix is rejected, naming its topic.
+   */
+  topicPrefixes: z
+    .array(TopicPrefix)
+    .min(1)
+    .default([
+      'org.rockylinux.prod',
+      'org.rockylinux.stg',
+      'org.fedoraproject.prod',
+      'org.centos.prod',
+      'koji',
+    ]),
+  /** A koji hub's XML-RPC URL (`https://koji.example.org/kojihub`): set, the stack polls it. */
+  hubUrl: z.url({ protocol: /^https?$/, message: 'not an http(s) URL' }).optional(),
+  /** Minutes between polls of hubUrl. */
+  pollMinutes: z.number().int().min(1).max(1440).default(5),
+});
+
 export const ConfigSchema = z
   .strictObject({
     stage: z
@@ -226,6 +253,7 @@ export const ConfigSchema = z
     }),
     aws: AwsSettings.prefault({}),
     host: HostSettings.prefault({}),
+    koji: KojiSettings.prefault({}),
     majors: z.record(MajorKey, MajorSettings),
   })
   .superRefine((config, ctx) => {

@@ -1,6 +1,6 @@
 import type { ReleaseConfig } from '../config/schema.ts';
 import { type Lane, laneForTag, laneId } from '../lanes.ts';
-import { KojiEvent } from '../messages/koji.ts';
+import { parseKojiWire } from '../messages/koji-wire.ts';
 import { describeIssues, parseJsonBody, RejectedMessageError } from './reason.ts';
 
 /** A koji tag change that feeds a lane. */
@@ -23,12 +23,12 @@ export interface IgnoredEvent {
 export type RoutedEvent = LaneChange | IgnoredEvent;
 
 /**
- * Validates one koji queue body and maps it to its lane. Throws RejectedMessageError (with the
+ * Validates one koji queue body (any shape shared/messages/koji-wire.ts accepts) and maps it to its lane. Throws RejectedMessageError (with the
  * reason) for anything malformed; returns `ignored` for tags no lane is fed from and for build
  * state changes, which carry no tag (the tag event that follows a finished build does).
  */
 export function routeKojiMessage(config: ReleaseConfig, body: unknown): RoutedEvent {
-  const parsed = KojiEvent.safeParse(parseJsonBody(body));
+  const parsed = parseKojiWire(parseJsonBody(body), config.koji.topicPrefixes);
   if (!parsed.success) throw new RejectedMessageError(describeIssues(parsed.error));
   const event = parsed.data;
   if (event.topic === 'buildsys.build.state.change') {

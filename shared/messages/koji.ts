@@ -2,10 +2,27 @@ import * as z from 'zod';
 import { KojiTag, PackageName, UserName, VersionOrRelease } from './fields.ts';
 
 /**
- * Koji's own messages (protonmsg plugin) as they sit on the koji SQS queue, wrapped with their
- * topic. Koji adds many fields we do not use; those are dropped, the ones we use are checked
- * tightly. Koji defines the shape, so there is no version field of ours: the topic names it.
+ * The canonical koji event intake works on, modelled on koji's protonmsg callback arguments and
+ * wrapped with its topic. Koji adds many fields we do not use; those are dropped, the ones we use
+ * are checked tightly. Koji defines the shape, so there is no version field of ours: the topic
+ * names it. The shapes real brokers deliver are turned into this one by koji-wire.ts.
  */
+/** Flags an `nvr` that is not the build's name-version-release: the two must name one build. */
+export function checkNvr(
+  b: { name: string; version: string; release: string; nvr?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const expected = `${b.name}-${b.version}-${b.release}`;
+  if (b.nvr !== undefined && b.nvr !== expected) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['nvr'],
+      message: `does not equal name-version-release (${expected})`,
+      input: b.nvr,
+    });
+  }
+}
+
 export const KojiBuild = z
   .object({
     name: PackageName,
@@ -13,17 +30,7 @@ export const KojiBuild = z
     release: VersionOrRelease,
     nvr: z.string().max(400),
   })
-  .superRefine((b, ctx) => {
-    const expected = `${b.name}-${b.version}-${b.release}`;
-    if (b.nvr !== expected) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['nvr'],
-        message: `does not equal name-version-release (${expected})`,
-        input: b.nvr,
-      });
-    }
-  });
+  .superRefine(checkNvr);
 export type KojiBuild = z.infer<typeof KojiBuild>;
 
 const TagBody = z.object({
@@ -33,8 +40,8 @@ const TagBody = z.object({
 });
 
 /** Koji build states, by name or by koji's numeric code. */
-const BUILD_STATES = ['BUILDING', 'COMPLETE', 'DELETED', 'FAILED', 'CANCELED'] as const;
-const BuildState = z.union([
+export const BUILD_STATES = ['BUILDING', 'COMPLETE', 'DELETED', 'FAILED', 'CANCELED'] as const;
+export const BuildState = z.union([
   z.enum(BUILD_STATES),
   z
     .number()

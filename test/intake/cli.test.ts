@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import type { Output } from '../../cli/output.ts';
+import { inSns } from '../functions/envelopes.ts';
 import { bashBuild } from '../functions/support.ts';
 
 let dir: string;
@@ -44,6 +45,37 @@ async function eventsFile(): Promise<string> {
 }
 
 describe('releng intake koji', () => {
+  it('takes a real broker message: a fedora-messaging tag inside an SNS notification', async () => {
+    const root = join(dir, 'root');
+    const real = JSON.parse(
+      await readFile(new URL('../fixtures/koji-messages/fedora-messaging-tag.json', import.meta.url), 'utf8'),
+    );
+    const file = join(dir, 'real.jsonl');
+    await writeFile(file, `${JSON.stringify(inSns(real))}\n`);
+    // A deployment lists its koji's tags: here Fedora's, mapped to the 8/Rocky lane.
+    const config = join(dir, 'releng.config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ majors: { '8': { kojiTags: { 'f31-updates-pending': 'Rocky' } } } }),
+    );
+    const run = await releng(
+      'intake',
+      'koji',
+      file,
+      '--root',
+      root,
+      '--json',
+      '--engine',
+      'record',
+      '--config',
+      config,
+    );
+    expect(run.code).toBe(0);
+    const report = run.last();
+    expect(report).toMatchObject({ received: 1, accepted: 1, rejected: [] });
+    expect(report.executions.map((e: { lane: string }) => e.lane)).toEqual(['8/Rocky']);
+  });
+
   it('feeds every line through the koji-events handler and reports what it started', async () => {
     const root = join(dir, 'root');
     const run = await intakeKoji(root, '--engine', 'record');
