@@ -1,6 +1,6 @@
 import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPackageStore, type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
+import { type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
 import { exportSecretKey } from '../../cli/demo/rpm-tools.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { main } from '../../host/main.ts';
@@ -9,6 +9,7 @@ import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { type HostOperationName, paramsOf } from '../../shared/operations.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
+import { cachedPackageStore } from '../support/store-cache.ts';
 
 /**
  * One realistic local root on which every host operation has run for real: two updates
@@ -47,7 +48,7 @@ async function sigCompose(root: string, rpm: string): Promise<void> {
 }
 
 export async function buildWorld(root: string): Promise<World> {
-  const store = await createPackageStore({ root, major: '8' });
+  const store = await cachedPackageStore(root, '8');
   // What Secrets Manager holds on AWS, as the local stand-in install-signing-key reads.
   await exportSecretKey(
     store.key,
