@@ -16,6 +16,7 @@ const ROCKY_8: MajorSettings = {
   reposWithComps: ['BaseOS', 'AppStream', 'HighAvailability', 'ResilientStorage', 'PowerTools', 'RT', 'NFV'],
   reposWithoutComps: ['extras', 'Devel', 'plus'],
   moduleRepos: ['AppStream', 'PowerTools'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv', Devel: 'devel' },
   composes: {
     Rocky: {
@@ -92,6 +93,7 @@ const ROCKY_9: MajorSettings = {
   ],
   reposWithoutComps: ['extras', 'devel', 'plus'],
   moduleRepos: ['AppStream', 'CRB'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv' },
   composes: {
     // Rocky 9 is built by empanadas/peridot; the pungi names keep one shape for both majors.

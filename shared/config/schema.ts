@@ -52,6 +52,11 @@ const MajorSettings = z.strictObject({
   reposWithoutComps: z.array(Identifier),
   /** Repos whose repodata carries modules.yaml (MODS). */
   moduleRepos: z.array(Identifier),
+  /**
+   * Repos a client enables by default (BaseOS, AppStream): repoclosure closes them together and
+   * every other repo against them plus itself (shared/repoclosure.ts).
+   */
+  repoclosureBase: z.array(Identifier).default(['BaseOS', 'AppStream']),
   /** Lowercase convenience links at the release top level: NFV -> nfv. */
   linkRepos: z.record(Identifier, Identifier),
   /** Non-SIG composes by short name (NONSIG_COMPOSE). */
@@ -246,6 +251,15 @@ export const ConfigSchema = z
             code: 'custom',
             path: at('moduleRepos', i),
             message: 'is not in reposWithComps',
+            input: repo,
+          });
+      });
+      m.repoclosureBase.forEach((repo, i) => {
+        if (!repos.has(repo))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('repoclosureBase', i),
+            message: 'is not a configured repo',
             input: repo,
           });
       });

@@ -1,0 +1,173 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MajorSettings } from '../../shared/config/schema.ts';
+import { type ClosureSet, checkedArches, closureSets, describeSet } from '../../shared/repoclosure.ts';
+import type { OperationContext } from '../framework/context.ts';
+import { CommandError } from '../framework/exec.ts';
+
+/**
+ * The dependency-closure check, with `dnf repoclosure` (dnf-plugins-core) as the solver: it
+ * reads the repos' own repodata, resolves with libsolv (rich and file dependencies included) and
+ * names every unmet requirement. libsolv's installcheck was the alternative; dnf is what the
+ * compose host installs (host bootstrap, doctor) and needs no .solv conversion step.
+ * No solver is a failure of verification, never a pass.
+ */
+
+export const SOLVER = 'dnf repoclosure' as const;
+
+export interface Unresolved {
+  /** `app-1-1.x86_64` */
+  package: string;
+  repo: string;
+  missing: string[];
+}
+
+export interface SetReport {
+  arch: string;
+  repos: string[];
+  checked: string[];
+  unresolved: Unresolved[];
+  seconds: number;
+}
+
+export class SolverMissingError extends Error {
+  override readonly name = 'SolverMissingError';
+}
+
+/**
+ * dnf repoclosure's report: `package: N-V-R.A from REPO`, `  unresolved deps (K):`, then one
+ * requirement per indented line.
+ */
+export function parseRepoclosure(stdout: string): Unresolved[] {
+  const found: Unresolved[] = [];
+  let current: Unresolved | undefined;
+  for (const line of stdout.split('\n')) {
+    const head = /^package: (\S+) from (\S+)$/.exec(line);
+    if (head) {
+      current = { package: head[1]!, repo: head[2]!, missing: [] };
+      found.push(current);
+    } else if (current && /^ {4}\S/.test(line)) current.missing.push(line.trim());
+  }
+  return found;
+}
+
+/** dnf's argv for one set: an empty installroot, only these repos, modular filtering off. */
+export function repoclosureArgv(
+  set: ClosureSet,
+  repoDirs: Record<string, string>,
+  major: string,
+  scratch: string,
+): string[] {
+  return [
+    'dnf',
+    '-q',
+    `--config=${join(scratch, 'dnf.conf')}`,
+    `--installroot=${join(scratch, 'root')}`,
+    `--releasever=${major}`,
+    // The set's arch, not the host's: an aarch64 set on an x86_64 host resolves as aarch64.
+    `--forcearch=${set.arch}`,
+    '--setopt=reposdir=/dev/null',
+    `--setopt=cachedir=${join(scratch, 'cache')}`,
+    `--setopt=module_platform_id=platform:el${major}`,
+    ...set.repos.map((r) => `--repofrompath=${r},${repoDirs[r]}`),
+    // Every stream's packages count, modular or not: module_hotfixes turns the filtering off.
+    ...set.repos.map((r) => `--setopt=${r}.module_hotfixes=true`),
+    'repoclosure',
+    ...set.check.map((r) => `--check=${r}`),
+    ...checkedArches(set.arch).map((a) => `--arch=${a}`),
+  ];
+}
+
+/** Runs the solver on one set. `scratch` is reused across sets of an arch (dnf's .solv cache). */
+export async function closeSet(
+  ctx: OperationContext,
+  set: ClosureSet,
+  repoDirs: Record<string, string>,
+  major: string,
+  scratch: string,
+): Promise<SetReport> {
+  await mkdir(join(scratch, 'root'), { recursive: true });
+  await writeFile(join(scratch, 'dnf.conf'), '[main]\n');
+  const start = process.hrtime.bigint();
+  let result: Awaited<ReturnType<OperationContext['read']>>;
+  try {
+    result = await ctx.read(repoclosureArgv(set, repoDirs, major, scratch), { okCodes: [0, 1] });
+  } catch (err) {
+    const message = err instanceof CommandError ? err.message : String((err as Error).message);
+    if (/cannot run dnf/.test(message))
+      throw new SolverMissingError(`${SOLVER}: dnf is not installed or not on PATH (${message})`);
+    throw new Error(`${SOLVER} ${describeSet(set)}: ${message}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (/No such command: repoclosure/.test(result.stderr))
+    throw new SolverMissingError(`${SOLVER}: dnf has no repoclosure command (install dnf-plugins-core)`);
+  const unresolved = parseRepoclosure(result.stdout);
+  // Exit 1 with nothing parsed is dnf failing, not a verdict: never read it as closed.
+  if (result.code !== 0 && unresolved.length === 0)
+    throw new Error(
+      `${SOLVER} ${describeSet(set)} exited ${result.code}: ${(result.stderr || result.stdout).trim().split('\n').slice(-5).join(' | ')}`,
+    );
+  return { arch: set.arch, repos: set.repos, checked: set.check, unresolved, seconds };
+}
+
+/** One sentence per package with unmet requirements. */
+export function closureProblems(report: SetReport): string[] {
+  return report.unresolved.map(
+    (u) =>
+      `repoclosure ${report.arch}: ${u.package} in ${u.repo} requires ${u.missing.join(', ')}, which nothing in ${report.repos.join(', ')} provides`,
+  );
+}
+
+export interface ClosureReport {
+  solver: typeof SOLVER;
+  status: 'passed' | 'failed' | 'solver missing';
+  sets: SetReport[];
+  seconds: number;
+}
+
+/**
+ * Every set of every arch of a staged release (`osRepos`: `BaseOS/x86_64/os`, … relative to
+ * `tree`). Each arch gets its own scratch dir under `scratchParent`, shared by its sets.
+ */
+export async function checkClosure(
+  ctx: OperationContext,
+  settings: MajorSettings,
+  major: string,
+  tree: string,
+  osRepos: string[],
+  scratchParent: string,
+): Promise<{ report: ClosureReport; problems: string[] }> {
+  const start = process.hrtime.bigint();
+  const sets: SetReport[] = [];
+  const problems: string[] = [];
+  let status: ClosureReport['status'] = 'passed';
+  const finish = (): { report: ClosureReport; problems: string[] } => ({
+    report: { solver: SOLVER, status, sets, seconds: Number(process.hrtime.bigint() - start) / 1e9 },
+    problems,
+  });
+  for (const arch of settings.arches) {
+    const dirs: Record<string, string> = {};
+    for (const rel of osRepos) {
+      const [name, repoArch, kind] = rel.split('/');
+      if (name && repoArch === arch && kind === 'os') dirs[name] = join(tree, rel);
+    }
+    for (const set of closureSets(settings, arch, Object.keys(dirs))) {
+      try {
+        const report = await closeSet(ctx, set, dirs, major, join(scratchParent, arch));
+        sets.push(report);
+        problems.push(...closureProblems(report));
+      } catch (err) {
+        problems.push((err as Error).message);
+        if (err instanceof SolverMissingError) {
+          status = 'solver missing';
+          return finish();
+        }
+      }
+    }
+  }
+  if (problems.length) status = 'failed';
+  ctx.log(
+    `repoclosure: ${sets.length} repo sets closed with ${SOLVER} (${status}): ${sets.map((s) => describeSet({ arch: s.arch, repos: s.repos, check: s.checked })).join('; ')}`,
+  );
+  return finish();
+}
