@@ -19,7 +19,7 @@ import {
 } from '../repo/manifest.ts';
 import { packageSignatureProblems, signatureRecordFile } from '../repo/package-signatures.ts';
 import { checkRepo, type RepoFacts, rpmFiles } from '../repo/repo-checks.ts';
-import { checkClosure } from '../repo/repoclosure.ts';
+import { checkClosure, closureSummary } from '../repo/repoclosure.ts';
 import { readStaged, relengDir } from '../repo/staged.ts';
 import { capped, treeSafetyProblems } from '../repo/tree-safety.ts';
 import { walkTree } from '../repo/tree-walk.ts';
@@ -121,7 +121,7 @@ export const verifyStaging: HostOperation = {
     if (problems.length)
       throw new HostOperationError(
         `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
-        { repoclosure: closed.report },
+        { repoclosure: closureSummary(closed.report) },
       );
 
     const caches = hashCacheFiles(paths, release);
@@ -190,7 +190,7 @@ export const verifyStaging: HostOperation = {
       manifest: out.manifest,
       summary,
       advisories,
-      repoclosure: closed.report,
+      repoclosure: closureSummary(closed.report),
     };
   },
 };

@@ -171,3 +171,18 @@ export async function checkClosure(
   );
   return finish();
 }
+
+/**
+ * The report in a few hundred bytes for the operation's result line (the manifest keeps the
+ * whole report): each set as `x86_64 extras (with BaseOS, AppStream)`, and how many packages
+ * have unmet requirements.
+ */
+export function closureSummary(report: ClosureReport) {
+  return {
+    solver: report.solver,
+    status: report.status,
+    seconds: Math.round(report.seconds * 1000) / 1000,
+    sets: report.sets.map((s) => describeSet({ arch: s.arch, repos: s.repos, check: s.checked })),
+    unresolvedPackages: report.sets.reduce((n, s) => n + s.unresolved.length, 0),
+  };
+}
