@@ -39,6 +39,7 @@ const ROCKY_8: MajorSettings = {
     NFV: { pungiConfig: { updates: 'r8-nfv.conf' }, variants: ['NFV'] },
   },
   stagingOrder: ['Plus', 'Extras', 'Rocky-devel', 'NFV', 'Rocky'],
+  stagingSyncDeletes: false,
   sigComposes: { kernel: 'kernel/kernel', kmod: 'kernel/kmod' },
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd1'],
@@ -117,6 +118,8 @@ const ROCKY_9: MajorSettings = {
     },
   },
   stagingOrder: ['Rocky'],
+  // common_9's staging SOP syncs with sync-to-staging.delete.sh.
+  stagingSyncDeletes: true,
   sigComposes: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd'],

@@ -61,6 +61,11 @@ const MajorSettings = z.strictObject({
   linkRepos: z.record(Identifier, Identifier),
   /** Non-SIG composes by short name (NONSIG_COMPOSE). */
   composes: z.record(Identifier, ComposeSettings),
+  /**
+   * Whether sync-to-staging deletes what a compose no longer has (Rocky 9's SOP runs
+   * sync-to-staging.delete.sh; Rocky 8 keeps older packages). Deletes stay inside the synced units.
+   */
+  stagingSyncDeletes: z.boolean().default(false),
   /** Order sync-to-staging runs them in: dependants first, the main compose last. */
   stagingOrder: z.array(Identifier),
   /** SIG composes: name -> path under the SIG category (SIG_COMPOSE). */
