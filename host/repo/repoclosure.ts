@@ -1,9 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MajorSettings } from '../../shared/config/schema.ts';
 import { type ClosureSet, checkedArches, closureSets, describeSet } from '../../shared/repoclosure.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { CommandError } from '../framework/exec.ts';
+import { mapLimit } from './parallel.ts';
 
 /**
  * The dependency-closure check, with `dnf repoclosure` (dnf-plugins-core) as the solver: it
@@ -69,7 +71,11 @@ export function repoclosureArgv(
     '--setopt=reposdir=/dev/null',
     `--setopt=cachedir=${join(scratch, 'cache')}`,
     `--setopt=module_platform_id=platform:el${major}`,
+    // Only the set's repos: --repo disables every other, and Debian's dnf-plugins-core enables a
+    // `local` plugin that adds a _dnf_local repo of packages dnf once installed on this host.
+    '--disableplugin=local',
     ...set.repos.map((r) => `--repofrompath=${r},${repoDirs[r]}`),
+    ...set.repos.map((r) => `--repo=${r}`),
     // Every stream's packages count, modular or not: module_hotfixes turns the filtering off.
     ...set.repos.map((r) => `--setopt=${r}.module_hotfixes=true`),
     'repoclosure',
@@ -125,9 +131,34 @@ export interface ClosureReport {
   seconds: number;
 }
 
+/** The sets of one arch, in order, sharing one scratch dir (dnf's .solv cache). */
+async function closeArch(
+  ctx: OperationContext,
+  settings: MajorSettings,
+  major: string,
+  dirs: Record<string, string>,
+  arch: string,
+  scratch: string,
+): Promise<{ sets: SetReport[]; problems: string[]; solverMissing: boolean }> {
+  const sets: SetReport[] = [];
+  const problems: string[] = [];
+  for (const set of closureSets(settings, arch, Object.keys(dirs))) {
+    try {
+      const report = await closeSet(ctx, set, dirs, major, scratch);
+      sets.push(report);
+      problems.push(...closureProblems(report));
+    } catch (err) {
+      problems.push((err as Error).message);
+      if (err instanceof SolverMissingError) return { sets, problems, solverMissing: true };
+    }
+  }
+  return { sets, problems, solverMissing: false };
+}
+
 /**
  * Every set of every arch of a staged release (`osRepos`: `BaseOS/x86_64/os`, … relative to
- * `tree`). Each arch gets its own scratch dir under `scratchParent`, shared by its sets.
+ * `tree`). Arches run side by side (each its own scratch dir under `scratchParent`), up to
+ * `parallel` at once; each arch's sets run in turn, reusing the .solv cache of the base repos.
  */
 export async function checkClosure(
   ctx: OperationContext,
@@ -136,40 +167,29 @@ export async function checkClosure(
   tree: string,
   osRepos: string[],
   scratchParent: string,
+  parallel = Math.min(availableParallelism(), 4),
 ): Promise<{ report: ClosureReport; problems: string[] }> {
   const start = process.hrtime.bigint();
-  const sets: SetReport[] = [];
-  const problems: string[] = [];
-  let status: ClosureReport['status'] = 'passed';
-  const finish = (): { report: ClosureReport; problems: string[] } => ({
-    report: { solver: SOLVER, status, sets, seconds: Number(process.hrtime.bigint() - start) / 1e9 },
-    problems,
-  });
-  for (const arch of settings.arches) {
+  const perArch = await mapLimit(settings.arches, parallel, (arch) => {
     const dirs: Record<string, string> = {};
     for (const rel of osRepos) {
       const [name, repoArch, kind] = rel.split('/');
       if (name && repoArch === arch && kind === 'os') dirs[name] = join(tree, rel);
     }
-    for (const set of closureSets(settings, arch, Object.keys(dirs))) {
-      try {
-        const report = await closeSet(ctx, set, dirs, major, join(scratchParent, arch));
-        sets.push(report);
-        problems.push(...closureProblems(report));
-      } catch (err) {
-        problems.push((err as Error).message);
-        if (err instanceof SolverMissingError) {
-          status = 'solver missing';
-          return finish();
-        }
-      }
-    }
-  }
-  if (problems.length) status = 'failed';
+    return closeArch(ctx, settings, major, dirs, arch, join(scratchParent, arch));
+  });
+  const sets = perArch.flatMap((a) => a.sets);
+  const missing = perArch.find((a) => a.solverMissing);
+  // No solver: one problem says so (every arch would say the same).
+  const problems = missing ? missing.problems.slice(-1) : perArch.flatMap((a) => a.problems);
+  const status: ClosureReport['status'] = missing ? 'solver missing' : problems.length ? 'failed' : 'passed';
   ctx.log(
     `repoclosure: ${sets.length} repo sets closed with ${SOLVER} (${status}): ${sets.map((s) => describeSet({ arch: s.arch, repos: s.repos, check: s.checked })).join('; ')}`,
   );
-  return finish();
+  return {
+    report: { solver: SOLVER, status, sets, seconds: Number(process.hrtime.bigint() - start) / 1e9 },
+    problems,
+  };
 }
 
 /**

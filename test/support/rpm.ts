@@ -73,6 +73,8 @@ export async function dnfClient(dir: string, repos: DnfRepo[], releasever = '8')
     `--setopt=reposdir=${reposDir}`,
     `--setopt=cachedir=${join(dir, 'cache')}`,
     `--setopt=module_platform_id=platform:el${releasever}`,
+    // Debian's dnf-plugins-core enables `local`, which adds a _dnf_local repo without a key.
+    '--disableplugin=local',
   ];
   const run = (args: string[], options: { okCodes?: number[] } = {}) => execFile([...base, ...args], options);
   return {
