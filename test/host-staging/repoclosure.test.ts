@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,6 +159,48 @@ describe('repoclosure over the repo sets of a staged tree', () => {
     expect(problems).toEqual([
       'repoclosure x86_64: demo-addon-1-1.noarch in extras requires demo-devel, which nothing in BaseOS, AppStream, extras provides',
     ]);
+  }, 60_000);
+
+  it('counts the packages of every module stream, not only enabled ones (modular filtering off)', async () => {
+    layout = closedLayout();
+    // demo-modlib 2.0 is the artifact of stream 2 of a module with no default stream: with
+    // modular filtering on, dnf would hide it and demo-docs2's requirement would look unmet.
+    layout['AppStream/x86_64/os']!.push(
+      { name: 'demo-modlib', version: '2.0', release: '1', arch: 'noarch' },
+      { name: 'demo-docs2', version: '1', release: '1', arch: 'noarch', requires: ['demo-modlib'] },
+    );
+    const root = await tree('modular', layout);
+    const modules = join(dir, 'modules.yaml');
+    await writeFile(
+      modules,
+      [
+        '---',
+        'document: modulemd',
+        'version: 2',
+        'data:',
+        '  name: demo-modlib',
+        '  stream: "2"',
+        '  version: 1',
+        '  context: c0ffee42',
+        '  arch: noarch',
+        '  summary: Demo module',
+        '  description: A stream no one enabled.',
+        '  license:',
+        '    module: [MIT]',
+        '  dependencies:',
+        '  - requires:',
+        '      platform: [el8]',
+        '  artifacts:',
+        '    rpms:',
+        '    - demo-modlib-0:2.0-1.noarch',
+        '...',
+        '',
+      ].join('\n'),
+    );
+    await execFile(['modifyrepo_c', '--mdtype=modules', modules, join(root, 'AppStream/x86_64/os/repodata')]);
+    const { report, problems } = await check(root);
+    expect(problems).toEqual([]);
+    expect(report.status).toBe('passed');
   }, 60_000);
 
   it('fails, never passes, when the solver is missing', async () => {
