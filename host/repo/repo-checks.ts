@@ -80,35 +80,3 @@ export async function checkRepo(
     types: repomd.records.map((r) => r.type),
   };
 }
-
-/** dnf repoclosure over the given repos when the plugin is installed; undefined when it is not. */
-export async function repoclosure(
-  ctx: OperationContext,
-  repos: { id: string; dir: string }[],
-  arch: string,
-  major: string,
-  scratch: string,
-): Promise<string[] | undefined> {
-  const argv = [
-    'dnf',
-    '-q',
-    `--installroot=${scratch}`,
-    `--releasever=${major}`,
-    `--forcearch=${arch}`,
-    '--setopt=reposdir=/dev/null',
-    `--setopt=cachedir=${join(scratch, 'cache')}`,
-    `--setopt=module_platform_id=platform:el${major}`,
-    ...repos.map((r) => `--repofrompath=${r.id},${r.dir}`),
-    'repoclosure',
-    `--arch=${arch}`,
-    '--arch=noarch',
-  ];
-  try {
-    await ctx.read(argv);
-    return [];
-  } catch (err) {
-    const message = (err as Error).message;
-    if (/No such command|cannot run dnf/.test(message)) return undefined;
-    return [`repoclosure ${arch}: ${message}`];
-  }
-}

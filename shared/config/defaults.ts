@@ -16,6 +16,7 @@ const ROCKY_8: MajorSettings = {
   reposWithComps: ['BaseOS', 'AppStream', 'HighAvailability', 'ResilientStorage', 'PowerTools', 'RT', 'NFV'],
   reposWithoutComps: ['extras', 'Devel', 'plus'],
   moduleRepos: ['AppStream', 'PowerTools'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv', Devel: 'devel' },
   composes: {
     Rocky: {
@@ -38,6 +39,7 @@ const ROCKY_8: MajorSettings = {
     NFV: { pungiConfig: { updates: 'r8-nfv.conf' }, variants: ['NFV'] },
   },
   stagingOrder: ['Plus', 'Extras', 'Rocky-devel', 'NFV', 'Rocky'],
+  stagingSyncDeletes: false,
   sigComposes: { kernel: 'kernel/kernel', kmod: 'kernel/kmod' },
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd1'],
@@ -92,6 +94,7 @@ const ROCKY_9: MajorSettings = {
   ],
   reposWithoutComps: ['extras', 'devel', 'plus'],
   moduleRepos: ['AppStream', 'CRB'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv' },
   composes: {
     // Rocky 9 is built by empanadas/peridot; the pungi names keep one shape for both majors.
@@ -115,6 +118,8 @@ const ROCKY_9: MajorSettings = {
     },
   },
   stagingOrder: ['Rocky'],
+  // common_9's staging SOP syncs with sync-to-staging.delete.sh.
+  stagingSyncDeletes: true,
   sigComposes: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd'],

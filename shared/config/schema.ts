@@ -52,10 +52,20 @@ const MajorSettings = z.strictObject({
   reposWithoutComps: z.array(Identifier),
   /** Repos whose repodata carries modules.yaml (MODS). */
   moduleRepos: z.array(Identifier),
+  /**
+   * Repos a client enables by default (BaseOS, AppStream): repoclosure closes them together and
+   * every other repo against them plus itself (shared/repoclosure.ts).
+   */
+  repoclosureBase: z.array(Identifier).default(['BaseOS', 'AppStream']),
   /** Lowercase convenience links at the release top level: NFV -> nfv. */
   linkRepos: z.record(Identifier, Identifier),
   /** Non-SIG composes by short name (NONSIG_COMPOSE). */
   composes: z.record(Identifier, ComposeSettings),
+  /**
+   * Whether sync-to-staging deletes what a compose no longer has (Rocky 9's SOP runs
+   * sync-to-staging.delete.sh; Rocky 8 keeps older packages). Deletes stay inside the synced units.
+   */
+  stagingSyncDeletes: z.boolean().default(false),
   /** Order sync-to-staging runs them in: dependants first, the main compose last. */
   stagingOrder: z.array(Identifier),
   /** SIG composes: name -> path under the SIG category (SIG_COMPOSE). */
@@ -274,6 +284,15 @@ export const ConfigSchema = z
             code: 'custom',
             path: at('moduleRepos', i),
             message: 'is not in reposWithComps',
+            input: repo,
+          });
+      });
+      m.repoclosureBase.forEach((repo, i) => {
+        if (!repos.has(repo))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('repoclosureBase', i),
+            message: 'is not a configured repo',
             input: repo,
           });
       });
