@@ -80,6 +80,11 @@ async function closureProblems(
   facts: RepoFacts[],
 ) {
   const tree = paths.stagingRelease;
+  if (release.sig) {
+    // A SIG's packages build on the base release's repos, which its tree does not hold.
+    ctx.log(`repoclosure: SIG ${release.sig} needs its base release's repos, skipped`);
+    return { problems: [], ran: false };
+  }
   // dnf's cache for repoclosure. A dry run must not touch the staging mount, not even to make
   // and remove a temp dir there (that moves the directory's mtime), so it uses the system's.
   const scratchParent = ctx.dryRun ? tmpdir() : relengDir(paths);
