@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { COALESCE_WAIT_STATE } from '../../cdk/state-machines/promotion.ts';
 import { decideApproval } from '../../shared/approvals/decide.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
@@ -24,6 +25,11 @@ export const DEMO_APPROVER = 'demo-approver';
 export function localUser(): string {
   const name = userInfo().username.replaceAll(/[^A-Za-z0-9._@-]/g, '_');
   return /^[A-Za-z0-9_]/.test(name) ? name : `u${name}`;
+}
+
+/** Locally the promotion's coalescing window lasts as configured, but never over 5 s. */
+export function localCoalesceMs(config: ReleaseConfig): number {
+  return Math.min(config.promotion.coalesceSeconds, 5) * 1000;
 }
 
 export interface LocalSessionOptions {
@@ -140,6 +146,7 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     definitions,
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    waitMsByState: { [COALESCE_WAIT_STATE]: localCoalesceMs(config) },
     functions: (e) => {
       const built = createLocalFunctions(e, {
         config,
