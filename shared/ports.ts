@@ -265,7 +265,7 @@ export interface PromotionBatchStore {
    * names `previous` (none: no pointer yet); false when another handler moved it first.
    */
   open(batchId: string, previous: string | undefined, openedAt: Date): Promise<boolean>;
-  /** Adds the release under `key` unless the batch is closed (or missing): false then. */
+  /** Adds the release under `key` unless the batch is closed, missing or has it: false then. */
   addRelease(batchId: string, key: string, release: StagingReadyV1): Promise<boolean>;
   /**
    * The batch `key` is claimed for: `batchId` if it was unclaimed, else the earlier claim's;

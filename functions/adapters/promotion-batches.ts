@@ -107,7 +107,8 @@ export class DynamoPromotionBatchStore implements PromotionBatchStore {
           TableName: this.table,
           Key: stateKey.promotionBatch(batchId),
           UpdateExpression: 'SET releases.#key = :release',
-          ConditionExpression: 'attribute_exists(pk) AND closed = :open',
+          ConditionExpression:
+            'attribute_exists(pk) AND closed = :open AND attribute_not_exists(releases.#key)',
           ExpressionAttributeNames: { '#key': key },
           ExpressionAttributeValues: { ':release': JSON.stringify(release), ':open': false },
         }),
