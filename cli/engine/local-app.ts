@@ -27,9 +27,9 @@ export function localUser(): string {
   return /^[A-Za-z0-9_]/.test(name) ? name : `u${name}`;
 }
 
-/** Locally the promotion's coalescing window lasts as configured, but never over 5 s. */
+/** Locally the promotion's coalescing window lasts as configured, but never over 3 s. */
 export function localCoalesceMs(config: ReleaseConfig): number {
-  return Math.min(config.promotion.coalesceSeconds, 5) * 1000;
+  return Math.min(config.promotion.coalesceSeconds, 3) * 1000;
 }
 
 export interface LocalSessionOptions {
@@ -85,7 +85,9 @@ async function autoApprove(session: LocalSession, approver: string, execution: s
       },
       approver,
     );
-    if (!decision.accepted)
+    // A batch's approvals are requested together: another --yes run may have decided this one.
+    const still = decision.accepted ? undefined : await session.adapters.approvals.get(approval.approvalId);
+    if (!decision.accepted && still?.status === 'PENDING')
       throw new Error(`--yes could not approve ${approval.approvalId}: ${decision.reason}`);
   }
 }

@@ -41,7 +41,7 @@ const answer =
 async function batchWorld(releases: StagingReadyV1[], approve: Approver) {
   const world = new PipelineWorld(template, () => ({ status: 'Success' }), {
     'efs-preflight': preflight,
-    'approval-request': (p: never) => {
+    'approval-request': (p: Parameters<Approver>[0]) => {
       const result = approve(p);
       if (result.outcome === 'APPROVED') return result;
       throw Object.assign(new Error(JSON.stringify(result)), { name: 'ApprovalRejected' });
