@@ -3,6 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { BATCH_READ_STATE, COALESCE_WAIT_STATE } from '../../shared/approvals/batch.ts';
 import { APPROVAL_ERRORS } from '../../shared/approvals/decide.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { STATE_TABLE, stateKey } from '../../shared/state-table.ts';
@@ -20,9 +21,6 @@ function approvalKey(approvalIdPath: string): Record<string, tasks.DynamoAttribu
     [STATE_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sk),
   };
 }
-
-/** The Wait state a batched promotion opens with; the local engine waits it out (capped). */
-export const COALESCE_WAIT_STATE = 'Wait out the coalescing window';
 
 /**
  * A promotion promotion-events started for a batch (`{version: 1, batch: {id, waitSeconds}}`):
@@ -55,7 +53,7 @@ function readBatch(scope: Construct, kit: PipelineKit, approvals: sfn.IChainable
     }),
     { errors: ['DynamoDB.ConditionalCheckFailedException'] },
   );
-  const parse = new sfn.Map(scope, 'Read the batch releases', {
+  const parse = new sfn.Map(scope, BATCH_READ_STATE, {
     itemsPath: '$.closed.releases',
     itemSelector: { 'release.$': 'States.StringToJson($$.Map.Item.Value)' },
     resultPath: '$.releases',

@@ -11,6 +11,12 @@ import type { Clock, ExecutionStarter, PromotionBatchStore } from '../ports.ts';
  * later messages join the open batch, or open the next one once it is closed.
  */
 
+/** The promotion's Wait state for the window; the local engine waits it out (capped). */
+export const COALESCE_WAIT_STATE = 'Wait out the coalescing window';
+
+/** The promotion state whose output holds a batch's releases (`releng approvals` on AWS reads it). */
+export const BATCH_READ_STATE = 'Read the batch releases';
+
 export interface BatchDeps {
   config: ReleaseConfig;
   batches: PromotionBatchStore;
