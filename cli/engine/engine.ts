@@ -50,10 +50,7 @@ export interface LocalEngineOptions {
    * of iterations: this must leave the fastest-timing-out host operation time to finish.
    */
   waitMs?: number;
-  /**
-   * Milliseconds particular Wait states last instead of waitMs, by state name: the promotion's
-   * coalescing window must stay open long enough locally for the releases of one staging run.
-   */
+  /** Milliseconds named Wait states last instead (the promotion's coalescing window). */
   waitMsByState?: Record<string, number>;
   /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
   retryMsPerSecond?: number;
@@ -313,10 +310,11 @@ export class LocalEngine implements ExecutionStarter {
     const execution = sm.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: handlers,
-        waitTimeOverrides: {
-          ...waitOverrides(definition, this.options.waitMs ?? DEFAULT_WAIT_MS),
-          ...this.options.waitMsByState,
-        },
+        waitTimeOverrides: waitOverrides(
+          definition,
+          this.options.waitMs ?? DEFAULT_WAIT_MS,
+          this.options.waitMsByState,
+        ),
         retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
       },
       context: {
