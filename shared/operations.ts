@@ -58,6 +58,13 @@ const RELEASE = [
   p('revision', 'revision', 'overrides the channel revision, e.g. 8.10'),
 ] as const;
 
+/** Selects a SIG's tree (`pub/sig/<major>/<sig>`) of the major instead of its release tree. */
+const SIG_TREE = p(
+  'sig',
+  'identifier',
+  "work on this SIG's tree pub/sig/<major>/<sig> (stable only), e.g. kernel",
+);
+
 /** Parameters every operation takes. `root` is `/` on a compose host. */
 export const COMMON_PARAMS: readonly OperationParam[] = [
   p('root', 'hostPath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
@@ -114,13 +121,17 @@ export const HOST_OPERATIONS = {
   'sign-repos': {
     name: 'sign-repos',
     description: 'detach-sign every changed repomd.xml and verify each signature',
-    params: [...RELEASE, oneOf('tree', ['staging', 'production'], 'which tree to sign (default staging)')],
+    params: [
+      ...RELEASE,
+      SIG_TREE,
+      oneOf('tree', ['staging', 'production'], 'which tree to sign (default staging)'),
+    ],
     timeoutSeconds: 2 * HOUR,
   },
   'verify-staging': {
     name: 'verify-staging',
     description: 'check signatures, checksums, comps, modules, errata; write the manifest and its digest',
-    params: [...RELEASE],
+    params: [...RELEASE, SIG_TREE],
     timeoutSeconds: 4 * HOUR,
   },
   'sync-to-prod': {
@@ -128,6 +139,7 @@ export const HOST_OPERATIONS = {
     description: 'publish approved staging to production in mirror-safe order, then hardlink',
     params: [
       ...RELEASE,
+      SIG_TREE,
       p('approved-digest', 'sha256', 'the manifest digest the approval named', true),
       p('allow-shrink', 'reason', 'publish even when it deletes or shrinks more than allowed; the reason'),
     ],
@@ -136,7 +148,7 @@ export const HOST_OPERATIONS = {
   rollback: {
     name: 'rollback',
     description: 'restore the repodata the last publish replaced, then rewrite the file lists',
-    params: [...RELEASE],
+    params: [...RELEASE, SIG_TREE],
     timeoutSeconds: 2 * HOUR,
   },
   'file-lists': {

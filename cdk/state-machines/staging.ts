@@ -49,11 +49,50 @@ export const STAGING_READY = {
   'sigs.$': '$.sigs',
 };
 
+/** A SIG release's StagingReadyV1: SIG trees have one channel; `sig` names the tree. */
+const { 'channel.$': _channel, 'sigs.$': _sigs, ...SIG_FIELDS } = STAGING_READY;
+const SIG_STAGING_READY = { ...SIG_FIELDS, channel: 'stable', sigs: [] };
+
 /** Defaults for the optional fields of the staging input. */
 export const STAGING_REQUEST_DEFAULTS = jsonPathDefaults(StagingRequestV1);
 
 /**
- * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
+ * Each SIG of the request as a release of its own: sync-to-staging-sig, then sign-repos and
+ * verify-staging with `--sig` (its own digest), collected into `$.sigReleases` as the
+ * StagingReadyV1 (with `sig`) each is announced with after the release's.
+ */
+function stageSigs(scope: Construct, kit: PipelineKit): sfn.Map {
+  const stageSig = new sfn.Map(scope, 'Stage SIGs', {
+    itemsPath: '$.sigs',
+    maxConcurrency: 1,
+    itemSelector: {
+      'major.$': '$.major',
+      'sig.$': '$$.Map.Item.Value',
+      'requestedBy.$': '$.requestedBy',
+      'requestId.$': '$.requestId',
+    },
+    resultPath: '$.sigReleases',
+  });
+  const sig = { major: at('$.major'), sig: at('$.sig') };
+  stageSig.itemProcessor(
+    kit
+      .host(scope, 'Sync SIG', 'sync-to-staging-sig', sig)
+      .next(kit.host(scope, 'Sign SIG repos', 'sign-repos', sig))
+      .next(
+        kit.host(scope, 'Verify SIG', 'verify-staging', sig, { resultPath: '$.verify', parseOutput: true }),
+      )
+      .next(
+        new sfn.Pass(scope, 'SIG staging ready', {
+          parameters: { ...SIG_STAGING_READY, 'sig.$': '$.sig' },
+        }),
+      ),
+  );
+  return stageSig;
+}
+
+/**
+ * staging — input StagingRequestV1. Under the lock `staging:<major>`: per SIG sync-to-staging-sig,
+ * sign and verify its tree (stageSigs),
  * sync-to-staging for each built compose in the major's configured staging order (the seed's:
  * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
  * verify-staging; then StagingReadyV1 with the manifest digest onto the promotion queue.
@@ -64,15 +103,7 @@ export function stagingDefinition(
   promotionQueue: sqs.IQueue,
 ): sfn.IChainable {
   const lock = STAGING_LOCK;
-  const syncSigs = new sfn.Map(scope, 'Sync SIGs', {
-    itemsPath: '$.sigs',
-    maxConcurrency: 1,
-    itemSelector: { 'major.$': '$.major', 'sig.$': '$$.Map.Item.Value' },
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  syncSigs.itemProcessor(
-    kit.host(scope, 'Sync SIG', 'sync-to-staging-sig', { major: at('$.major'), sig: at('$.sig') }),
-  );
+  const syncSigs = stageSigs(scope, kit);
 
   const syncComposes = new sfn.Map(scope, 'Sync composes in order', {
     itemsPath: '$.stagingOrder',
@@ -122,12 +153,28 @@ export function stagingDefinition(
     taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
   });
 
+  // The SIG releases go out right after the release's, so one promotion batch takes them all.
+  const announceSigs = new sfn.Map(scope, 'Announce SIGs staging ready', {
+    itemsPath: '$.sigReleases',
+    maxConcurrency: 1,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  announceSigs.itemProcessor(
+    new tasks.SqsSendMessage(scope, 'Announce SIG staging ready', {
+      queue: promotionQueue,
+      messageBody: sfn.TaskInput.fromJsonPathAt('$'),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+    }),
+  );
+
   syncComposes
     .next(kit.host(scope, 'Prep staging', 'prep-staging', releaseParams()))
     .next(kit.host(scope, 'Apply updateinfo', 'apply-updateinfo', releaseParams()))
     .next(kit.host(scope, 'Sign repos', 'sign-repos', { ...releaseParams(), tree: { value: 'staging' } }))
     .next(verifyStaging(scope, kit))
-    .next(announce);
+    .next(announce)
+    .next(announceSigs);
 
   const body = kit.guarded(
     scope,

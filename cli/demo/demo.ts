@@ -15,6 +15,7 @@ import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 import { exportSecretKey } from './rpm-tools.ts';
+import { demoSigs, sigProductionDirs, withDemoSig } from './sig-demo.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
@@ -49,6 +50,8 @@ export interface DemoResult {
   composeId: string | null;
   stagingDir: string;
   productionDir: string;
+  /** The SIG release trees the demo published (`…/pub/sig/<major>/<sig>`). */
+  sigProductionDirs: string[];
   gpgPublicKey: string;
   advisories: string[];
   executions: Array<{
@@ -222,7 +225,7 @@ async function runOnPreparedRoot(
         majors: { [major]: { channels: { stable: { revision: options.release } } } },
       })
     : store.configOverrides;
-  const overrides = withDemoKeyEverywhere(store, asked);
+  const overrides = await withDemoSig(store, withDemoKeyEverywhere(store, asked));
   await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
   // The install path's install-signing-key imports the key from the file standing for the secret.
   await exportSecretKey(store.key, secretFilePath(root, buildConfig(overrides).aws.signingKeySecret));
@@ -357,8 +360,10 @@ async function runCycle(
   const published = existsSync(
     join(paths.productionRelease, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'),
   );
+  const sigDirs = sigProductionDirs(config, root, major);
   const ok =
     published &&
+    sigDirs.length === demoSigs(config, major).length &&
     records.length > 0 &&
     records.every((r) => r.status === 'SUCCEEDED') &&
     ['compose', 'staging', 'promotion'].every((m) => machines.has(m as ExecutionRecord['stateMachine']));
@@ -366,6 +371,7 @@ async function runCycle(
     composeId: await latestComposeId(paths.composeRoot, 'Rocky', major),
     stagingDir: paths.stagingRelease,
     productionDir: paths.productionRelease,
+    sigProductionDirs: sigDirs,
     gpgPublicKey: store.publicKeyPath,
     advisories: store.advisories,
     executions: records.map((r) => ({

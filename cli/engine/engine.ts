@@ -49,6 +49,8 @@ export interface LocalEngineOptions {
    * of iterations: this must leave the fastest-timing-out host operation time to finish.
    */
   waitMs?: number;
+  /** Milliseconds named Wait states last instead (the promotion's coalescing window). */
+  waitMsByState?: Record<string, number>;
   /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
   retryMsPerSecond?: number;
 }
@@ -275,7 +277,11 @@ export class LocalEngine implements ExecutionStarter {
     const execution = sm.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: handlers,
-        waitTimeOverrides: waitOverrides(definition, this.options.waitMs ?? DEFAULT_WAIT_MS),
+        waitTimeOverrides: waitOverrides(
+          definition,
+          this.options.waitMs ?? DEFAULT_WAIT_MS,
+          this.options.waitMsByState,
+        ),
         retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
       },
       context: {

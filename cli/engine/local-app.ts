@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { COALESCE_WAIT_STATE } from '../../shared/approvals/batch.ts';
 import { decideApproval } from '../../shared/approvals/decide.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
@@ -24,6 +25,11 @@ export const DEMO_APPROVER = 'demo-approver';
 export function localUser(): string {
   const name = userInfo().username.replaceAll(/[^A-Za-z0-9._@-]/g, '_');
   return /^[A-Za-z0-9_]/.test(name) ? name : `u${name}`;
+}
+
+/** Locally the promotion's coalescing window lasts as configured, but never over 3 s. */
+export function localCoalesceMs(config: ReleaseConfig): number {
+  return Math.min(config.promotion.coalesceSeconds, 3) * 1000;
 }
 
 export interface LocalSessionOptions {
@@ -79,7 +85,9 @@ async function autoApprove(session: LocalSession, approver: string, execution: s
       },
       approver,
     );
-    if (!decision.accepted)
+    // A batch's approvals are requested together: another --yes run may have decided this one.
+    const still = decision.accepted ? undefined : await session.adapters.approvals.get(approval.approvalId);
+    if (!decision.accepted && still?.status === 'PENDING')
       throw new Error(`--yes could not approve ${approval.approvalId}: ${decision.reason}`);
   }
 }
@@ -140,6 +148,7 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     definitions,
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    waitMsByState: { [COALESCE_WAIT_STATE]: localCoalesceMs(config) },
     functions: (e) => {
       const built = createLocalFunctions(e, {
         config,

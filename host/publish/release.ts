@@ -1,8 +1,17 @@
 import type { Channel } from '../../shared/config/schema.ts';
-import { type Release, type ReleasePaths, releasePaths, resolveRelease } from '../../shared/release.ts';
+import {
+  type Release,
+  type ReleasePaths,
+  releasePaths,
+  resolveRelease,
+  sigRelease,
+} from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 
-/** The release an operation's `--major/--channel/--revision` select, with its paths. */
+/**
+ * The release an operation's `--major/--channel/--revision` select, with its paths; with
+ * `--sig NAME`, that SIG's tree of the major instead (shared/release.ts sigRelease).
+ */
 export function selectedRelease(ctx: OperationContext): { release: Release; paths: ReleasePaths } {
   try {
     const release = resolveRelease(ctx.config, {
@@ -10,7 +19,9 @@ export function selectedRelease(ctx: OperationContext): { release: Release; path
       channel: ctx.options.channel as Channel | undefined,
       revision: ctx.options.revision as string | undefined,
     });
-    return { release, paths: releasePaths(ctx.config, ctx.root, release) };
+    const paths = releasePaths(ctx.config, ctx.root, release);
+    const sig = ctx.options.sig as string | undefined;
+    return sig ? sigRelease(release, paths, sig) : { release, paths };
   } catch (err) {
     throw new HostOperationError(`${ctx.operation}: ${(err as Error).message}`);
   }

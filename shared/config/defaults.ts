@@ -41,6 +41,7 @@ const ROCKY_8: MajorSettings = {
   stagingOrder: ['Plus', 'Extras', 'Rocky-devel', 'NFV', 'Rocky'],
   stagingSyncDeletes: false,
   sigComposes: { kernel: 'kernel/kernel', kmod: 'kernel/kmod' },
+  sigsStagedWith: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd1'],
   signingKeyId: '15AF5DAC6D745A60',
@@ -121,6 +122,7 @@ const ROCKY_9: MajorSettings = {
   // common_9's staging SOP syncs with sync-to-staging.delete.sh.
   stagingSyncDeletes: true,
   sigComposes: {},
+  sigsStagedWith: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd'],
   signingKeyId: '702D426D350D275D',
@@ -157,6 +159,7 @@ export const DEFAULT_CONFIG = {
   errata: { apolloBaseUrl: 'https://apollo.build.resf.org/api/v3/updateinfo' },
   approval: { twoPersonRule: true, timeoutHours: 72 },
   intake: { quietWindowSeconds: 300 },
+  promotion: { coalesceSeconds: 180 },
   torrents: {
     trackers: ['udp://tracker.opentrackr.org:1337/announce', 'udp://tracker.openbittorrent.com:80/announce'],
     commentUrl: 'https://docs.rockylinux.org/release_notes/{revision}/',

@@ -70,6 +70,11 @@ const MajorSettings = z.strictObject({
   stagingOrder: z.array(Identifier),
   /** SIG composes: name -> path under the SIG category (SIG_COMPOSE). */
   sigComposes: z.record(Identifier, RelativePath),
+  /**
+   * SIGs staged (and announced as releases of their own) whenever intake composes this compose:
+   * compose short name -> SIG names. Empty by default: the seed syncs SIGs only when they changed.
+   */
+  sigsStagedWith: z.record(Identifier, z.array(Identifier)).default({}),
   /** Variants that exist only as ISOs (Minimal): no repo in the release tree. */
   isoOnlyVariants: z.array(Identifier),
   /** ISO variants that get download links and torrents (VARIANTS). */
@@ -255,6 +260,13 @@ export const ConfigSchema = z
         .positive()
         .max(24 * 365),
     }),
+    /**
+     * Staging-ready messages arriving within coalesceSeconds of the first one join ONE promotion
+     * (each release approved on its own, the file lists written once after every publish).
+     */
+    promotion: z
+      .strictObject({ coalesceSeconds: z.number().int().min(0).max(3600).default(180) })
+      .prefault({}),
     /** Quiet window in which koji events of one lane coalesce into one compose. */
     intake: z.strictObject({ quietWindowSeconds: z.number().int().min(1).max(86400) }),
     torrents: z.strictObject({
@@ -322,6 +334,24 @@ export const ConfigSchema = z
             message: `misses compose ${name}`,
             input: m.stagingOrder,
           });
+      }
+      for (const [compose, sigs] of Object.entries(m.sigsStagedWith)) {
+        if (!(compose in m.composes))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('sigsStagedWith', compose),
+            message: 'names no configured compose',
+            input: compose,
+          });
+        sigs.forEach((sig, i) => {
+          if (!(sig in m.sigComposes))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('sigsStagedWith', compose, i),
+              message: 'names no configured SIG',
+              input: sig,
+            });
+        });
       }
       for (const [tag, compose] of Object.entries(m.kojiTags)) {
         if (!(compose in m.composes))

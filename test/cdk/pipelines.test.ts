@@ -220,7 +220,9 @@ describe('staging pipeline', () => {
       template,
       (c) =>
         c.operation === 'verify-staging'
-          ? { stdout: `${JSON.stringify(verified)}\n` }
+          ? {
+              stdout: `${JSON.stringify(c.parameters.sig ? { ...verified, digest: DIGEST_9 } : verified)}\n`,
+            }
           : { status: 'Success' },
       { 'efs-preflight': preflight },
     );
@@ -239,6 +241,8 @@ describe('staging pipeline', () => {
       ]),
     ).toEqual([
       ['sync-to-staging-sig', 'kernel'],
+      ['sign-repos', 'kernel'],
+      ['verify-staging', 'kernel'],
       ['sync-to-staging', 'Plus'],
       ['sync-to-staging', 'Rocky'],
       ['prep-staging', ''],
@@ -248,9 +252,13 @@ describe('staging pipeline', () => {
     ]);
     expect(world.locksTaken).toEqual(['LOCK#staging:8']);
     expect(await world.heldLocks()).toEqual([]);
-    expect(world.messages).toHaveLength(1);
-    const ready = StagingReadyV1.parse(world.messages[0]);
-    expect(ready).toMatchObject({ major: '8', revision: '8.7', digest: DIGEST_8 });
+    // The release first, then each SIG as a release of its own with its own digest.
+    expect(world.messages).toHaveLength(2);
+    const [ready, sig] = world.messages.map((m) => StagingReadyV1.parse(m));
+    expect(ready).toMatchObject({ major: '8', revision: '8.7', digest: DIGEST_8, sigs: ['kernel'] });
+    expect(ready!.sig).toBeUndefined();
+    expect(sig).toMatchObject({ major: '8', channel: 'stable', sig: 'kernel', digest: DIGEST_9 });
+    expect(sig).toMatchObject({ requestedBy: 'kojira', requestId: 'req-1' });
   });
 });
 
