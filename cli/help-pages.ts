@@ -62,6 +62,8 @@ const RUN: OptionHelp[] = [
     'promote --step: publish even when it deletes or shrinks more than allowed; the reason',
     'refuse',
   ),
+  o('ga-step', 'close|link|open|vault', 'ga-publish: the GA-day step to run', 'none: ga-publish needs one'),
+  o('previous', 'MAJOR.MINOR', 'ga-publish --ga-step vault: the release to vault', 'the newest older minor'),
   o('step', undefined, 'run only the host operation, not the whole state machine'),
   o('dry-run', undefined, 'with --step: print the plan, change nothing'),
   o('yes', undefined, 'approve the promotion as the demo approver (local engine only)'),
@@ -201,6 +203,11 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
     'releng minor-release --release 8.10 --compose Rocky',
   ),
   torrents: runPage('torrents', `builds the release torrents: ${HOST_STEP}`, 'releng torrents --major 8'),
+  'ga-publish': runPage(
+    'ga-publish',
+    `GA day in production: close the new root (750), move the major link, open it (755), vault the previous minor: ${HOST_STEP}`,
+    'releng ga-publish --release 8.10 --ga-step link',
+  ),
   rollback: runPage(
     'rollback',
     `restores production's previous metadata: ${HOST_STEP}`,

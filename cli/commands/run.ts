@@ -59,6 +59,10 @@ export const RUN_COMMANDS: Record<string, CommandSpec> = {
     help: 'minor-release --release 8.10 --compose Rocky [--yes]',
   },
   torrents: { operation: 'torrents', help: 'torrents --major 8 (one host step)' },
+  'ga-publish': {
+    operation: 'ga-publish',
+    help: 'ga-publish --release 8.10 --ga-step close|link|open|vault [--previous 8.9] (one host step)',
+  },
   rollback: {
     operation: 'rollback',
     help: 'rollback --major 8 [--yes]: shows the plan, asks (or --yes), then one host step',
@@ -79,6 +83,8 @@ const RUN_OPTIONS = {
   updateinfo: { type: 'string' },
   tree: { type: 'string' },
   'allow-shrink': { type: 'string' },
+  'ga-step': { type: 'string' },
+  previous: { type: 'string' },
   step: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
@@ -164,6 +170,8 @@ function stepValues(
     tree: values.tree,
     'approved-digest': values.digest,
     'allow-shrink': values['allow-shrink'],
+    step: values['ga-step'],
+    previous: values.previous,
     'dry-run': values['dry-run'],
   };
   const takes = new Set(paramsOf(operation).map((p) => p.name));
