@@ -156,10 +156,19 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
       ),
       o('yes', undefined, 'approve the promotion as the demo approver instead of waiting for a decision'),
       o('force', undefined, 'run on a root that already holds a pipeline, deleting it (refused without)'),
+      o(
+        'ga',
+        undefined,
+        'GA day instead: produce compose with small ISOs, minor-release, torrents, promotion, the major link, the bitflip (a second approval) and the vault',
+      ),
       JSON_OPT,
       o('quiet', undefined, 'do not print host progress lines'),
     ],
-    examples: ['releng demo --yes', 'releng demo --root /tmp/demo --release 8.10 --yes --json'],
+    examples: [
+      'releng demo --yes',
+      'releng demo --root /tmp/demo --release 8.10 --yes --json',
+      'releng demo --root /tmp/ga --ga --release 8.10 --yes --json',
+    ],
   },
   compose: runPage(
     'compose',

@@ -28,7 +28,12 @@ interface IsoPlan {
   grafts: string[];
 }
 
-function plans(composeDir: string, arch: string, variants: readonly string[]): IsoPlan[] {
+function plans(
+  composeDir: string,
+  arch: string,
+  variants: readonly string[],
+  composeVariants: readonly string[],
+): IsoPlan[] {
   const os = (variant: string) => join(composeDir, 'compose', variant, arch, 'os');
   const repo = (variant: string) => (existsSync(os(variant)) ? [`${variant}/=${os(variant)}`] : []);
   const wanted: Record<string, IsoPlan> = {
@@ -38,7 +43,8 @@ function plans(composeDir: string, arch: string, variants: readonly string[]): I
   };
   return variants.flatMap((v) => {
     const plan = wanted[v.replace(/[0-9]+$/, '')];
-    return plan ? [{ ...plan, variant: v }] : [];
+    // Pungi makes an image only for a variant the compose has (no Minimal variant: no minimal ISO).
+    return plan && composeVariants.includes(plan.holder) ? [{ ...plan, variant: v }] : [];
   });
 }
 
@@ -96,13 +102,13 @@ async function manifestOf(ctx: OperationContext, iso: string): Promise<string> {
 
 export async function makeLocalIsos(
   ctx: OperationContext,
-  input: { composeDir: string; release: Release; stamp: number },
+  input: { composeDir: string; release: Release; composeVariants: readonly string[]; stamp: number },
 ): Promise<string[]> {
   const { composeDir, release, stamp } = input;
   const made: string[] = [];
   for (const arch of release.settings.arches) {
     const touched = new Set<string>();
-    for (const plan of plans(composeDir, arch, release.settings.isoVariants)) {
+    for (const plan of plans(composeDir, arch, release.settings.isoVariants, input.composeVariants)) {
       const isoDir = join(composeDir, 'compose', plan.holder, arch, 'iso');
       const iso = join(isoDir, isoFileName(release.revision, arch, plan.variant));
       touched.add(isoDir);

@@ -125,6 +125,7 @@ async function composeWithLocalEngine(ctx: OperationContext, o: Options, dirs: R
         ? await makeLocalIsos(ctx, {
             composeDir,
             release: o.release,
+            composeVariants: o.release.settings.composes[o.name]!.variants,
             stamp: Math.floor(ctx.clock.now().getTime() / 1000),
           })
         : [];

@@ -8,6 +8,7 @@ import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { buildPackages, noarch, type PackageSet, testRelease, writeRepo } from './fixtures.ts';
 
+const VARIANTS = ['BaseOS', 'AppStream', 'Minimal'];
 let work: string;
 let set: PackageSet;
 const composeDir = () => join(work, 'Rocky-8.10-20260101.0');
@@ -48,7 +49,12 @@ describe('local engine ISOs', () => {
   });
 
   it('makes real ISO 9660 images where pungi puts them, with manifests and a CHECKSUM per iso dir', async () => {
-    const made = await makeLocalIsos(context(), { composeDir: composeDir(), release: release(), stamp: 1 });
+    const made = await makeLocalIsos(context(), {
+      composeDir: composeDir(),
+      release: release(),
+      composeVariants: VARIANTS,
+      stamp: 1,
+    });
     expect(made).toEqual([iso('BaseOS', 'boot'), iso('Minimal', 'minimal'), iso('BaseOS', 'dvd1')]);
     // xorriso reads each back as an ISO 9660 image with the pungi-shaped volume id.
     const pvd = await execFile(['xorriso', '-indev', iso('BaseOS', 'dvd1'), '-pvd_info']);
@@ -79,7 +85,12 @@ describe('local engine ISOs', () => {
   it('keeps the images a resumed compose already made', async () => {
     const before = readFileSync(iso('BaseOS', 'dvd1'));
     expect(
-      await makeLocalIsos(context(), { composeDir: composeDir(), release: release(), stamp: 2 }),
+      await makeLocalIsos(context(), {
+        composeDir: composeDir(),
+        release: release(),
+        composeVariants: VARIANTS,
+        stamp: 2,
+      }),
     ).toEqual([]);
     expect(readFileSync(iso('BaseOS', 'dvd1'))).toEqual(before);
   });
