@@ -94,4 +94,20 @@ describe('local engine ISOs', () => {
     ).toEqual([]);
     expect(readFileSync(iso('BaseOS', 'dvd1'))).toEqual(before);
   });
+
+  it('makes no minimal image for a compose without the Minimal variant, as pungi would not', async () => {
+    const other = join(work, 'Rocky-8.10-20260101.1');
+    await writeRepo(set, join(other, 'compose/BaseOS/x86_64/os'), ['hello-1.0-1.noarch']);
+    const made = await makeLocalIsos(context(), {
+      composeDir: other,
+      release: release(),
+      composeVariants: ['BaseOS'],
+      stamp: 3,
+    });
+    expect(made.map((p) => p.slice(other.length))).toEqual([
+      '/compose/BaseOS/x86_64/iso/Rocky-8.10-x86_64-boot.iso',
+      '/compose/BaseOS/x86_64/iso/Rocky-8.10-x86_64-dvd1.iso',
+    ]);
+    expect(existsSync(join(other, 'compose/Minimal'))).toBe(false);
+  });
 });
