@@ -75,6 +75,10 @@ export const COMMON_PARAMS: readonly OperationParam[] = [
 
 const HOUR = 3600;
 
+/** The GA-day steps of ga-publish, in the order the minor-release machine runs them. */
+export const GA_STEPS = ['close', 'link', 'open', 'vault'] as const;
+export type GaStep = (typeof GA_STEPS)[number];
+
 export const HOST_OPERATIONS = {
   compose: {
     name: 'compose',
@@ -167,6 +171,17 @@ export const HOST_OPERATIONS = {
     name: 'torrents',
     description: 'one torrent per ISO set with the configured trackers',
     params: [...RELEASE],
+    timeoutSeconds: 4 * HOUR,
+  },
+  'ga-publish': {
+    name: 'ga-publish',
+    description:
+      'GA day in production: close the new release root (750), move the major link, open it (755), vault the previous minor',
+    params: [
+      ...RELEASE,
+      oneOf('step', GA_STEPS, 'close, link, open or vault', true),
+      p('previous', 'revision', 'the release to vault (default: the newest older minor in production)'),
+    ],
     timeoutSeconds: 4 * HOUR,
   },
   'install-signing-key': {

@@ -145,8 +145,9 @@ export class RelengStack extends Stack {
     const minorRelease = pipeline(
       PIPELINE_IDS.minorRelease,
       'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
-      approval.plus(Duration.hours(100 + 36 + 48)),
-      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine),
+      // Two approvals now: the promotion's and the bitflip's.
+      approval.plus(approval).plus(Duration.hours(100 + 36 + 48)),
+      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine, this.approvalRequest),
     );
     this.pipelines = { compose, staging, promotion, minorRelease };
     this.hostCommands.serve(Object.values(this.pipelines).map((p) => p.stateMachine));

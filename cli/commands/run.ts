@@ -36,6 +36,8 @@ const RUN_OPTIONS = {
   updateinfo: { type: 'string' },
   tree: { type: 'string' },
   'allow-shrink': { type: 'string' },
+  'ga-step': { type: 'string' },
+  previous: { type: 'string' },
   step: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
@@ -123,6 +125,8 @@ function stepValues(
     tree: values.tree,
     'approved-digest': values.digest,
     'allow-shrink': values['allow-shrink'],
+    step: values['ga-step'],
+    previous: values.previous,
     'dry-run': values['dry-run'],
   };
   const takes = new Set(paramsOf(operation).map((p) => p.name));

@@ -13,6 +13,7 @@ import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
+import { runGaCycle } from './ga.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 import { exportSecretKey } from './rpm-tools.ts';
 import { demoSigs, sigProductionDirs, withDemoSig } from './sig-demo.ts';
@@ -44,6 +45,8 @@ export interface DemoOptions {
   stopOnInterrupt?: boolean;
   /** Delete a pipeline a previous demo left on the root (refused without it). */
   force?: boolean;
+  /** GA day instead of an updates cycle: the minor-release machine (ga.ts). */
+  ga?: boolean;
 }
 
 export interface DemoResult {
@@ -71,6 +74,11 @@ export interface DemoResult {
   /** Seconds per demo step, for bench/. */
   timings: Record<string, number>;
   ok: boolean;
+  /** GA demo only: the ISO images published, the torrents made, production's major link, the bitflip. */
+  isos?: string[];
+  torrents?: string[];
+  majorLink?: string | null;
+  releaseOpen?: boolean;
 }
 
 /** What a demo root holds that a new demo would delete: executions and published trees. */
@@ -231,7 +239,7 @@ async function runOnPreparedRoot(
   await exportSecretKey(store.key, secretFilePath(root, buildConfig(overrides).aws.signingKeySecret));
   const apollo = await serveDemoErrata(root);
   try {
-    return await runCycle(options, store, timed, timings);
+    return await (options.ga ? runGaCycle : runCycle)(options, store, timed, timings);
   } finally {
     // Nobody serves the stand-in now: a later command on this root serves it again.
     await apollo.close();

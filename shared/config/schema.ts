@@ -175,6 +175,14 @@ const AwsSettings = z.strictObject({
 export const SECRET_SOURCES = ['file', 'aws'] as const;
 
 /** How the compose host itself is checked (releng-host doctor, and before every operation). */
+/** GA day (ga-publish): where previous minor releases are vaulted, and whether they are. */
+const GaSettings = z.strictObject({
+  /** The vault tree on the production mount (the toolkit's VAULT_STUB). */
+  vaultStub: RelativePath.default('mirror/vault/rocky'),
+  /** Copy the previous minor release of the major into the vault when a new one opens. */
+  vaultPrevious: z.boolean().default(true),
+});
+
 const HostSettings = z.strictObject({
   /**
    * Every tree (config.mounts) must be a mount point of an NFS 4 / EFS file system; an
@@ -276,6 +284,7 @@ export const ConfigSchema = z
     aws: AwsSettings.prefault({}),
     host: HostSettings.prefault({}),
     koji: KojiSettings.prefault({}),
+    ga: GaSettings.prefault({}),
     majors: z.record(MajorKey, MajorSettings),
   })
   .superRefine((config, ctx) => {
