@@ -38,8 +38,24 @@ export function laneForTag(config: ReleaseConfig, tag: string): Lane | undefined
   return undefined;
 }
 
-/** Lock names in the lock table: one per lane, one for production publishing. */
+/**
+ * Lock names in the state table: one per lane, one per major's staging, one for production
+ * publishing. The state machines build the same names with States.Format from these templates.
+ */
+export const LANE_LOCK_FORMAT = 'lane:{}/{}';
+export const STAGING_LOCK_FORMAT = 'staging:{}';
 export const PUBLISH_LOCK = 'publish';
+
+/** Fills each `{}` of a States.Format template in order, as Step Functions does. */
+function formatLockName(template: string, ...args: string[]): string {
+  let next = 0;
+  return template.replaceAll('{}', () => args[next++] ?? '');
+}
+
 export function laneLockName(lane: Lane): string {
-  return `lane:${laneId(lane)}`;
+  return formatLockName(LANE_LOCK_FORMAT, lane.major, lane.compose);
+}
+
+export function stagingLockName(major: string): string {
+  return formatLockName(STAGING_LOCK_FORMAT, major);
 }

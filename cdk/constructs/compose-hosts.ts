@@ -8,14 +8,12 @@ import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { bootstrapCommands, type EfsMount } from './host-bootstrap.ts';
 import { HostInstall } from './host-install.ts';
 
-/** The four EFS mounts of a compose host, by config key, and where they are mounted. */
-export const HOST_MOUNTS = {
-  koji: '/mnt/koji',
-  compose: '/mnt/compose',
-  staging: '/mnt/repos-staging',
-  production: '/mnt/repos-production',
-} as const;
-type MountName = keyof typeof HOST_MOUNTS;
+/** The four trees a compose host mounts from EFS, by config.mounts key. */
+type MountName = keyof ReleaseConfig['mounts'];
+const MOUNT_NAMES: readonly MountName[] = ['koji', 'compose', 'staging', 'production'];
+
+/** Where a host mounts a tree: config.mounts under `/`, the root releng-host runs with on AWS. */
+const mountPointOf = (config: ReleaseConfig, name: MountName) => `/${config.mounts[name]}`;
 
 export interface ComposeHostsProps {
   readonly config: ReleaseConfig;
@@ -184,13 +182,11 @@ export class ComposeHosts extends Construct {
       (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
     }
     if (fileSystem) instance.node.addDependency(fileSystem.mountTargetsAvailable);
-    const mounts: EfsMount[] = (Object.entries(HOST_MOUNTS) as [MountName, string][]).map(
-      ([name, mountPoint]) => ({
-        mountPoint,
-        fileSystemId: fileSystemIds[name],
-        accessPointId: accessPoints[name].attrAccessPointId,
-      }),
-    );
+    const mounts: EfsMount[] = MOUNT_NAMES.map((name) => ({
+      mountPoint: mountPointOf(config, name),
+      fileSystemId: fileSystemIds[name],
+      accessPointId: accessPoints[name].attrAccessPointId,
+    }));
     instance.userData.addCommands(...bootstrapCommands(mounts));
     return { instance, fileSystem, fileSystemIds, accessPoints };
   }
@@ -242,7 +238,7 @@ export class ComposeHosts extends Construct {
     fileSystemIds: Record<MountName, string>,
     created: boolean,
   ): Record<MountName, efs.CfnAccessPoint> {
-    const names = Object.keys(HOST_MOUNTS) as MountName[];
+    const names = MOUNT_NAMES;
     const sharers = (name: MountName) => names.filter((n) => fileSystemIds[n] === fileSystemIds[name]).length;
     const entries = names.map((name) => {
       const path = created || sharers(name) > 1 ? `/${name}` : '/';

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,6 +7,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { anyOccurrenceAlarm } from './alarm.ts';
 
 export interface NotificationsProps {
   readonly emails: readonly string[];
@@ -103,15 +103,11 @@ export class Monitoring extends Construct {
       label: 'SSM commands failed or timed out',
       period,
     });
-    this.commandFailuresAlarm = new cloudwatch.Alarm(this, 'CommandFailuresAlarm', {
+    this.commandFailuresAlarm = anyOccurrenceAlarm(this, 'CommandFailuresAlarm', {
       metric: commandFailures,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'an SSM command on a compose host failed or timed out',
+      description: 'an SSM command on a compose host failed or timed out',
+      topic: props.topic,
     });
-    this.commandFailuresAlarm.addAlarmAction(new actions.SnsAction(props.topic));
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(7) });
     const machines = Object.entries(props.stateMachines);

@@ -1,10 +1,10 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { anyOccurrenceAlarm } from './alarm.ts';
 
 export interface PipelineStateMachineProps {
   /** Builds the definition; states are created in this construct's scope. */
@@ -46,18 +46,8 @@ export class PipelineStateMachine extends Construct {
       reason:
         'X-Ray tracing, log delivery (logs:CreateLogDelivery and friends) and ssm:GetCommandInvocation have no resource-level permissions',
     });
-    const alarm = (name: string, metric: cloudwatch.Metric, what: string) => {
-      const a = new cloudwatch.Alarm(this, name, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${id}: ${what}`,
-      });
-      a.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-      return a;
-    };
+    const alarm = (name: string, metric: cloudwatch.Metric, what: string) =>
+      anyOccurrenceAlarm(this, name, { metric, description: `${id}: ${what}`, topic: props.alarmTopic });
     const period = Duration.minutes(5);
     this.failedAlarm = alarm(
       'FailedAlarm',

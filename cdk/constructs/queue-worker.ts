@@ -1,10 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { anyOccurrenceAlarm } from './alarm.ts';
 import { type FunctionName, RelengFunction } from './releng-function.ts';
 
 export interface QueueWorkerProps {
@@ -71,14 +71,10 @@ export class QueueWorker extends Construct {
         maxBatchingWindow: Duration.seconds(5),
       }),
     );
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+    this.deadLetterAlarm = anyOccurrenceAlarm(this, 'DeadLetterAlarm', {
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${id}: messages are in the dead-letter queue`,
+      description: `${id}: messages are in the dead-letter queue`,
+      topic: props.alarmTopic,
     });
-    this.deadLetterAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 }

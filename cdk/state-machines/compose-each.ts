@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { LANE_LOCK_FORMAT } from '../../shared/lanes.ts';
 import { at, type PipelineKit, RELEASE_FIELDS } from '../constructs/pipeline-kit.ts';
 
 /** Composes that run at once; each takes its own lane lock. */
@@ -25,7 +26,7 @@ export function composeEach(scope: Construct, kit: PipelineKit): sfn.Map {
         sfn.JsonPath.objectAt('$$.Map.Item.Value'),
       ),
       lockName: sfn.JsonPath.format(
-        'lane:{}/{}',
+        LANE_LOCK_FORMAT,
         sfn.JsonPath.stringAt('$.major'),
         sfn.JsonPath.stringAt('$$.Map.Item.Value.name'),
       ),

@@ -3,6 +3,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { STAGING_LOCK_FORMAT } from '../../shared/lanes.ts';
 import {
   at,
   type PipelineKit,
@@ -19,7 +20,7 @@ export const STAGING_LOCK = { label: 'Staging lock', lockName: at('$.lock.name')
 
 export function nameStagingLock(scope: Construct): sfn.Pass {
   return new sfn.Pass(scope, 'Name staging lock', {
-    parameters: { name: sfn.JsonPath.format('staging:{}', sfn.JsonPath.stringAt('$.major')) },
+    parameters: { name: sfn.JsonPath.format(STAGING_LOCK_FORMAT, sfn.JsonPath.stringAt('$.major')) },
     resultPath: '$.lock',
   });
 }

@@ -6,6 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLockStore } from '../../functions/adapters/dynamodb.ts';
 import { DEFAULT_LOCK_TIMING, type FileLockHolder, lockDir } from '../../host/framework/locks.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { laneLockName, PUBLISH_LOCK, stagingLockName } from '../../shared/lanes.ts';
 import type { Clock, LockAdmin, LockRecord } from '../../shared/ports.ts';
 import { lockTtlSeconds, STATE_TABLE } from '../../shared/state-table.ts';
 import {
@@ -180,9 +181,11 @@ export function holderText(view: LockView): string {
 export function wantedLocks(state: string, input: unknown): string[] {
   const i = (input ?? {}) as { major?: string; composes?: Array<{ name?: string } | string> };
   if (state.startsWith('Lane lock'))
-    return (i.composes ?? []).map((c) => `lane:${i.major}/${typeof c === 'string' ? c : c.name}`);
-  if (state.startsWith('Staging lock')) return [`staging:${i.major}`];
-  if (state.startsWith('Publish lock')) return ['publish'];
+    return (i.composes ?? []).map((c) =>
+      laneLockName({ major: String(i.major), compose: String(typeof c === 'string' ? c : c.name) }),
+    );
+  if (state.startsWith('Staging lock')) return [stagingLockName(String(i.major))];
+  if (state.startsWith('Publish lock')) return [PUBLISH_LOCK];
   return [];
 }
 
