@@ -2,6 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { LANE_LOCK_FORMAT } from '../../shared/lanes.ts';
+import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
+import { jsonPathDefaults } from '../../shared/messages/defaults.ts';
 import { at, type PipelineKit, RELEASE_FIELDS } from '../constructs/pipeline-kit.ts';
 
 /** Composes that run at once; each takes its own lane lock. */
@@ -57,11 +59,11 @@ export function composeEach(scope: Construct, kit: PipelineKit): sfn.Map {
   return map;
 }
 
-/** Defaults for optional ComposeRequestV1 fields, so JSONPath can always reference them. */
+/**
+ * ComposeRequestV1's defaults for JSONPath, and `composeDefaults`, merged under each compose of
+ * the list (its optional resumeComposeId).
+ */
 export const COMPOSE_REQUEST_DEFAULTS = {
-  channel: 'stable',
-  revision: '',
-  sigs: [],
-  quietSeconds: 0,
+  ...jsonPathDefaults(ComposeRequestV1),
   composeDefaults: { resumeComposeId: '' },
 };

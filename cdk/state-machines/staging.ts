@@ -4,6 +4,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { STAGING_LOCK_FORMAT } from '../../shared/lanes.ts';
+import { jsonPathDefaults } from '../../shared/messages/defaults.ts';
+import { StagingRequestV1 } from '../../shared/messages/staging-request.ts';
 import {
   at,
   type PipelineKit,
@@ -48,17 +50,10 @@ export const STAGING_READY = {
 };
 
 /** Defaults for the optional fields of the staging input. */
-export const STAGING_REQUEST_DEFAULTS = {
-  channel: 'stable',
-  revision: '',
-  sigs: [],
-  composes: [],
-  requestId: '',
-};
+export const STAGING_REQUEST_DEFAULTS = jsonPathDefaults(StagingRequestV1);
 
 /**
- * staging — input `{version: 1, major, channel?, revision?, composes: string[], sigs?: string[],
- * requestedBy, requestId}`. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
+ * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
  * sync-to-staging for each built compose in the major's configured staging order (the seed's:
  * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
  * verify-staging; then StagingReadyV1 with the manifest digest onto the promotion queue.

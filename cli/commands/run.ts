@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { loadConfig } from '../../shared/config/load.ts';
 import { Channel, ComposeKind } from '../../shared/config/schema.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
+import { PromotionRequestV1 } from '../../shared/messages/promotion.ts';
+import { StagingRequestV1 } from '../../shared/messages/staging-request.ts';
 import { type HostOperationName, hostArgv, ParamError, paramsOf } from '../../shared/operations.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
@@ -133,16 +135,18 @@ export function machineInput(command: string, values: RunValues, requestId: stri
     );
   }
   if (command === 'sync-staging') {
-    return {
-      version: 1,
-      major,
-      channel,
-      revision: revision ?? '',
-      composes,
-      sigs: values.sig ?? [],
-      requestedBy,
-      requestId,
-    };
+    return check(
+      StagingRequestV1.safeParse({
+        version: 1,
+        major,
+        channel,
+        revision: revision ?? '',
+        composes,
+        sigs: values.sig ?? [],
+        requestedBy,
+        requestId,
+      }),
+    );
   }
   throw new UsageError(`${command} has no state machine input builder`);
 }
@@ -226,7 +230,7 @@ async function promotionInput(values: RunValues, out: Output): Promise<unknown> 
       `no staging-ready message for major ${major}${values.digest ? ` with digest ${values.digest}` : ''}: run releng sync-staging first`,
     );
   }
-  return { version: 1, releases: [match] };
+  return check(PromotionRequestV1.safeParse({ version: 1, releases: [match] }));
 }
 
 /** Inputs every run command checks before it starts an execution or takes a lock. */
