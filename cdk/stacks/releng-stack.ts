@@ -72,14 +72,10 @@ export class RelengStack extends Stack {
     );
     this.approvalRequest = new RelengFunction(this, 'ApprovalRequest', {
       handlerName: 'approval-request',
-      environment: {
-        ...commonEnv,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
-        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
-      },
+      environment: commonEnv,
     });
-    this.state.table.grantReadWriteData(this.approvalRequest);
-    this.notifications.grantPublish(this.approvalRequest);
+    this.state.bindTo(this.approvalRequest);
+    this.notifications.bindTo(this.approvalRequest);
 
     this.hostCommands = new HostCommandBridge(this, 'HostCommands', {
       state: this.state,
@@ -119,14 +115,12 @@ export class RelengStack extends Stack {
       environment: {
         ...commonEnv,
         [LAMBDA_ENV.promotionStateMachineArn]: promotion.stateMachine.stateMachineArn,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
-        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
       },
     });
     promotion.stateMachine.grantStartExecution(this.promotionEvents.function);
     promotion.stateMachine.grantTaskResponse(this.promotionEvents.function);
-    this.state.table.grantReadWriteData(this.promotionEvents.function);
-    this.notifications.grantPublish(this.promotionEvents.function);
+    this.state.bindTo(this.promotionEvents.function);
+    this.notifications.bindTo(this.promotionEvents.function);
 
     const staging = pipeline(
       PIPELINE_IDS.staging,
@@ -160,7 +154,6 @@ export class RelengStack extends Stack {
       environment: {
         ...commonEnv,
         [LAMBDA_ENV.composeStateMachineArn]: compose.stateMachine.stateMachineArn,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
       },
     });
     compose.stateMachine.grantStartExecution(this.kojiEvents.function);
@@ -179,7 +172,7 @@ export class RelengStack extends Stack {
       reason:
         'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
     });
-    this.state.table.grantReadWriteData(this.kojiEvents.function);
+    this.state.bindTo(this.kojiEvents.function);
 
     // What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these).
     const output = (id: string, value: string, description: string) =>
