@@ -132,18 +132,21 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
   await ensureLocalMounts(root, config);
   const definitions = options.definitions ?? (await localDefinitions(config));
   await installHost(root, definitions, configFile, config);
-  const session = {} as LocalSession;
+  // Executions start only once the session exists, so an approval event always finds it.
+  let session: LocalSession | undefined;
   const listener = (event: EngineEvent) => {
     options.listener?.(event);
-    if (event.kind === 'approval' && options.autoApproveAs) {
+    if (event.kind === 'approval' && options.autoApproveAs && session) {
       void autoApprove(session, options.autoApproveAs, event.execution).catch((err) =>
         options.listener?.({ ...event, kind: 'progress', message: (err as Error).message }),
       );
     }
   };
-  const adapters = createLocalAdapters(root);
+  const fileAdapters = createLocalAdapters(root);
+  // The handlers' adapters: the file ones with approvals on the engine's state table.
+  let adapters: LocalAdapters = fileAdapters;
   const engine = new LocalEngine({
-    notifier: echoNotifier(adapters.notifier, listener),
+    notifier: echoNotifier(fileAdapters.notifier, listener),
     root,
     definitions,
     listener,
@@ -154,12 +157,13 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
         config,
         approvers: [localUser(), ...(options.autoApproveAs ? [options.autoApproveAs] : [])],
         listener,
-        adapters,
+        adapters: fileAdapters,
       });
+      adapters = built.adapters;
       return built.functions;
     },
   });
-  Object.assign(session, { engine, adapters, config, ...(configFile ? { configFile } : {}) });
+  session = { engine, adapters, config, ...(configFile ? { configFile } : {}) };
   if (options.stopOnInterrupt) stopOnInterrupt(engine);
   return session;
 }

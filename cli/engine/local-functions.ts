@@ -172,12 +172,12 @@ export function createLocalFunctions(
   options: LocalFunctionOptions,
 ): { functions: LocalFunctions; adapters: LocalAdapters } {
   const clock = options.clock ?? systemClock;
-  const adapters = options.adapters ?? createLocalAdapters(engine.root, clock);
+  const given = options.adapters ?? createLocalAdapters(engine.root, clock);
+  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
+  const adapters: LocalAdapters = { ...given, approvals: engineApprovalStore(engine, given.approvals) };
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
   const locks = engineLockStore(engine, adapters.locks, clock);
-  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
-  adapters.approvals = engineApprovalStore(engine, adapters.approvals);
   const kojiEvents = createKojiEventsHandler(
     { config, lanes: adapters.lanes, locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),
