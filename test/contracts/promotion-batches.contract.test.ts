@@ -40,7 +40,10 @@ async function viaMoto(): Promise<{ store: PromotionBatchStore; cleanup(): void 
       ],
     }),
   );
-  return { store: new DynamoPromotionBatchStore(createDocumentClient(client), table, clock), cleanup: () => {} };
+  return {
+    store: new DynamoPromotionBatchStore(createDocumentClient(client), table, clock),
+    cleanup: () => {},
+  };
 }
 
 async function viaLocalTable(): Promise<{ store: PromotionBatchStore; cleanup(): void }> {
