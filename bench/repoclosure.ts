@@ -61,7 +61,7 @@ async function closure(root: string, settings: MajorSettings, tree: string, osRe
       tree,
       osRepos,
       scratch,
-      parallel,
+      { parallel },
     );
     if (report.status !== 'passed')
       throw new Error(`closure ${report.status}: ${problems.slice(0, 3).join('; ')}`);

@@ -56,13 +56,9 @@ const SIG_STAGING_READY = { ...SIG_FIELDS, channel: 'stable', sigs: [] };
 /** Defaults for the optional fields of the staging input. */
 export const STAGING_REQUEST_DEFAULTS = jsonPathDefaults(StagingRequestV1);
 
-/**
- * Each SIG of the request as a release of its own: sync-to-staging-sig, then sign-repos and
- * verify-staging with `--sig` (its own digest), collected into `$.sigReleases` as the
- * StagingReadyV1 (with `sig`) each is announced with after the release's.
- */
-function stageSigs(scope: Construct, kit: PipelineKit): sfn.Map {
-  const stageSig = new sfn.Map(scope, 'Stage SIGs', {
+/** The SIGs of the request, in order: one Map over `$.sigs` with the major and requester. */
+function eachSig(scope: Construct, id: string, resultPath: string): sfn.Map {
+  return new sfn.Map(scope, id, {
     itemsPath: '$.sigs',
     maxConcurrency: 1,
     itemSelector: {
@@ -71,15 +67,34 @@ function stageSigs(scope: Construct, kit: PipelineKit): sfn.Map {
       'requestedBy.$': '$.requestedBy',
       'requestId.$': '$.requestId',
     },
-    resultPath: '$.sigReleases',
+    resultPath,
   });
-  const sig = { major: at('$.major'), sig: at('$.sig') };
-  stageSig.itemProcessor(
+}
+
+const SIG_PARAMS = { major: at('$.major'), sig: at('$.sig') };
+
+/** sync-to-staging-sig per SIG, first in the seed's staging order. */
+function syncSigs(scope: Construct, kit: PipelineKit): sfn.Map {
+  const sync = eachSig(scope, 'Sync SIGs', sfn.JsonPath.DISCARD);
+  sync.itemProcessor(kit.host(scope, 'Sync SIG', 'sync-to-staging-sig', SIG_PARAMS));
+  return sync;
+}
+
+/**
+ * Each SIG as a release of its own, once the release it builds on is staged (its repoclosure
+ * uses that release's BaseOS and AppStream): sign-repos and verify-staging with `--sig` (its own
+ * digest), collected into `$.sigReleases` as the StagingReadyV1 (with `sig`) each is announced with.
+ */
+function verifySigs(scope: Construct, kit: PipelineKit): sfn.Map {
+  const verify = eachSig(scope, 'Sign and verify SIGs', '$.sigReleases');
+  verify.itemProcessor(
     kit
-      .host(scope, 'Sync SIG', 'sync-to-staging-sig', sig)
-      .next(kit.host(scope, 'Sign SIG repos', 'sign-repos', sig))
+      .host(scope, 'Sign SIG repos', 'sign-repos', SIG_PARAMS)
       .next(
-        kit.host(scope, 'Verify SIG', 'verify-staging', sig, { resultPath: '$.verify', parseOutput: true }),
+        kit.host(scope, 'Verify SIG', 'verify-staging', SIG_PARAMS, {
+          resultPath: '$.verify',
+          parseOutput: true,
+        }),
       )
       .next(
         new sfn.Pass(scope, 'SIG staging ready', {
@@ -87,15 +102,15 @@ function stageSigs(scope: Construct, kit: PipelineKit): sfn.Map {
         }),
       ),
   );
-  return stageSig;
+  return verify;
 }
 
 /**
- * staging — input StagingRequestV1. Under the lock `staging:<major>`: per SIG sync-to-staging-sig,
- * sign and verify its tree (stageSigs),
+ * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
  * sync-to-staging for each built compose in the major's configured staging order (the seed's:
  * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
- * verify-staging; then StagingReadyV1 with the manifest digest onto the promotion queue.
+ * verify-staging; then each SIG signed and verified as a release of its own (verifySigs); then
+ * StagingReadyV1 with the manifest digest onto the promotion queue, and one per SIG.
  */
 export function stagingDefinition(
   scope: Construct,
@@ -103,7 +118,6 @@ export function stagingDefinition(
   promotionQueue: sqs.IQueue,
 ): sfn.IChainable {
   const lock = STAGING_LOCK;
-  const syncSigs = stageSigs(scope, kit);
 
   const syncComposes = new sfn.Map(scope, 'Sync composes in order', {
     itemsPath: '$.stagingOrder',
@@ -173,6 +187,7 @@ export function stagingDefinition(
     .next(kit.host(scope, 'Apply updateinfo', 'apply-updateinfo', releaseParams()))
     .next(kit.host(scope, 'Sign repos', 'sign-repos', { ...releaseParams(), tree: { value: 'staging' } }))
     .next(verifyStaging(scope, kit))
+    .next(verifySigs(scope, kit))
     .next(announce)
     .next(announceSigs);
 
@@ -184,7 +199,7 @@ export function stagingDefinition(
       .checkEfs(scope, 'Check EFS')
       .next(kit.checkHost(scope, 'Check compose host', at('$.major')))
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
-      .next(syncSigs)
+      .next(syncSigs(scope, kit))
       .next(order),
     [kit.release(scope, { ...lock, label: 'Staging lock after failure' })],
   );

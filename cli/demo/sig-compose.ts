@@ -29,6 +29,7 @@ export async function createSigCompose(
   sig = DEMO_SIG,
   respin = 0,
   arch = 'x86_64',
+  requires?: string[],
 ): Promise<SigCompose> {
   const composeRoot = join(store.root, 'mnt', 'compose', store.major);
   const composeId = `SIG-${sig}-${store.major}-20260101.${respin}`;
@@ -39,7 +40,14 @@ export async function createSigCompose(
   const packages: string[] = [];
   try {
     const built = await buildRpm(
-      { name: `demo-${sig}-sig`, version: '1.0', release: `${respin + 1}.el${store.major}`, arch: 'noarch' },
+      {
+        name: `demo-${sig}-sig`,
+        version: '1.0',
+        release: `${respin + 1}.el${store.major}`,
+        arch: 'noarch',
+        // SIG packages build on the release: verify-staging closes them against its BaseOS.
+        requires: requires ?? ['demo-hello'],
+      },
       work,
     );
     const rpm = built.binaries[0]!;

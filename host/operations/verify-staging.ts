@@ -7,7 +7,7 @@ import type { Release, ReleasePaths } from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
-import { selectedRelease } from '../publish/release.ts';
+import { baseRelease, selectedRelease } from '../publish/release.ts';
 import { recordVerified } from '../publish/verified.ts';
 import {
   computeStagedContent,
@@ -19,7 +19,7 @@ import {
 } from '../repo/manifest.ts';
 import { packageSignatureProblems, signatureRecordFile } from '../repo/package-signatures.ts';
 import { checkRepo, type RepoFacts, rpmFiles } from '../repo/repo-checks.ts';
-import { type ClosureReport, checkClosure, closureSummary, SOLVER } from '../repo/repoclosure.ts';
+import { checkClosure, closureSummary } from '../repo/repoclosure.ts';
 import { readStaged, relengDir } from '../repo/staged.ts';
 import { capped, treeSafetyProblems } from '../repo/tree-safety.ts';
 import { walkTree } from '../repo/tree-walk.ts';
@@ -74,22 +74,37 @@ async function shrinkProblems(
   return problems;
 }
 
+/**
+ * The repos a SIG's packages are closed against: the base release's (BaseOS, AppStream) as
+ * clients have them, from production, or from staging before the release's first publish.
+ */
+async function sigBaseRepos(ctx: OperationContext): Promise<{ tree: string; osRepos: string[] }> {
+  const { release, paths } = baseRelease(ctx);
+  for (const tree of [paths.productionRelease, paths.stagingRelease]) {
+    if (!existsSync(tree)) continue;
+    const osRepos = (await findRepoDirs(tree)).filter((rel) => rel.endsWith('/os'));
+    if (osRepos.some((rel) => release.settings.repoclosureBase.includes(rel.split('/')[0]!)))
+      return { tree, osRepos };
+  }
+  throw new HostOperationError(
+    `repoclosure: no ${release.settings.repoclosureBase.join(', ')} repos of release ${release.productionDirName} in production or staging to close the SIG's packages against`,
+  );
+}
+
 /** The closure check in a scratch dir that is removed afterwards (dnf's installroot and cache). */
 async function closure(ctx: OperationContext, release: Release, paths: ReleasePaths, facts: RepoFacts[]) {
+  const base = release.sig ? await sigBaseRepos(ctx) : undefined;
   // A dry run must not touch the staging mount, not even to make and remove a temp dir there
   // (that moves the directory's mtime), so it uses the system's.
-  if (release.sig) {
-    // A SIG's packages build on the base release's repos, which its tree does not hold.
-    ctx.log(`repoclosure: SIG ${release.sig} needs its base release's repos, not checked`);
-    const report: ClosureReport = { solver: SOLVER, status: 'not checked (SIG)', sets: [], seconds: 0 };
-    return { report, problems: [] };
-  }
   const scratchParent = ctx.dryRun ? tmpdir() : relengDir(paths);
   await mkdir(scratchParent, { recursive: true });
   const scratch = await mkdtemp(join(scratchParent, 'repoclosure-'));
   try {
     const osRepos = facts.map((f) => f.rel).filter((rel) => rel.endsWith('/os'));
-    return await checkClosure(ctx, release.settings, release.major, paths.stagingRelease, osRepos, scratch);
+    return await checkClosure(ctx, release.settings, release.major, paths.stagingRelease, osRepos, scratch, {
+      base,
+      name: release.sig,
+    });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -126,9 +126,21 @@ export function closureProblems(report: SetReport): string[] {
 
 export interface ClosureReport {
   solver: typeof SOLVER;
-  status: 'passed' | 'failed' | 'solver missing' | 'not checked (SIG)';
+  status: 'passed' | 'failed' | 'solver missing';
   sets: SetReport[];
   seconds: number;
+}
+
+export interface ClosureOptions {
+  /**
+   * Another tree whose base repos (`repoclosureBase`) the checked repos may use but which is not
+   * checked itself: a SIG's packages close against its release's BaseOS and AppStream.
+   */
+  base?: { tree: string; osRepos: string[] };
+  /** The repo name of a tree whose repos are `<arch>/os` (a SIG's tree: the SIG). */
+  name?: string;
+  /** Arches closed side by side. */
+  parallel?: number;
 }
 
 /** The sets of one arch, in order, sharing one scratch dir (dnf's .solv cache). */
@@ -139,10 +151,15 @@ async function closeArch(
   dirs: Record<string, string>,
   arch: string,
   scratch: string,
+  own: ReadonlySet<string>,
 ): Promise<{ sets: SetReport[]; problems: string[]; solverMissing: boolean }> {
   const sets: SetReport[] = [];
   const problems: string[] = [];
-  for (const set of closureSets(settings, arch, Object.keys(dirs))) {
+  // Sets that check only repos of another tree (a SIG's base release) were checked there.
+  const mine = closureSets(settings, arch, Object.keys(dirs)).filter((set) =>
+    set.check.some((r) => own.has(r)),
+  );
+  for (const set of mine) {
     try {
       const report = await closeSet(ctx, set, dirs, major, scratch);
       sets.push(report);
@@ -167,16 +184,25 @@ export async function checkClosure(
   tree: string,
   osRepos: string[],
   scratchParent: string,
-  parallel = Math.min(availableParallelism(), 4),
+  options: ClosureOptions = {},
 ): Promise<{ report: ClosureReport; problems: string[] }> {
   const start = process.hrtime.bigint();
+  const { base, parallel = Math.min(availableParallelism(), 4) } = options;
   const perArch = await mapLimit(settings.arches, parallel, (arch) => {
     const dirs: Record<string, string> = {};
-    for (const rel of osRepos) {
-      const [name, repoArch, kind] = rel.split('/');
-      if (name && repoArch === arch && kind === 'os') dirs[name] = join(tree, rel);
-    }
-    return closeArch(ctx, settings, major, dirs, arch, join(scratchParent, arch));
+    const add = (from: string, rels: string[], only?: readonly string[]) => {
+      for (const rel of rels) {
+        // A SIG tree's repos are `<arch>/os`: the SIG names them.
+        const parts = rel.split('/');
+        const [name, repoArch, kind] = parts.length === 2 && options.name ? [options.name, ...parts] : parts;
+        if (name && repoArch === arch && kind === 'os' && (!only || only.includes(name)))
+          dirs[name] = join(from, rel);
+      }
+    };
+    if (base) add(base.tree, base.osRepos, settings.repoclosureBase);
+    add(tree, osRepos);
+    const own = new Set(Object.keys(dirs).filter((name) => dirs[name]!.startsWith(`${tree}/`)));
+    return closeArch(ctx, settings, major, dirs, arch, join(scratchParent, arch), own);
   });
   const sets = perArch.flatMap((a) => a.sets);
   const missing = perArch.find((a) => a.solverMissing);

@@ -32,9 +32,24 @@ afterAll(async () => {
 describe('a SIG release', () => {
   let digest: string;
 
-  it('is staged, signed and verified on its own tree with its own digest', async () => {
+  it('is not verified before the release it builds on is staged: its repoclosure needs that BaseOS', async () => {
     const synced = await host('sync-to-staging-sig', '--major', '8', '--sig', 'kernel');
     expect(synced.code, synced.stderr).toBe(0);
+    const verified = await host('verify-staging', '--sig', 'kernel');
+    expect(verified.code).not.toBe(0);
+    expect(verified.result.error).toMatch(
+      /no BaseOS, AppStream repos of release 8\.\d+ in production or staging/,
+    );
+  }, 120_000);
+
+  it('is staged, signed and verified on its own tree with its own digest', async () => {
+    for (const args of [
+      ['compose', '--compose', 'Rocky', '--kind', 'updates'],
+      ['sync-to-staging', '--compose', 'Rocky'],
+    ]) {
+      const run = await host(...(args as [string, ...string[]]));
+      expect(run.code, run.stderr).toBe(0);
+    }
     const signed = await host('sign-repos', '--sig', 'kernel');
     expect(signed.code, signed.stderr).toBe(0);
     expect(signed.result.tree).toBe(sigTree('repos-staging'));
@@ -43,6 +58,8 @@ describe('a SIG release', () => {
     expect(verified.code, verified.stderr).toBe(0);
     digest = verified.result.digest as string;
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    // Closed against the staged release's BaseOS, where demo-hello (its requirement) lives.
+    expect(verified.result.repoclosure).toMatchObject({ status: 'passed', unresolvedPackages: 0 });
     const summary = verified.result.summary as { composeIds: string[]; packageCount: number };
     expect(summary.composeIds).toEqual([compose.composeId]);
     expect(summary.packageCount).toBe(1);
@@ -52,6 +69,18 @@ describe('a SIG release', () => {
     expect(manifest.digest).toBe(digest);
     expect(manifest.files.map((f: { path: string }) => f.path)).toContain(
       `x86_64/os/Packages/${compose.packages[0]}`,
+    );
+  }, 120_000);
+
+  it('fails verification when a SIG package requires what neither the SIG nor BaseOS/AppStream provides', async () => {
+    await createSigCompose(store, 'kmod', 0, 'x86_64', ['libmissing.so.1()(64bit)']);
+    const synced = await host('sync-to-staging-sig', '--major', '8', '--sig', 'kmod');
+    expect(synced.code, synced.stderr).toBe(0);
+    expect((await host('sign-repos', '--sig', 'kmod')).code).toBe(0);
+    const verified = await host('verify-staging', '--sig', 'kmod');
+    expect(verified.code).not.toBe(0);
+    expect(verified.result.error).toMatch(
+      /demo-kmod-sig-1\.0-1\.el8\.noarch .*requires libmissing\.so\.1\(\)\(64bit\)/,
     );
   }, 120_000);
 
