@@ -150,9 +150,9 @@ export async function writeTreeLists(
     const images = names.imageList
       ? await writeImageList(tree, names.imageList, scan.dirs.keys(), options)
       : undefined;
-    // An incremental walk carries the previous list's checksum lines over, the image list's too.
-    const checksums = checksumsOf(tree, scan).filter((c) => !images || c.path !== images.checksum.path);
-    const facts = draft.finish([...checksums, ...(images ? [images.checksum] : [])]);
+    // A new image list changes the time list (its checksum line) whatever the walk found.
+    if (images?.written) delete onDisk.sameContentAs;
+    const facts = draft.finish([...checksumsOf(tree, scan), ...(images ? [images.checksum] : [])]);
     const { written, ...digests } = await commitLists(tree, names, draft, facts, { ...options, ...onDisk });
     if (scan.cacheable)
       await writeDirCache(options.cacheFile, {
