@@ -215,7 +215,7 @@ describe('staging pipeline', () => {
     summary: stagingReady('8', DIGEST_8).summary,
   };
 
-  it("syncs SIGs, then the built composes in the major's order, prepares, signs, verifies and announces", async () => {
+  it("syncs SIGs, then the built composes in the major's order, prepares, signs, verifies, verifies the SIGs and announces", async () => {
     const world = new PipelineWorld(
       template,
       (c) =>
@@ -241,14 +241,15 @@ describe('staging pipeline', () => {
       ]),
     ).toEqual([
       ['sync-to-staging-sig', 'kernel'],
-      ['sign-repos', 'kernel'],
-      ['verify-staging', 'kernel'],
       ['sync-to-staging', 'Plus'],
       ['sync-to-staging', 'Rocky'],
       ['prep-staging', ''],
       ['apply-updateinfo', ''],
       ['sign-repos', 'staging'],
       ['verify-staging', ''],
+      // A SIG is verified once the release it builds on is staged: its repoclosure needs BaseOS.
+      ['sign-repos', 'kernel'],
+      ['verify-staging', 'kernel'],
     ]);
     expect(world.locksTaken).toEqual(['LOCK#staging:8']);
     expect(await world.heldLocks()).toEqual([]);
