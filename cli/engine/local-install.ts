@@ -131,7 +131,7 @@ const BUNDLE_RECIPE = fileURLToPath(new URL('../../cdk/constructs/host-install.t
  * One host bundle per checkout, shared by every local root: a fresh root (each demo, most
  * tests) reuses it instead of running esbuild again. Its content is what each root's S3 gets.
  */
-const SHARED_BUNDLE_DIR = fileURLToPath(new URL('../../bin/.build/host-install', import.meta.url));
+const SHARED_BUNDLE_DIR = fileURLToPath(new URL('../../.build/host-install', import.meta.url));
 
 interface BundleStamp {
   /** Every input esbuild read (absolute path) and the sha256 of its content. */
