@@ -316,6 +316,31 @@ export async function serveDemoErrataAgain(rootOption: string): Promise<() => Pr
   };
 }
 
+/** The demo's release (`--release`) and its paths, and a local session that approves as the demo with `--yes`. */
+export async function openDemoSession(
+  options: DemoOptions,
+  store: PackageStore,
+  timed: <T>(step: string, fn: () => Promise<T>) => Promise<T>,
+) {
+  const config = loadConfig(store.configPath);
+  const release = resolveRelease(config, {
+    major: store.major,
+    ...(options.release ? { revision: options.release } : {}),
+  });
+  const paths = releasePaths(config, store.root, release);
+  const session = await timed('synthesize CDK app', () =>
+    openLocalSession({
+      root: store.root,
+      configFile: store.configPath,
+      ...(options.listener ? { listener: options.listener } : {}),
+      ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
+      ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+      ...(options.stopOnInterrupt ? { stopOnInterrupt: true } : {}),
+    }),
+  );
+  return { config, release, paths, session };
+}
+
 /** From the written config to the finished executions: the part the engine runs. */
 async function runCycle(
   options: DemoOptions,
@@ -324,23 +349,7 @@ async function runCycle(
   timings: Record<string, number>,
 ): Promise<DemoResult> {
   const { root, major } = store;
-  const config = loadConfig(store.configPath);
-  const release = resolveRelease(config, {
-    major,
-    ...(options.release ? { revision: options.release } : {}),
-  });
-  const paths = releasePaths(config, root, release);
-
-  const session = await timed('synthesize CDK app', () =>
-    openLocalSession({
-      root,
-      configFile: store.configPath,
-      ...(options.listener ? { listener: options.listener } : {}),
-      ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
-      ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
-      ...(options.stopOnInterrupt ? { stopOnInterrupt: true } : {}),
-    }),
-  );
+  const { config, paths, session } = await openDemoSession(options, store, timed);
   const report = await timed('koji intake', async () =>
     runKojiIntake({
       file: await kojiEvents(store),

@@ -2,13 +2,11 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TORRENT_ROOT } from '../../host/operations/torrents.ts';
-import { buildConfig, loadConfig, mergeConfig } from '../../shared/config/load.ts';
+import { buildConfig, mergeConfig } from '../../shared/config/load.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
-import { releasePaths, resolveRelease } from '../../shared/release.ts';
 import { outcomeOf } from '../commands/outcome.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
-import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
-import type { DemoOptions, DemoResult } from './demo.ts';
+import { type DemoOptions, type DemoResult, openDemoSession } from './demo.ts';
 import type { PackageStore } from './package-store.ts';
 
 /** Who asks for the GA in the demo: not the demo approver, so the two-person rule holds. */
@@ -67,22 +65,7 @@ export async function runGaCycle(
 ): Promise<DemoResult> {
   const { root, major } = store;
   await withMinimalVariant(store.configPath, major);
-  const config = loadConfig(store.configPath);
-  const release = resolveRelease(config, {
-    major,
-    ...(options.release ? { revision: options.release } : {}),
-  });
-  const paths = releasePaths(config, root, release);
-  const session = await timed('synthesize CDK app', () =>
-    openLocalSession({
-      root,
-      configFile: store.configPath,
-      ...(options.listener ? { listener: options.listener } : {}),
-      ...(options.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
-      ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
-      ...(options.stopOnInterrupt ? { stopOnInterrupt: true } : {}),
-    }),
-  );
+  const { release, paths, session } = await openDemoSession(options, store, timed);
   const name = `ga-${release.revision.replace('.', '-')}`;
   const input = ComposeRequestV1.parse({
     version: 1,
