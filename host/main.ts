@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import { quietUnwantedWarnings } from '../bin/quiet-warnings.mjs';
 import { EXIT } from '../cli/exit-codes.ts';
-import { ConfigError, loadConfig } from '../shared/config/load.ts';
+import { loadConfig } from '../shared/config/load.ts';
+import { errorMessage, RelengError } from '../shared/errors.ts';
 import {
   HOST_OPERATIONS,
   type HostOperationName,
   isHostOperation,
   type OperationParam,
-  ParamError,
   paramsOf,
 } from '../shared/operations.ts';
 import { type Clock, systemClock } from '../shared/ports.ts';
@@ -119,13 +119,9 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     options = parseOperationArgs(name, rest);
     config = loadConfig(options.config as string | undefined, deps.env ?? process.env);
   } catch (err) {
-    if (err instanceof ParamError || err instanceof ConfigError) {
-      // ParamError messages start with the operation: `releng-host sync-to-prod: unknown option --x`.
-      const hint = /unknown option|unexpected argument/.test(err.message)
-        ? ` (releng-host ${name} --help lists its options)`
-        : '';
-      const message = err.message.startsWith(`${name}: `) ? err.message : `${name}: ${err.message}`;
-      stderr(`releng-host ${message}${hint}`);
+    // Nothing has started: a bad option or config is bad input, whatever the error's own code.
+    if (err instanceof RelengError) {
+      stderr(err.describe('releng-host', name));
       return EXIT.USAGE;
     }
     throw err;
@@ -152,11 +148,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   } catch (err) {
     code = EXIT.FAILED;
     if (err instanceof HostOperationError && err.details) Object.assign(result, err.details, { ok: false });
-    result.error = (err as Error).message;
+    result.error = errorMessage(err);
     ctx.log(`FAILED: ${result.error}`);
-    if (!(err instanceof HostOperationError || err instanceof ParamError)) {
-      stderr((err as Error).stack ?? String(err));
-    }
+    // One the operator can act on is its message; anything else is a bug, with its stack.
+    if (!(err instanceof RelengError)) stderr(err instanceof Error && err.stack ? err.stack : String(err));
   }
   if (!ctx.dryRun) {
     // The whole result stays on the host; stdout carries a bounded summary that points at it.
@@ -165,7 +160,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       await writeResultFile(file, { ...result, resultFile: file });
       result.resultFile = file;
     } catch (err) {
-      stderr(`releng-host: cannot write the result file ${file}: ${(err as Error).message}`);
+      stderr(`releng-host: cannot write the result file ${file}: ${errorMessage(err)}`);
     }
   }
   if (json) {

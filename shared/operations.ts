@@ -1,4 +1,6 @@
 import { COMPOSE_KINDS, SECRET_SOURCES } from './config/schema.ts';
+import { RelengError, type RelengErrorOptions } from './errors.ts';
+import { EXIT } from './exit-codes.ts';
 import { PATTERNS, type PatternName } from './patterns.ts';
 
 /**
@@ -230,8 +232,12 @@ export function hostArgv(
   return argv;
 }
 
-export class ParamError extends Error {
+/** A bad option of a host operation: bad input, exit code 2, nothing started. */
+export class ParamError extends RelengError {
   override readonly name = 'ParamError';
+  constructor(message: string, options: RelengErrorOptions = {}) {
+    super(message, { exitCode: EXIT.USAGE, ...options });
+  }
 }
 
 /** Throws a ParamError naming the operation, flag and bad value. */

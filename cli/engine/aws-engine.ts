@@ -9,6 +9,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { errorName } from '../../shared/errors.ts';
 import {
   ApprovalDecisionV1,
   PromotionRequestV1,
@@ -120,7 +121,7 @@ export class AwsEngine implements ExecutionStarter {
       );
       return { executionId: started.executionArn ?? executionArnFor(stateMachineArn, name), started: true };
     } catch (err) {
-      if (err instanceof ExecutionAlreadyExists || (err as Error).name === 'ExecutionAlreadyExists') {
+      if (err instanceof ExecutionAlreadyExists || errorName(err) === 'ExecutionAlreadyExists') {
         return { executionId: executionArnFor(stateMachineArn, name), started: false };
       }
       throw err;

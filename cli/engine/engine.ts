@@ -2,6 +2,7 @@ import './polyfill.ts';
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { errorMessage } from '../../shared/errors.ts';
 import { ENDED_FROM_OUTSIDE } from '../../shared/host-commands/events.ts';
 import { REGEX } from '../../shared/patterns.ts';
 import type { ExecutionStarter, HostCommandStatus, Notifier, StateMachineName } from '../../shared/ports.ts';
@@ -238,7 +239,7 @@ export class LocalEngine implements ExecutionStarter {
         const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
         if (failures.length > 0) return failed('reported as a batch item failure');
       },
-      (err) => failed((err as Error).message),
+      (err) => failed(errorMessage(err)),
     );
     this.background.add(delivery);
     void delivery.catch(() => undefined).finally(() => this.background.delete(delivery));
@@ -404,7 +405,7 @@ export class LocalEngine implements ExecutionStarter {
     const fn = this.functions[functionName];
     if (!fn) return;
     const delivery = fn(event).catch((err) =>
-      this.notifier.publish('event failed', `${functionName} failed an event: ${(err as Error).message}`),
+      this.notifier.publish('event failed', `${functionName} failed an event: ${errorMessage(err)}`),
     );
     this.background.add(delivery);
     void delivery.finally(() => this.background.delete(delivery));

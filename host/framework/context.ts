@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { RelengError } from '../../shared/errors.ts';
 import type { HostOperationName } from '../../shared/operations.ts';
 import type { Clock } from '../../shared/ports.ts';
 import { type ExecOptions, type ExecResult, execFile, showCommand } from './exec.ts';
@@ -11,7 +12,7 @@ import type { ParsedOptions } from './options.ts';
  * A failure the operator can act on: printed as one line, exit code 1. `details` join the
  * result (doctor's report, say), so a failed run still says everything it found.
  */
-export class HostOperationError extends Error {
+export class HostOperationError extends RelengError {
   override readonly name = 'HostOperationError';
   constructor(
     message: string,

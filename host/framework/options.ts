@@ -1,3 +1,4 @@
+import { HELP_HINT } from '../../shared/errors.ts';
 import { checkParam, type HostOperationName, ParamError, paramsOf } from '../../shared/operations.ts';
 
 export type ParsedOptions = Record<string, string | boolean | undefined>;
@@ -16,10 +17,11 @@ export function parseOperationArgs(operation: HostOperationName, argv: string[])
         arg.startsWith('-')
           ? `${operation}: unknown option ${arg}`
           : `${operation}: unexpected argument ${JSON.stringify(arg)}`,
+        { hint: HELP_HINT },
       );
     const [flagName, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const param = params.get(flagName);
-    if (!param) throw new ParamError(`${operation}: unknown option --${flagName}`);
+    if (!param) throw new ParamError(`${operation}: unknown option --${flagName}`, { hint: HELP_HINT });
     if (flagName in values) throw new ParamError(`${operation}: --${flagName} given twice`);
     if (param.kind.type === 'flag') {
       if (inline !== undefined) throw new ParamError(`${operation}: --${flagName} takes no value`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { sha256 } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
@@ -61,7 +62,7 @@ async function fetchApollo(
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new HostOperationError(`apollo: ${url}: ${(err as Error).message}`);
+    throw new HostOperationError(`apollo: ${url}: ${errorMessage(err)}`);
   }
   if (response.status === 404) {
     ctx.log(`apollo has no updateinfo for ${repo.repo} ${repo.arch} (404), skipped`);
@@ -151,6 +152,6 @@ function parseOrFail(xml: string, source: string): Advisory[] {
   try {
     return parseUpdateinfo(xml);
   } catch (err) {
-    throw new HostOperationError(`${source}: ${(err as Error).message}`);
+    throw new HostOperationError(`${source}: ${errorMessage(err)}`);
   }
 }

@@ -2,6 +2,7 @@ import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseComposeId } from '../../shared/compose-id.ts';
 import type { ComposeKind } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { latestLinkName } from '../../shared/release.ts';
 import {
   composeIdBase,
@@ -122,7 +123,7 @@ async function composeWithLocalEngine(ctx: OperationContext, o: Options, dirs: R
     return { composeDir, ...result };
   } catch (err) {
     await writeFileAtomic(join(composeDir, 'STATUS'), 'DOOMED\n');
-    ctx.log(`compose ${composeId} is DOOMED: ${(err as Error).message}`);
+    ctx.log(`compose ${composeId} is DOOMED: ${errorMessage(err)}`);
     return { composeDir, variants: [], packages: 0 };
   }
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { signingKeyIds } from '../signing/configured.ts';
@@ -72,7 +73,7 @@ export const installSigningKey: HostOperation = {
       source = await openSecretSource(kind, ctx.root, ctx.config.aws.region);
       from = source.where(secretName);
     } catch (err) {
-      throw new HostOperationError(`install-signing-key: ${(err as Error).message}`);
+      throw new HostOperationError(`install-signing-key: ${errorMessage(err)}`);
     }
     const checks = wanted.map((w) => `majors.${w.major}.signingKeyId ${w.keyId}`).join(', ');
     const summary = { secret: secretName, source: kind, from, gpgHome };
@@ -92,7 +93,7 @@ export const installSigningKey: HostOperation = {
     try {
       armour = await source.getSecretString(secretName);
     } catch (err) {
-      throw new HostOperationError(`install-signing-key: ${(err as Error).message}`);
+      throw new HostOperationError(`install-signing-key: ${errorMessage(err)}`);
     }
     if (!armour.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----'))
       throw new HostOperationError(

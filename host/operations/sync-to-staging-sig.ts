@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { releasePaths, resolveRelease, sigLatestLinkName } from '../../shared/release.ts';
 import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
@@ -20,7 +21,7 @@ export const syncToStagingSig: HostOperation = {
     try {
       release = resolveRelease(ctx.config, { major });
     } catch (err) {
-      throw new HostOperationError(`sync-to-staging-sig: ${(err as Error).message}`);
+      throw new HostOperationError(`sync-to-staging-sig: ${errorMessage(err)}`);
     }
     const sigs = release.settings.sigComposes;
     if (!sigs[sig])

@@ -1,4 +1,5 @@
 import type { Channel } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { type Release, type ReleasePaths, releasePaths, resolveRelease } from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 
@@ -12,7 +13,7 @@ export function selectedRelease(ctx: OperationContext): { release: Release; path
     });
     return { release, paths: releasePaths(ctx.config, ctx.root, release) };
   } catch (err) {
-    throw new HostOperationError(`${ctx.operation}: ${(err as Error).message}`);
+    throw new HostOperationError(`${ctx.operation}: ${errorMessage(err)}`);
   }
 }
 

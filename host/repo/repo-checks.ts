@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { errorMessage } from '../../shared/errors.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { sha256File } from '../framework/fsutil.ts';
 import { signatureValid } from './gpg.ts';
@@ -107,7 +108,7 @@ export async function repoclosure(
     await ctx.read(argv);
     return [];
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorMessage(err);
     if (/No such command|cannot run dnf/.test(message)) return undefined;
     return [`repoclosure ${arch}: ${message}`];
   }
