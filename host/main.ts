@@ -13,8 +13,8 @@ import {
 import { type Clock, systemClock } from '../shared/ports.ts';
 import { createContext, HostOperationError } from './framework/context.ts';
 import { unusableTrees } from './framework/mounts.ts';
-import type { OperationResult } from './framework/operation.ts';
-import { parseOperationArgs } from './framework/options.ts';
+import type { HostOperation, OperationResult } from './framework/operation.ts';
+import { type OperationOptions, parseOperationArgs } from './framework/options.ts';
 import { boundedResultLine, resultFilePath, writeResultFile } from './framework/result.ts';
 
 function usage(): string {
@@ -106,18 +106,25 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     stdout(operationUsage(name));
     return EXIT.OK;
   }
+  return runOperation(name, rest, deps, stdout, stderr);
+}
+
+/** Parses, runs and reports one operation; generic in it, so its options have its own types. */
+async function runOperation<K extends HostOperationName>(
+  name: K,
+  rest: string[],
+  deps: MainDeps,
+  stdout: (line: string) => void,
+  stderr: (line: string) => void,
+): Promise<number> {
   // Imported only to run one: `--help` and usage errors load none of the operations.
   const { OPERATIONS } = await import('./operations/index.ts');
-  const operation = OPERATIONS[name];
-  if (!operation) {
-    stderr(`releng-host: ${name} is not implemented yet`);
-    return EXIT.USAGE;
-  }
-  let options: ReturnType<typeof parseOperationArgs>;
+  const operation: HostOperation<K> = OPERATIONS[name];
+  let options: OperationOptions<K>;
   let config: ReturnType<typeof loadConfig>;
   try {
     options = parseOperationArgs(name, rest);
-    config = loadConfig(options.config as string | undefined, deps.env ?? process.env);
+    config = loadConfig(options.config, deps.env ?? process.env);
   } catch (err) {
     // Nothing has started: a bad option or config is bad input, whatever the error's own code.
     if (err instanceof RelengError) {
@@ -126,12 +133,12 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     }
     throw err;
   }
-  const json = options.json === true;
+  const json = options.json;
   const ctx = createContext({
     operation: name,
     config,
-    root: resolve(options.root as string),
-    dryRun: options['dry-run'] === true,
+    root: resolve(options.root),
+    dryRun: options['dry-run'],
     options,
     clock: deps.clock ?? systemClock,
     progress: stderr,

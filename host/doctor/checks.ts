@@ -157,11 +157,11 @@ export interface SigningKeyRow {
 }
 
 export async function checkSigningKeys(
-  ctx: OperationContext,
+  ctx: OperationContext<'doctor'>,
   problems: string[],
 ): Promise<{ gpgHome: string; mode?: string; keys: SigningKeyRow[] }> {
   const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
-  const wanted = signingKeyIds(ctx.config, ctx.options.major as string | undefined);
+  const wanted = signingKeyIds(ctx.config, ctx.options.major);
   const fix = '(releng-host install-signing-key installs it)';
   if (!existsSync(gpgHome)) {
     problems.push(`gpg home ${gpgHome} does not exist ${fix}`);

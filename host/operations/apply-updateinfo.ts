@@ -92,13 +92,13 @@ async function applyTo(ctx: OperationContext, repo: OsRepo, advisories: Advisory
   return true;
 }
 
-export const applyUpdateinfo: HostOperation = {
+export const applyUpdateinfo: HostOperation<'apply-updateinfo'> = {
   name: 'apply-updateinfo',
   trees: ['staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const settings = release.settings;
-    const file = ctx.options.updateinfo as string | undefined;
+    const file = ctx.options.updateinfo;
     if (file && !existsSync(file)) throw new HostOperationError(`--updateinfo ${file} does not exist`);
     if (!existsSync(paths.stagingRelease))
       throw new HostOperationError(`staging release ${paths.stagingRelease} does not exist`);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
-import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { signingKeyIds } from '../signing/configured.ts';
 import {
@@ -58,15 +58,14 @@ function checkMatches(
   return majors;
 }
 
-export const installSigningKey: HostOperation = {
+export const installSigningKey: HostOperation<'install-signing-key'> = {
   name: 'install-signing-key',
   trees: [],
-  async run(ctx: OperationContext) {
+  async run(ctx) {
     const secretName = ctx.config.aws.signingKeySecret;
-    const kind = ((ctx.options['secret-source'] as string | undefined) ??
-      ctx.config.host.secretSource) as SecretSourceKind;
+    const kind: SecretSourceKind = ctx.options['secret-source'] ?? ctx.config.host.secretSource;
     const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
-    const wanted = signingKeyIds(ctx.config, ctx.options.major as string | undefined);
+    const wanted = signingKeyIds(ctx.config, ctx.options.major);
     let from: string;
     let source: Awaited<ReturnType<typeof openSecretSource>>;
     try {

@@ -11,12 +11,11 @@ import { depthTwoUnits, finishedCompose, syncTree } from '../repo/sync.ts';
  * sync-to-staging-sig: a SIG compose (`latest-SIG-<sig>-<major>`) into the staging SIG tree
  * (`mirror/pub/sig/`), with delete as the seed does; deletes run after the new repodata landed.
  */
-export const syncToStagingSig: HostOperation = {
+export const syncToStagingSig: HostOperation<'sync-to-staging-sig'> = {
   name: 'sync-to-staging-sig',
   trees: ['compose', 'staging'],
   async run(ctx) {
-    const major = ctx.options.major as string;
-    const sig = ctx.options.sig as string;
+    const { major, sig } = ctx.options;
     let release: ReturnType<typeof resolveRelease>;
     try {
       release = resolveRelease(ctx.config, { major });

@@ -105,7 +105,7 @@ async function closureProblems(
   }
 }
 
-export const verifyStaging: HostOperation = {
+export const verifyStaging: HostOperation<'verify-staging'> = {
   name: 'verify-staging',
   trees: ['compose', 'staging', 'production'],
   async run(ctx) {
