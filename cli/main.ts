@@ -181,8 +181,10 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
   try {
     return await command.run(rest, out);
   } catch (err) {
-    if (err instanceof RelengError)
-      return failure(out, line.json, err.describe('releng', name), execution, err.exitCode);
+    if (err instanceof RelengError) {
+      err.step ??= name;
+      return failure(out, line.json, err.describe('releng'), execution, err.exitCode);
+    }
     return failure(out, line.json, `releng ${name}: ${errorMessage(err)}`, execution, EXIT.FAILED);
   }
 }

@@ -128,7 +128,8 @@ async function runOperation<K extends HostOperationName>(
   } catch (err) {
     // Nothing has started: a bad option or config is bad input, whatever the error's own code.
     if (err instanceof RelengError) {
-      stderr(err.describe('releng-host', name));
+      err.step ??= name;
+      stderr(err.describe('releng-host'));
       return EXIT.USAGE;
     }
     throw err;

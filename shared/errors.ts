@@ -31,7 +31,8 @@ export class RelengError extends Error {
   }
 
   /** `releng-host sync-to-prod: --major "x" is not a valid major`: the step once, even if the message starts with it. */
-  describe(tool: string, step = this.step): string {
+  describe(tool: string): string {
+    const step = this.step;
     const command = step ? `${tool} ${step}` : tool;
     const message =
       step && this.message.startsWith(`${step}: `) ? this.message.slice(step.length + 2) : this.message;
