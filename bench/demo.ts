@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/demo.ts [--runs N]`: times `releng demo --yes --json` as `npm run demo` runs it
+ * `npx tsx bench/demo.ts [--runs N] [--ga]`: times (with --ga: `releng demo --ga --release 8.10`) `releng demo --yes --json` as `npm run demo` runs it
  * (a fresh process on a fresh root), broken down by step, and compares the pipeline's wall time
  * with the time its host operations took (from the step logs): the ratio is what the engine,
  * the state machines' polling and the Lambdas add on top of the real work.
@@ -19,12 +19,12 @@ interface DemoJson {
   executions: Array<{ name: string; status: string; seconds: number }>;
 }
 
-function run(root: string): Promise<{ wall: number; result: DemoJson }> {
+function run(root: string, ga: boolean): Promise<{ wall: number; result: DemoJson }> {
   const start = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [RELENG, 'demo', '--yes', '--json', '--root', root],
+      [RELENG, 'demo', '--yes', '--json', '--root', root, ...(ga ? ['--ga', '--release', '8.10'] : [])],
       { maxBuffer: 64 << 20 },
       (err, stdout) => {
         const wall = Number(process.hrtime.bigint() - start) / 1e9;
@@ -36,7 +36,7 @@ function run(root: string): Promise<{ wall: number; result: DemoJson }> {
   });
 }
 
-/** Seconds the host operations ran, from the `[exit N after S s]` line each step log ends with. */
+/** Seconds the host operations ran, from the `[exit N after S s]` / `[Success after S s]` line each step log ends with. */
 async function hostSeconds(root: string): Promise<number> {
   let total = 0;
   const executions = join(root, 'engine', 'executions');
@@ -44,7 +44,7 @@ async function hostSeconds(root: string): Promise<number> {
     const logs = join(executions, execution, 'logs');
     for (const file of await readdir(logs).catch(() => [] as string[])) {
       for (const m of (await readFile(join(logs, file), 'utf8')).matchAll(
-        /\[exit [0-9]+ after ([0-9.]+) s\]/g,
+        /\[(?:exit [0-9]+|[A-Za-z]+) after ([0-9.]+) s\]/g,
       )) {
         total += Number(m[1]);
       }
@@ -53,14 +53,16 @@ async function hostSeconds(root: string): Promise<number> {
   return total;
 }
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '1' }, ga: { type: 'boolean', default: false } },
+});
 for (let i = 0; i < Number(values.runs); i++) {
   const root = await mkdtemp(join(tmpdir(), 'releng-bench-demo-'));
   await rm(root, { recursive: true });
   try {
-    const { wall, result } = await run(root);
+    const { wall, result } = await run(root, values.ga);
     const host = await hostSeconds(root);
-    const pipeline = result.timings.pipeline ?? 0;
+    const pipeline = result.timings[values.ga ? 'GA pipeline' : 'pipeline'] ?? 0;
     console.log(`run ${i + 1}: ok=${result.ok} wall ${wall.toFixed(1)} s (npm run demo budget: 120 s)`);
     for (const [step, seconds] of Object.entries(result.timings))
       console.log(`  ${step.padEnd(60)} ${seconds.toFixed(1)} s`);

@@ -108,19 +108,28 @@ try {
   };
 
   const counted: Array<{
+    filesPublished: number;
     rsync: number;
     ours: number;
     startup: number;
     oursBy: Record<string, number>;
     rsyncBy: Record<string, number>;
   }> = [];
-  const timed: Array<{ rsync: number; ours: number; startup: number }> = [];
+  const timed: Array<{
+    rsync: number;
+    ours: number;
+    startup: number;
+    verifyAndScan?: number;
+    publish?: number;
+  }> = [];
   for (let round = 0; round < roundsWanted; round++) {
     const digest = await change();
     const rsync = await countOps(rsyncArgv);
     const startup = await countOps(startupArgv);
     const ours = await countOps(hostArgv(digest));
+    const outcome = JSON.parse(ours.result.trim().split('\n').at(-1)!) as { filesPublished: number };
     counted.push({
+      filesPublished: outcome.filesPublished,
       rsync: rsync.ops,
       ours: ours.ops - startup.ops,
       startup: startup.ops,
@@ -128,11 +137,14 @@ try {
       oursBy: subtract(ours.bySyscall, startup.bySyscall),
     });
     const digest2 = await change();
-    timed.push({
-      rsync: await wallOf(rsyncArgv),
-      startup: await wallOf(startupArgv),
-      ours: await wallOf(hostArgv(digest2)),
-    });
+    const rsyncWall = await wallOf(rsyncArgv);
+    const startupWall = await wallOf(startupArgv);
+    const start = process.hrtime.bigint();
+    const run = await execFile(hostArgv(digest2), { env: { ...process.env, UV_USE_IO_URING: '0' } });
+    const oursWall = Number(process.hrtime.bigint() - start) / 1e9;
+    const inside = (JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { seconds: Record<string, number> })
+      .seconds;
+    timed.push({ rsync: rsyncWall, startup: startupWall, ours: oursWall, ...inside });
   }
   // Where the ops go, by program, on one more change (start-up included, under node).
   const digest = await change();
@@ -161,7 +173,12 @@ try {
         opsRatio: oursOps / rsyncOps,
         wallRatio: oursWall / rsyncWall,
         byProgram,
-        counted: counted.map(({ rsync, ours, startup }) => ({ rsync, ours, startup })),
+        counted: counted.map(({ filesPublished, rsync, ours, startup }) => ({
+          filesPublished,
+          rsync,
+          ours,
+          startup,
+        })),
         timed,
       },
       null,

@@ -16,6 +16,7 @@ import { buildRpm } from '../cli/demo/rpm-tools.ts';
 import { execFile } from '../host/framework/exec.ts';
 import { main } from '../host/main.ts';
 import { mapLimit } from '../host/repo/parallel.ts';
+import { countOps, countOpsByProgram, topSyscalls } from './syscalls.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
@@ -80,8 +81,8 @@ async function benchPrep(work: string): Promise<Record<string, number>> {
   return { packages, fullCreaterepoSeconds: full, prepSeconds: prep, ratio: prep / full };
 }
 
-async function benchSync(work: string): Promise<Record<string, number>> {
-  const files = numberArg('--files', 50_000);
+/** A pungi-shaped compose of `files` small files, its latest- link, and a config with syncJobs = cores. */
+async function makeCompose(work: string, files: number) {
   const id = 'Rocky-8-updates-20260101.0';
   const composeRoot = join(work, 'mnt/compose/8');
   const tree = join(composeRoot, id, 'compose');
@@ -113,6 +114,11 @@ async function benchSync(work: string): Promise<Record<string, number>> {
   const config = join(work, 'releng.config.json');
   await writeFile(config, JSON.stringify({ syncJobs: availableParallelism() }));
   await execFile(['find', tree, '-type', 'f']); // warm the cache for both runs alike
+  return { tree, config, perRepo, repos };
+}
+
+async function benchSync(work: string): Promise<Record<string, number>> {
+  const { tree, config, perRepo, repos } = await makeCompose(work, numberArg('--files', 50_000));
   // The machine is shared and its speed swings between minutes: run the two back to back,
   // in alternating order, three times, and report the median of the per-round ratios.
   const plainRun = async () => {
@@ -162,6 +168,41 @@ async function benchSync(work: string): Promise<Record<string, number>> {
   };
 }
 
+/**
+ * sync-to-staging in file-system round trips (bench/syscalls.ts, every process) against one
+ * plain `rsync -a` of the same compose into an empty dir (target: at most 1.1x); node's
+ * start-up (`sync-to-staging --help`) is subtracted.
+ */
+async function benchSyncOps(work: string): Promise<Record<string, number>> {
+  const { tree, config, perRepo, repos } = await makeCompose(work, numberArg('--files', 50_000));
+  const hostArgv = (...argv: string[]) => [process.execPath, join(repoRoot, 'bin/releng-host.mjs'), ...argv];
+  const ours = hostArgv(
+    'sync-to-staging',
+    '--root',
+    work,
+    '--config',
+    config,
+    '--major',
+    '8',
+    '--compose',
+    'Rocky',
+  );
+  const startup = await countOps(hostArgv('sync-to-staging', '--help'));
+  const plain = await countOps(['rsync', '-a', `${tree}/`, join(work, 'plain-copy/')]);
+  const counted = await countOps(ours);
+  await rm(join(work, 'mnt/repos-staging'), { recursive: true, force: true });
+  const byProgram = await countOpsByProgram(ours);
+  console.log(`sync-ops: plain ${topSyscalls(plain.bySyscall)}; ours ${topSyscalls(counted.bySyscall)}`);
+  console.log(`sync-ops by program: ${JSON.stringify(byProgram)}`);
+  return {
+    files: repos.length * perRepo,
+    plainRsyncOps: plain.ops,
+    syncOps: counted.ops - startup.ops,
+    startupOps: startup.ops,
+    ratio: (counted.ops - startup.ops) / plain.ops,
+  };
+}
+
 interface Measured {
   wall: number;
   cpu: number;
@@ -183,8 +224,9 @@ const results: Record<string, Record<string, number>> = {};
 for (const [name, fn, limit] of [
   ['prep', benchPrep, 0.3],
   ['sync', benchSync, 1.2],
+  ['sync-ops', benchSyncOps, 1.1],
 ] as const) {
-  if (which && which !== name) continue;
+  if (which ? which !== name : name === 'sync-ops') continue;
   const work = await mkdtemp(join(tmpdir(), `bench-staging-${name}-`));
   try {
     results[name] = await fn(work);

@@ -1,15 +1,20 @@
 /**
  * Start-up of the two commands against a bare `node -e 0`, measured side by side: each round
  * runs every command once, in turn, and the figure is the median of the rounds.
- * Usage: npx tsx bench/startup.ts [--runs 15]
+ * Usage: npx tsx bench/startup.ts [--runs 15] [--baseline DIR]
+ * --baseline DIR: also time DIR's bin/*.mjs, e.g. a checkout of the commit before the bundles
+ * (`git archive <commit> | tar -x -C DIR`, with node_modules linked in).
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildBundle, ensureBundles, freshBundle } from '../bin/bundle.mjs';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '15' }, baseline: { type: 'string' } },
+});
 const runs = Number(values.runs);
 
 /** The TypeScript entry run the way bin/*.mjs did before the bundles: compiled by tsx at start. */
@@ -26,6 +31,16 @@ const COMMANDS: Record<string, string[]> = {
   'releng-host --help': ['bin/releng-host.mjs', '--help'],
   'tsx: releng --help': throughTsx('cli/main.ts', ['--help']),
   'tsx: releng-host doctor --help': throughTsx('host/main.ts', ['doctor', '--help']),
+  ...(values.baseline
+    ? {
+        'baseline: releng --help': [join(values.baseline, 'bin/releng.mjs'), '--help'],
+        'baseline: releng-host doctor --help': [
+          join(values.baseline, 'bin/releng-host.mjs'),
+          'doctor',
+          '--help',
+        ],
+      }
+    : {}),
 };
 
 function timeOnce(args: string[]): number {

@@ -6,8 +6,8 @@ import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PROJECT = fileURLToPath(new URL('../', import.meta.url));
-/** Where the bundles live: inside the checkout, so their node_modules imports resolve from it. */
-export const BUNDLE_DIR = join(PROJECT, 'bin', '.build');
+/** Where the bundles live: inside the checkout (node_modules imports resolve from it), outside bin/. */
+export const BUNDLE_DIR = join(PROJECT, '.build', 'bin');
 
 /** The entry each command runs. */
 export const ENTRIES = { releng: 'cli/main.ts', 'releng-host': 'host/main.ts' };

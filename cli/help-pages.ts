@@ -62,6 +62,8 @@ const RUN: OptionHelp[] = [
     'promote --step: publish even when it deletes or shrinks more than allowed; the reason',
     'refuse',
   ),
+  o('ga-step', 'close|link|open|vault', 'ga-publish: the GA-day step to run', 'none: ga-publish needs one'),
+  o('previous', 'MAJOR.MINOR', 'ga-publish --ga-step vault: the release to vault', 'the newest older minor'),
   o('step', undefined, 'run only the host operation, not the whole state machine'),
   o('dry-run', undefined, 'with --step: print the plan, change nothing'),
   o('yes', undefined, 'approve the promotion as the demo approver (local engine only)'),
@@ -154,10 +156,19 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
       ),
       o('yes', undefined, 'approve the promotion as the demo approver instead of waiting for a decision'),
       o('force', undefined, 'run on a root that already holds a pipeline, deleting it (refused without)'),
+      o(
+        'ga',
+        undefined,
+        'GA day instead: produce compose with small ISOs, minor-release, torrents, promotion, the major link, the bitflip (a second approval) and the vault',
+      ),
       JSON_OPT,
       o('quiet', undefined, 'do not print host progress lines'),
     ],
-    examples: ['releng demo --yes', 'releng demo --root /tmp/demo --release 8.10 --yes --json'],
+    examples: [
+      'releng demo --yes',
+      'releng demo --root /tmp/demo --release 8.10 --yes --json',
+      'releng demo --root /tmp/ga --ga --release 8.10 --yes --json',
+    ],
   },
   compose: runPage(
     'compose',
@@ -201,6 +212,11 @@ export const HELP_PAGES: Record<string, CommandHelp> = {
     'releng minor-release --release 8.10 --compose Rocky',
   ),
   torrents: runPage('torrents', `builds the release torrents: ${HOST_STEP}`, 'releng torrents --major 8'),
+  'ga-publish': runPage(
+    'ga-publish',
+    `GA day in production: close the new root (750), move the major link, open it (755), vault the previous minor: ${HOST_STEP}`,
+    'releng ga-publish --release 8.10 --ga-step link',
+  ),
   rollback: runPage(
     'rollback',
     `restores production's previous metadata: ${HOST_STEP}`,

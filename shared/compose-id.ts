@@ -3,7 +3,8 @@ import { PATTERNS } from './patterns.ts';
 /**
  * Compose IDs as pungi/productmd form them:
  * `<short>-<version>[-<type> unless ga]-<YYYYMMDD><suffix>.<respin>`,
- * e.g. `Rocky-8-updates-20210721.1` (the second compose of that day).
+ * e.g. `Rocky-8-updates-20210721.1` (the second compose of that day). Rocky 9's composes
+ * (empanadas) put the compose time there instead: `Rocky-9.1-20221115.163904`.
  */
 export interface ComposeIdParts {
   short: string;
@@ -15,6 +16,8 @@ export interface ComposeIdParts {
   /** Production composes have none; nightly `n`, test `t`. */
   label: 'production' | 'nightly' | 'test';
   respin: number;
+  /** `HHMMSS` when the ID carries a time (Rocky 9) where pungi writes the respin; respin is then its number. */
+  time?: string;
 }
 
 export class ComposeIdError extends Error {
@@ -24,7 +27,7 @@ export class ComposeIdError extends Error {
 const LABEL_SUFFIX = { production: '', nightly: '.n', test: '.t' } as const;
 
 const ID_REGEX =
-  /^(?<short>[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*)-(?<version>[0-9]+(?:\.[0-9]+)*)(?:-(?<type>[a-z]+(?:-[a-z]+)*))?-(?<date>[0-9]{8})(?<suffix>\.n|\.t)?\.(?<respin>[0-9]{1,4})$/;
+  /^(?<short>[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z][A-Za-z0-9]*)*)-(?<version>[0-9]+(?:\.[0-9]+)*)(?:-(?<type>[a-z]+(?:-[a-z]+)*))?-(?<date>[0-9]{8})(?<suffix>\.n|\.t)?\.(?:(?<time>[0-9]{6})|(?<respin>[0-9]{1,4}))$/;
 
 function checkDate(date: string, id: string): void {
   const y = Number(date.slice(0, 4));
@@ -36,6 +39,12 @@ function checkDate(date: string, id: string): void {
   }
 }
 
+function checkTime(time: string, id: string): void {
+  const [h, m, s] = [time.slice(0, 2), time.slice(2, 4), time.slice(4, 6)].map(Number);
+  if (h! > 23 || m! > 59 || s! > 59)
+    throw new ComposeIdError(`compose ID ${JSON.stringify(id)} has an impossible time ${time}`);
+}
+
 /** `20210721` in UTC. */
 export function composeDate(when: Date): string {
   return when.toISOString().slice(0, 10).replaceAll('-', '');
@@ -43,7 +52,7 @@ export function composeDate(when: Date): string {
 
 export function formatComposeId(parts: ComposeIdParts): string {
   const typePart = parts.type === 'ga' ? '' : `-${parts.type}`;
-  const id = `${parts.short}-${parts.version}${typePart}-${parts.date}${LABEL_SUFFIX[parts.label]}.${parts.respin}`;
+  const id = `${parts.short}-${parts.version}${typePart}-${parts.date}${LABEL_SUFFIX[parts.label]}.${parts.time ?? parts.respin}`;
   parseComposeId(id); // refuse to form what we could not read back
   return id;
 }
@@ -56,6 +65,7 @@ export function parseComposeId(id: string): ComposeIdParts {
     );
   }
   checkDate(groups.date!, id);
+  if (groups.time) checkTime(groups.time, id);
   const label = groups.suffix === '.n' ? 'nightly' : groups.suffix === '.t' ? 'test' : 'production';
   return {
     short: groups.short!,
@@ -63,7 +73,8 @@ export function parseComposeId(id: string): ComposeIdParts {
     type: groups.type ?? 'ga',
     date: groups.date!,
     label,
-    respin: Number(groups.respin),
+    respin: Number(groups.time ?? groups.respin),
+    ...(groups.time ? { time: groups.time } : {}),
   };
 }
 
@@ -82,6 +93,7 @@ export function nextComposeId(base: Omit<ComposeIdParts, 'respin'>, existing: It
       continue;
     }
     if (
+      parts.time === undefined && // a time-stamped (Rocky 9) ID is no respin to count on from
       parts.short === base.short &&
       parts.version === base.version &&
       parts.type === base.type &&

@@ -57,6 +57,13 @@ const RELEASE = [
   p('revision', 'revision', 'overrides the channel revision, e.g. 8.10'),
 ] as const;
 
+/** Selects a SIG's tree (`pub/sig/<major>/<sig>`) of the major instead of its release tree. */
+const SIG_TREE = p(
+  'sig',
+  'identifier',
+  "work on this SIG's tree pub/sig/<major>/<sig> (stable only), e.g. kernel",
+);
+
 /** Parameters every operation takes. `root` is `/` on a compose host. */
 export const COMMON_PARAMS = [
   p('root', 'hostPath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
@@ -66,6 +73,10 @@ export const COMMON_PARAMS = [
 ] as const satisfies readonly OperationParam[];
 
 const HOUR = 3600;
+
+/** The GA-day steps of ga-publish, in the order the minor-release machine runs them. */
+export const GA_STEPS = ['close', 'link', 'open', 'vault'] as const;
+export type GaStep = (typeof GA_STEPS)[number];
 
 export const HOST_OPERATIONS = {
   compose: {
@@ -113,13 +124,17 @@ export const HOST_OPERATIONS = {
   'sign-repos': {
     name: 'sign-repos',
     description: 'detach-sign every changed repomd.xml and verify each signature',
-    params: [...RELEASE, oneOf('tree', ['staging', 'production'], 'which tree to sign (default staging)')],
+    params: [
+      ...RELEASE,
+      SIG_TREE,
+      oneOf('tree', ['staging', 'production'], 'which tree to sign (default staging)'),
+    ],
     timeoutSeconds: 2 * HOUR,
   },
   'verify-staging': {
     name: 'verify-staging',
     description: 'check signatures, checksums, comps, modules, errata; write the manifest and its digest',
-    params: [...RELEASE],
+    params: [...RELEASE, SIG_TREE],
     timeoutSeconds: 4 * HOUR,
   },
   'sync-to-prod': {
@@ -127,6 +142,7 @@ export const HOST_OPERATIONS = {
     description: 'publish approved staging to production in mirror-safe order, then hardlink',
     params: [
       ...RELEASE,
+      SIG_TREE,
       p('approved-digest', 'sha256', 'the manifest digest the approval named', true),
       p('allow-shrink', 'reason', 'publish even when it deletes or shrinks more than allowed; the reason'),
     ],
@@ -135,7 +151,7 @@ export const HOST_OPERATIONS = {
   rollback: {
     name: 'rollback',
     description: 'restore the repodata the last publish replaced, then rewrite the file lists',
-    params: [...RELEASE],
+    params: [...RELEASE, SIG_TREE],
     timeoutSeconds: 2 * HOUR,
   },
   'file-lists': {
@@ -154,6 +170,17 @@ export const HOST_OPERATIONS = {
     name: 'torrents',
     description: 'one torrent per ISO set with the configured trackers',
     params: [...RELEASE],
+    timeoutSeconds: 4 * HOUR,
+  },
+  'ga-publish': {
+    name: 'ga-publish',
+    description:
+      'GA day in production: close the new release root (750), move the major link, open it (755), vault the previous minor',
+    params: [
+      ...RELEASE,
+      oneOf('step', GA_STEPS, 'close, link, open or vault', true),
+      p('previous', 'revision', 'the release to vault (default: the newest older minor in production)'),
+    ],
     timeoutSeconds: 4 * HOUR,
   },
   'install-signing-key': {

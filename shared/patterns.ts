@@ -30,9 +30,9 @@ export const PATTERNS = {
   arch: '^[a-z0-9_]{1,16}$',
   /** Lowercase hex SHA-256 digest. */
   sha256: '^[a-f0-9]{64}$',
-  /** Compose ID, `Rocky-8-updates-20210721.1` (see compose-id.ts for the parts). */
+  /** Compose ID, `Rocky-8-updates-20210721.1`, `Rocky-9.1-20221115.163904` (see compose-id.ts). */
   composeId:
-    '^[A-Za-z][A-Za-z0-9]*(-[A-Za-z][A-Za-z0-9]*)*-[0-9]+(\\.[0-9]+)*(-[a-z]+(-[a-z]+)*)?-[0-9]{8}(\\.n|\\.t)?\\.[0-9]{1,4}$',
+    '^[A-Za-z][A-Za-z0-9]*(-[A-Za-z][A-Za-z0-9]*)*-[0-9]+(\\.[0-9]+)*(-[a-z]+(-[a-z]+)*)?-[0-9]{8}(\\.n|\\.t)?\\.([0-9]{1,4}|[0-9]{6})$',
   /**
    * Relative path inside a managed tree: plain characters, no leading `/`, no `..` segment.
    * Written without lookaround: SSM compiles allowedPattern with Go's RE2, which has none.

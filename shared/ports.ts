@@ -1,5 +1,5 @@
 import type { KojiTagChange, TagListingRow } from './koji-poll/history.ts';
-import type { ApprovalResultV1, PendingApprovalV1 } from './messages/promotion.ts';
+import type { ApprovalResultV1, PendingApprovalV1, StagingReadyV1 } from './messages/promotion.ts';
 
 /**
  * The outside world as the domain logic sees it. AWS adapters live in functions/, local ones
@@ -269,4 +269,41 @@ export interface KojiEventQueue {
    * sent before is skipped. Throws if any change could not be sent.
    */
   enqueue(changes: readonly KojiTagChange[]): Promise<{ sent: number; skipped: number }>;
+}
+
+/** A batch of staged releases one promotion publishes (shared/approvals/batch.ts). */
+export interface PromotionBatch {
+  batchId: string;
+  /** Closed by its promotion after the window: nothing joins it any more. */
+  closed: boolean;
+  openedAt: string;
+  /** By release key (releaseKey), so a redelivered message cannot add its release twice. */
+  releases: Record<string, StagingReadyV1>;
+}
+
+/**
+ * The state table's promotion batches: one open batch at a time (a pointer item names it), one
+ * item per batch, and one claim per release key naming the batch it joined. Every write is
+ * conditional, so concurrent handlers agree on one batch and a release joins one batch once.
+ */
+export interface PromotionBatchStore {
+  /** The batch the pointer names (open or already closed), if any. */
+  openBatchId(): Promise<string | undefined>;
+  get(batchId: string): Promise<PromotionBatch | undefined>;
+  /**
+   * Creates the empty batch `batchId` and points the pointer at it, only while the pointer still
+   * names `previous` (none: no pointer yet); false when another handler moved it first.
+   */
+  open(batchId: string, previous: string | undefined, openedAt: Date): Promise<boolean>;
+  /** Adds the release under `key` unless the batch is closed, missing or has it: false then. */
+  addRelease(batchId: string, key: string, release: StagingReadyV1): Promise<boolean>;
+  /**
+   * The batch `key` is claimed for: `batchId` if it was unclaimed, else the earlier claim's;
+   * undefined when that claim was dropped in between (try again).
+   */
+  claim(key: string, batchId: string): Promise<string | undefined>;
+  /** Drops the claim of `key` if it still names `batchId`. */
+  unclaim(key: string, batchId: string): Promise<void>;
+  /** Closes the batch (the promotion state machine does this itself) and returns it. */
+  close(batchId: string): Promise<PromotionBatch | undefined>;
 }

@@ -20,6 +20,8 @@ export interface Release {
   productionDirName: string;
   publishable: boolean;
   settings: MajorSettings;
+  /** Set for a SIG release: the tree `pub/sig/<major>/<sig>` instead of the release tree. */
+  sig?: string;
 }
 
 export class ReleaseError extends Error {
@@ -131,4 +133,37 @@ export function latestLinkName(composeShort: string, major: string): string {
 
 export function sigLatestLinkName(sig: string, major: string): string {
   return `latest-SIG-${sig}-${major}`;
+}
+
+/**
+ * A SIG release: the SIG's tree `<sig category>/<major>/<sig>` in staging and production, with
+ * `sig-<major>-<sig>` naming its manifest, verified record, caches and rollback records (never
+ * a release dir name, so the two cannot collide). SIG trees have no channels: stable only.
+ */
+export function sigRelease(
+  release: Release,
+  paths: ReleasePaths,
+  sig: string,
+): { release: Release; paths: ReleasePaths } {
+  const sigs = release.settings.sigComposes;
+  if (!Object.hasOwn(sigs, sig))
+    throw new ReleaseError(
+      `SIG ${JSON.stringify(sig)} is not one of ${Object.keys(sigs).join(', ') || '(none configured)'} for major ${release.major}`,
+    );
+  if (release.channel !== 'stable')
+    throw new ReleaseError(`SIG ${sig} is published from the stable channel only, not ${release.channel}`);
+  const name = sigRecordName(release.major, sig);
+  return {
+    release: { ...release, sig, stagingDirName: name, productionDirName: name },
+    paths: {
+      ...paths,
+      stagingRelease: join(paths.stagingSig, release.major, sig),
+      productionRelease: join(paths.productionSig, release.major, sig),
+    },
+  };
+}
+
+/** `sig-8-kernel`: the bookkeeping name of a SIG release. */
+export function sigRecordName(major: string, sig: string): string {
+  return `sig-${major}-${sig}`;
 }

@@ -29,6 +29,12 @@ export const stateKey = {
   hostCommand: (commandId: string): StateKey => ({ pk: `HOSTCMD#${commandId}`, sk: 'COMMAND' }),
   /** Marks that a task token sent its command, so a retried invoke cannot send it twice. */
   hostCommandToken: (tokenDigest: string): StateKey => ({ pk: `HOSTCMD-TOKEN#${tokenDigest}`, sk: 'TOKEN' }),
+  /** Which promotion batch staging-ready messages join now (shared/approvals/batch.ts). */
+  promotionBatchPointer: (): StateKey => ({ pk: 'PROMOTION-BATCH#OPEN', sk: 'POINTER' }),
+  /** One promotion batch: `closed`, `openedAt`, `releases` (release key -> StagingReadyV1 JSON). */
+  promotionBatch: (batchId: string): StateKey => ({ pk: `PROMOTION-BATCH#${batchId}`, sk: 'BATCH' }),
+  /** The batch a staged release (its release key) joined: a release joins one batch, once. */
+  promotionClaim: (releaseKey: string): StateKey => ({ pk: `PROMOTION-RELEASE#${releaseKey}`, sk: 'CLAIM' }),
   /** One audit record (`releng unlock`): its time and subject make it unique and sort it by time. */
   audit: (at: string, subject: string): StateKey => ({ pk: `AUDIT#${at}#${subject}`, sk: 'AUDIT' }),
   /** The koji event the poller of one hub (by URL) has enqueued everything up to. */

@@ -1,19 +1,13 @@
 import { Annotations, ArnFormat, Aws, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as efs from 'aws-cdk-lib/aws-efs';
+import type * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
-import { bootstrapCommands, type EfsMount } from './host-bootstrap.ts';
+import { bootstrapCommands } from './host-bootstrap.ts';
 import { HostInstall } from './host-install.ts';
-
-/** The four trees a compose host mounts from EFS, by config.mounts key. */
-type MountName = keyof ReleaseConfig['mounts'];
-const MOUNT_NAMES: readonly MountName[] = ['koji', 'compose', 'staging', 'production'];
-
-/** Where a host mounts a tree: config.mounts under `/`, the root releng-host runs with on AWS. */
-const mountPointOf = (config: ReleaseConfig, name: MountName) => `/${config.mounts[name]}`;
+import { createHostStorage, grantEfsClient, hostMounts, type MountName } from './host-storage.ts';
 
 export interface ComposeHostsProps {
   readonly config: ReleaseConfig;
@@ -24,13 +18,6 @@ export interface ComposeHostsProps {
 export class ComposeHostsError extends Error {
   override readonly name = 'ComposeHostsError';
 }
-
-/** What the host may do on its file systems over NFS, as its role. */
-const EFS_CLIENT_ACTIONS = [
-  'elasticfilesystem:ClientMount',
-  'elasticfilesystem:ClientWrite',
-  'elasticfilesystem:ClientRootAccess',
-];
 
 /**
  * The compose hosts the pipelines run releng-host on: existing instances imported by id, or
@@ -103,47 +90,7 @@ export class ComposeHosts extends Construct {
 
   private createHost(config: ReleaseConfig) {
     const aws = config.aws;
-    const vpc = aws.vpcId
-      ? ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-          vpcId: aws.vpcId,
-          // Only used to group the subnets; the instance's AZ follows from its subnet (see below).
-          availabilityZones: aws.subnetIds.map((_, i) => `subnet-${i}-az`),
-          privateSubnetIds: aws.subnetIds,
-        })
-      : this.createVpc();
-    const hostSg = new ec2.SecurityGroup(this, 'HostSecurityGroup', {
-      vpc,
-      description: 'releng compose host: outbound to SSM, S3, EFS and koji',
-      allowAllOutbound: true,
-    });
-    const efsSg = new ec2.SecurityGroup(this, 'EfsSecurityGroup', {
-      vpc,
-      description: 'releng EFS: NFS from the compose host only',
-      allowAllOutbound: false,
-    });
-    efsSg.addIngressRule(hostSg, ec2.Port.tcp(2049), 'NFS from the compose host');
-
-    let fileSystemIds: Record<MountName, string>;
-    let fileSystem: efs.FileSystem | undefined;
-    if (aws.efs) {
-      fileSystemIds = { ...aws.efs };
-    } else {
-      fileSystem = new efs.FileSystem(this, 'FileSystem', {
-        vpc,
-        vpcSubnets: { subnets: vpc.privateSubnets },
-        securityGroup: efsSg,
-        encrypted: true,
-        performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
-        throughputMode: efs.ThroughputMode.ELASTIC,
-        enableAutomaticBackups: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-        // The policy below names the one client; CDK's own statement would allow any IAM principal.
-        allowAnonymousAccess: true,
-      });
-      const id = fileSystem.fileSystemId;
-      fileSystemIds = { koji: id, compose: id, staging: id, production: id };
-    }
-
+    const storage = createHostStorage(this, config);
     const role = new iam.Role(this, 'HostRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: 'releng compose host: SSM agent, command output, signing key, EFS',
@@ -154,15 +101,13 @@ export class ComposeHosts extends Construct {
       reason: 'the SSM agent needs exactly this managed policy to receive Run Command and associations',
     });
     this.grantCommandLogging(role);
-    const accessPoints = this.createAccessPoints(fileSystemIds, !aws.efs);
-    this.grantEfsClient(role, fileSystemIds, accessPoints, fileSystem);
-
+    grantEfsClient(role, storage);
     const instance = new ec2.Instance(this, 'Host', {
-      vpc,
-      vpcSubnets: { subnets: [vpc.privateSubnets[0]!] },
+      vpc: storage.vpc,
+      vpcSubnets: { subnets: [storage.vpc.privateSubnets[0]!] },
       instanceType: new ec2.InstanceType(aws.composeHosts.instanceType),
       machineImage: this.machineImage(config),
-      securityGroup: hostSg,
+      securityGroup: storage.hostSecurityGroup,
       role,
       requireImdsv2: true,
       detailedMonitoring: true,
@@ -181,14 +126,9 @@ export class ComposeHosts extends Construct {
       // An imported subnet's AZ is unknown offline; EC2 takes it from SubnetId.
       (instance.node.defaultChild as ec2.CfnInstance).addPropertyDeletionOverride('AvailabilityZone');
     }
-    if (fileSystem) instance.node.addDependency(fileSystem.mountTargetsAvailable);
-    const mounts: EfsMount[] = MOUNT_NAMES.map((name) => ({
-      mountPoint: mountPointOf(config, name),
-      fileSystemId: fileSystemIds[name],
-      accessPointId: accessPoints[name].attrAccessPointId,
-    }));
-    instance.userData.addCommands(...bootstrapCommands(mounts));
-    return { instance, fileSystem, fileSystemIds, accessPoints };
+    if (storage.fileSystem) instance.node.addDependency(storage.fileSystem.mountTargetsAvailable);
+    instance.userData.addCommands(...bootstrapCommands(hostMounts(config, storage)));
+    return { instance, ...storage };
   }
 
   /**
@@ -230,84 +170,6 @@ export class ComposeHosts extends Construct {
   }
 
   /**
-   * One access point per tree, each with its own root directory (created root-owned, 0755) and
-   * root as its POSIX user: releng-host runs as root and rsync keeps owners. A tree alone on its
-   * file system keeps the file system's root; trees that share one get a directory each.
-   */
-  private createAccessPoints(
-    fileSystemIds: Record<MountName, string>,
-    created: boolean,
-  ): Record<MountName, efs.CfnAccessPoint> {
-    const names = MOUNT_NAMES;
-    const sharers = (name: MountName) => names.filter((n) => fileSystemIds[n] === fileSystemIds[name]).length;
-    const entries = names.map((name) => {
-      const path = created || sharers(name) > 1 ? `/${name}` : '/';
-      const accessPoint = new efs.CfnAccessPoint(this, `AccessPoint-${name}`, {
-        fileSystemId: fileSystemIds[name],
-        rootDirectory: {
-          path,
-          creationInfo: path === '/' ? undefined : { ownerUid: '0', ownerGid: '0', permissions: '755' },
-        },
-        posixUser: { uid: '0', gid: '0' },
-        accessPointTags: [{ key: 'Name', value: `releng-${name}` }],
-      });
-      return [name, accessPoint] as const;
-    });
-    return Object.fromEntries(entries) as Record<MountName, efs.CfnAccessPoint>;
-  }
-
-  /**
-   * The host mounts, writes and acts as root only through its access points. A file system the
-   * stack creates also gets a policy: TLS only, and no Allow for anyone but the host role, so
-   * anonymous (non-IAM) clients are refused.
-   */
-  private grantEfsClient(
-    role: iam.Role,
-    fileSystemIds: Record<MountName, string>,
-    accessPoints: Record<MountName, efs.CfnAccessPoint>,
-    fileSystem: efs.FileSystem | undefined,
-  ): void {
-    const fileSystemArns = fileSystem
-      ? [fileSystem.fileSystemArn]
-      : [...new Set(Object.values(fileSystemIds))].map(
-          (id) => `arn:${Aws.PARTITION}:elasticfilesystem:${Aws.REGION}:${Aws.ACCOUNT_ID}:file-system/${id}`,
-        );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: EFS_CLIENT_ACTIONS,
-        resources: fileSystemArns,
-        conditions: {
-          StringEquals: {
-            'elasticfilesystem:AccessPointArn': Object.values(accessPoints).map((a) => a.attrArn),
-          },
-        },
-      }),
-    );
-    if (!fileSystem) return;
-    fileSystem.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'DenyWithoutTls',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['*'],
-        conditions: { Bool: { 'aws:SecureTransport': 'false' } },
-      }),
-    );
-    fileSystem.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'ComposeHostThroughAccessPoints',
-        principals: [new iam.ArnPrincipal(role.roleArn)],
-        actions: EFS_CLIENT_ACTIONS,
-        conditions: {
-          Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' },
-          // The access points' ARNs would make a cycle (they name this file system): any of its access points.
-          Null: { 'elasticfilesystem:AccessPointArn': 'false' },
-        },
-      }),
-    );
-  }
-
-  /**
    * Before streaming command output the SSM agent creates the log group (and describes it and
    * its streams); when that is denied it silently stops streaming. Stream writes come from
    * HostInstall.
@@ -338,26 +200,6 @@ export class ComposeHosts extends Construct {
       reason:
         'logs:DescribeLogGroups has no per-group resource; the SSM agent calls it before streaming output',
     });
-  }
-
-  private createVpc(): ec2.Vpc {
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 1,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'hosts', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-      ],
-    });
-    vpc.addFlowLog('FlowLogs', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, 'FlowLogGroup', {
-          retention: logs.RetentionDays.ONE_MONTH,
-          removalPolicy: RemovalPolicy.RETAIN,
-        }),
-      ),
-    });
-    return vpc;
   }
 
   /** The roles this stack can grant to: only a host it created (imported hosts keep their own). */

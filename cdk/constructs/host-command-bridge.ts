@@ -6,7 +6,6 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENDED_FROM_OUTSIDE } from '../../shared/host-commands/events.ts';
 import { FINAL_HOST_COMMAND_STATUSES } from '../../shared/ports.ts';
-import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { RelengFunction } from './releng-function.ts';
 import type { StateTable } from './state-table.ts';
 
@@ -36,7 +35,7 @@ export class HostCommandBridge extends Construct {
 
   constructor(scope: Construct, id: string, props: HostCommandBridgeProps) {
     super(scope, id);
-    const environment = { ...props.commonEnv, [LAMBDA_ENV.stateTable]: props.state.table.tableName };
+    const environment = props.commonEnv;
     this.sender = new RelengFunction(this, 'HostCommand', { handlerName: 'host-command', environment });
     this.completer = new RelengFunction(this, 'HostCommandEvents', {
       handlerName: 'host-command-events',
@@ -48,7 +47,7 @@ export class HostCommandBridge extends Construct {
       environment,
       timeout: Duration.minutes(1),
     });
-    for (const fn of [this.sender, this.completer, this.cleanup]) props.state.table.grantReadWriteData(fn);
+    for (const fn of [this.sender, this.completer, this.cleanup]) props.state.bindTo(fn);
 
     const arn = (service: string, resource: string) =>
       `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;

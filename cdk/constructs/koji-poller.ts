@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
+import { anyOccurrenceAlarm } from './alarm.ts';
 import { RelengFunction } from './releng-function.ts';
 import type { StateTable } from './state-table.ts';
 
@@ -49,27 +49,22 @@ export class KojiPoller extends Construct {
       timeout: Duration.minutes(Math.min(5, props.pollMinutes * 2)),
       environment: {
         ...props.commonEnv,
-        [LAMBDA_ENV.stateTable]: props.state.table.tableName,
         [LAMBDA_ENV.kojiQueueUrl]: props.queue.queueUrl,
       },
     });
     props.queue.grantSendMessages(this.function);
-    props.state.table.grantReadWriteData(this.function);
+    props.state.bindTo(this.function);
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Poll the koji hub every ${props.pollMinutes} minute(s)`,
       schedule: events.Schedule.rate(Duration.minutes(props.pollMinutes)),
       // A failed run is not retried: the next scheduled one continues from the checkpoint.
       targets: [new targets.LambdaFunction(this.function, { retryAttempts: 0 })],
     });
-    this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
+    this.failureAlarm = anyOccurrenceAlarm(this, 'FailureAlarm', {
       metric: this.function.metricErrors({ period: Duration.minutes(Math.max(5, props.pollMinutes)) }),
-      threshold: 1,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${id}: the koji hub poller has failed three periods in a row`,
+      periodsInARow: 3,
+      description: `${id}: the koji hub poller has failed three periods in a row`,
+      topic: props.alarmTopic,
     });
-    this.failureAlarm.addAlarmAction(new actions.SnsAction(props.alarmTopic));
   }
 }

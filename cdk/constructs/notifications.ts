@@ -2,11 +2,13 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { anyOccurrenceAlarm } from './alarm.ts';
 
 export interface NotificationsProps {
@@ -53,6 +55,12 @@ export class Notifications extends Construct {
       }),
     );
     for (const email of props.emails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+  }
+
+  /** Gives a Lambda the topic: its ARN in the environment the adapters read, and publish. */
+  bindTo(fn: lambda.Function): void {
+    fn.addEnvironment(LAMBDA_ENV.notificationTopicArn, this.topic.topicArn);
+    this.grantPublish(fn);
   }
 
   /** Lets a publisher (a state machine or Lambda role) publish to the encrypted topic. */

@@ -93,54 +93,75 @@ function validate(id: string, props: RunOnComposeHostProps): void {
 export class RunOnComposeHost extends sfn.Parallel {
   constructor(scope: Construct, id: string, props: RunOnComposeHostProps) {
     validate(id, props);
-    const spec = HOST_OPERATIONS[props.operation];
-    const parseOutput = props.parseOutput ?? false;
     super(scope, id, {
       comment: `releng-host ${props.operation} on the compose host`,
       resultPath: props.resultPath ?? sfn.JsonPath.DISCARD,
       resultSelector: {
         'commandId.$': '$[0].commandId',
         'status.$': '$[0].status',
-        ...(parseOutput ? { 'output.$': '$[0].output' } : {}),
+        ...(props.parseOutput ? { 'output.$': '$[0].output' } : {}),
       },
     });
-    const at = (suffix: string) => `${id}: ${suffix}`;
-    const parameters = Object.fromEntries(
-      Object.entries(props.parameters).map(([name, source]) => [
-        ssmParamName(name),
-        'path' in source ? sfn.JsonPath.array(sfn.JsonPath.stringAt(source.path)) : [source.value],
-      ]),
-    );
-    const run = new tasks.LambdaInvoke(scope, at('run'), {
-      lambdaFunction: props.hostCommand,
-      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: sfn.TaskInput.fromObject({
-        version: 1,
-        taskToken: sfn.JsonPath.taskToken,
-        operation: props.operation,
-        documentName: props.documents.document(props.operation).ref,
-        instanceId: props.instanceId,
-        parameters,
-        execution: sfn.JsonPath.executionId,
-        state: at('run'),
-        outputLogGroup: props.outputLogGroup.logGroupName,
-        timeoutSeconds: spec.timeoutSeconds,
-      }),
-      heartbeatTimeout: sfn.Timeout.duration(HOST_COMMAND_HEARTBEAT),
-      taskTimeout: sfn.Timeout.duration(Duration.seconds(spec.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS)),
-      // A retried invoke could send the operation twice; the Lambda refuses that anyway.
-      retryOnServiceExceptions: false,
+    const run = sendAndWait(scope, id, props);
+    run.addCatch(timedOut(scope, id, props.operation), {
+      errors: ['States.Timeout', 'States.HeartbeatTimeout'],
     });
-    run.addRetry({
-      errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'],
-      interval: Duration.seconds(5),
-      maxAttempts: 3,
-    });
-    const timedOut = new sfn.Fail(scope, at('timed out'), {
-      error: HOST_COMMAND_TIMED_OUT,
-      cause: `releng-host ${props.operation} sent no heartbeat for ${HOST_COMMAND_HEARTBEAT.toHumanString()} or ran past ${spec.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS} seconds`,
-    });
-    run.addCatch(timedOut, { errors: ['States.Timeout', 'States.HeartbeatTimeout'] });
     this.branch(run);
   }
+}
+
+/** State names of one host step: `Sign repos: run`. */
+const stateName = (id: string, suffix: string) => `${id}: ${suffix}`;
+
+/** The SSM document parameters: each a one-element list, from the state or a literal. */
+function documentParameters(props: RunOnComposeHostProps): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(props.parameters).map(([name, source]) => [
+      ssmParamName(name),
+      'path' in source ? sfn.JsonPath.array(sfn.JsonPath.stringAt(source.path)) : [source.value],
+    ]),
+  );
+}
+
+/**
+ * Send and wait: the host-command Lambda sends the SSM command under this task's token; the
+ * command's outcome (or the sweep) completes the token, heartbeats keep it alive meanwhile.
+ */
+function sendAndWait(scope: Construct, id: string, props: RunOnComposeHostProps): tasks.LambdaInvoke {
+  const spec = HOST_OPERATIONS[props.operation];
+  const run = new tasks.LambdaInvoke(scope, stateName(id, 'run'), {
+    lambdaFunction: props.hostCommand,
+    integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    payload: sfn.TaskInput.fromObject({
+      version: 1,
+      taskToken: sfn.JsonPath.taskToken,
+      operation: props.operation,
+      documentName: props.documents.document(props.operation).ref,
+      instanceId: props.instanceId,
+      parameters: documentParameters(props),
+      execution: sfn.JsonPath.executionId,
+      state: stateName(id, 'run'),
+      outputLogGroup: props.outputLogGroup.logGroupName,
+      timeoutSeconds: spec.timeoutSeconds,
+    }),
+    heartbeatTimeout: sfn.Timeout.duration(HOST_COMMAND_HEARTBEAT),
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(spec.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS)),
+    // A retried invoke could send the operation twice; the Lambda refuses that anyway.
+    retryOnServiceExceptions: false,
+  });
+  run.addRetry({
+    errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException'],
+    interval: Duration.seconds(5),
+    maxAttempts: 3,
+  });
+  return run;
+}
+
+/** The outcome when the host went silent or ran too long: HostCommandTimedOut, saying which. */
+function timedOut(scope: Construct, id: string, operation: HostOperationName): sfn.Fail {
+  const limit = HOST_OPERATIONS[operation].timeoutSeconds + DELIVERY_TIMEOUT_SECONDS;
+  return new sfn.Fail(scope, stateName(id, 'timed out'), {
+    error: HOST_COMMAND_TIMED_OUT,
+    cause: `releng-host ${operation} sent no heartbeat for ${HOST_COMMAND_HEARTBEAT.toHumanString()} or ran past ${limit} seconds`,
+  });
 }

@@ -1,8 +1,10 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { STATE_TABLE, stateKey } from '../../shared/state-table.ts';
 
 /**
@@ -49,6 +51,12 @@ export class StateTable extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+  }
+
+  /** Gives a Lambda the table: its name in the environment the adapters read, and read/write. */
+  bindTo(fn: lambda.Function): void {
+    fn.addEnvironment(LAMBDA_ENV.stateTable, this.table.tableName);
+    this.table.grantReadWriteData(fn);
   }
 
   private lockKey(options: Pick<LockStepOptions, 'lockName'>): Record<string, tasks.DynamoAttributeValue> {

@@ -75,14 +75,10 @@ export class RelengStack extends Stack {
     );
     this.approvalRequest = new RelengFunction(this, 'ApprovalRequest', {
       handlerName: 'approval-request',
-      environment: {
-        ...commonEnv,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
-        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
-      },
+      environment: commonEnv,
     });
-    this.state.table.grantReadWriteData(this.approvalRequest);
-    this.notifications.grantPublish(this.approvalRequest);
+    this.state.bindTo(this.approvalRequest);
+    this.notifications.bindTo(this.approvalRequest);
 
     this.hostCommands = new HostCommandBridge(this, 'HostCommands', {
       state: this.state,
@@ -122,14 +118,12 @@ export class RelengStack extends Stack {
       environment: {
         ...commonEnv,
         [LAMBDA_ENV.promotionStateMachineArn]: promotion.stateMachine.stateMachineArn,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
-        [LAMBDA_ENV.notificationTopicArn]: topic.topicArn,
       },
     });
     promotion.stateMachine.grantStartExecution(this.promotionEvents.function);
     promotion.stateMachine.grantTaskResponse(this.promotionEvents.function);
-    this.state.table.grantReadWriteData(this.promotionEvents.function);
-    this.notifications.grantPublish(this.promotionEvents.function);
+    this.state.bindTo(this.promotionEvents.function);
+    this.notifications.bindTo(this.promotionEvents.function);
 
     const staging = pipeline(
       PIPELINE_IDS.staging,
@@ -151,8 +145,9 @@ export class RelengStack extends Stack {
     const minorRelease = pipeline(
       PIPELINE_IDS.minorRelease,
       'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
-      approval.plus(Duration.hours(100 + 36 + 48)),
-      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine),
+      // Two approvals now: the promotion's and the bitflip's.
+      approval.plus(approval).plus(Duration.hours(100 + 36 + 48)),
+      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine, this.approvalRequest),
     );
     this.pipelines = { compose, staging, promotion, minorRelease };
     this.hostCommands.serve(Object.values(this.pipelines).map((p) => p.stateMachine));
@@ -163,7 +158,6 @@ export class RelengStack extends Stack {
       environment: {
         ...commonEnv,
         [LAMBDA_ENV.composeStateMachineArn]: compose.stateMachine.stateMachineArn,
-        [LAMBDA_ENV.stateTable]: this.state.table.tableName,
       },
     });
     compose.stateMachine.grantStartExecution(this.kojiEvents.function);
@@ -182,7 +176,7 @@ export class RelengStack extends Stack {
       reason:
         'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
     });
-    this.state.table.grantReadWriteData(this.kojiEvents.function);
+    this.state.bindTo(this.kojiEvents.function);
     // A koji hub without a message bus is polled; its tag changes join the koji queue.
     if (config.koji.hubUrl) {
       this.kojiPoller = new KojiPoller(this, 'KojiPoller', {

@@ -1,22 +1,26 @@
 import { type CfnElement, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { at, type PipelineKit, releaseParams, withDefaults } from '../constructs/pipeline-kit.ts';
 import { COMPOSE_REQUEST_DEFAULTS, composeEach } from './compose-each.ts';
+import { closeProductionRoot, gaDaySteps } from './ga-day.ts';
 import { nameStagingLock, STAGING_LOCK, STAGING_LOCK_TTL, STAGING_READY, verifyStaging } from './staging.ts';
 
 /**
  * minor-release — input ComposeRequestV1 naming the produce composes of the new minor release
  * (with `revision`, e.g. 8.10). Composes each under its lane lock, then under the staging lock
  * runs minor-release (ISOs, CHECKSUM, kickstart, treeinfo, links, signatures), torrents and
- * verify-staging, and hands the verified release to the promotion pipeline (the same approval
- * and publish path), waiting for it to finish.
+ * verify-staging, makes the release's production root closed (750), and hands the verified
+ * release to the promotion pipeline (the same approval and publish path), waiting for it to
+ * finish; then GA day (ga-day.ts): the major link, the bitflip's approval, the bitflip, vault.
  */
 export function minorReleaseDefinition(
   scope: Construct,
   kit: PipelineKit,
   promotion: sfn.IStateMachine,
+  approvalFn: lambda.IFunction,
 ): sfn.IChainable {
   const lock = STAGING_LOCK;
   const ready = new sfn.Pass(scope, 'Staging ready', { parameters: STAGING_READY, resultPath: '$.ready' });
@@ -30,7 +34,8 @@ export function minorReleaseDefinition(
     }),
     // Approval wait plus the publish itself.
     taskTimeout: sfn.Timeout.duration(kit.approvalTimeout.plus(Duration.hours(48))),
-    resultSelector: { 'status.$': '$.Status' },
+    // The output says whether the promotion published anything (the GA steps need to know).
+    resultSelector: { 'status.$': '$.Status', 'output.$': '$.Output' },
     resultPath: '$.promotion',
   });
 
@@ -60,7 +65,9 @@ export function minorReleaseDefinition(
       .next(verifyStaging(scope, kit))
       .next(kit.release(scope, lock))
       .next(ready)
-      .next(promote),
+      .next(closeProductionRoot(scope, kit))
+      .next(promote)
+      .next(gaDaySteps(scope, kit, approvalFn)),
     [kit.release(scope, { ...lock, label: 'Staging lock after failure' })],
   );
   return withDefaults(scope, 'Apply defaults', COMPOSE_REQUEST_DEFAULTS)

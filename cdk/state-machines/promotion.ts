@@ -3,6 +3,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { BATCH_READ_STATE, COALESCE_WAIT_STATE } from '../../shared/approvals/batch.ts';
 import { APPROVAL_ERRORS } from '../../shared/approvals/decide.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { STATE_TABLE, stateKey } from '../../shared/state-table.ts';
@@ -19,6 +20,51 @@ function approvalKey(approvalIdPath: string): Record<string, tasks.DynamoAttribu
     ),
     [STATE_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sk),
   };
+}
+
+/**
+ * A promotion promotion-events started for a batch (`{version: 1, batch: {id, waitSeconds}}`):
+ * wait out the window, close the batch with a direct UpdateItem (from then on later messages
+ * open the next batch; closing twice is harmless) and parse its releases into `$.releases`.
+ * Input with `releases` (minor-release, by hand) skips this.
+ */
+function readBatch(scope: Construct, kit: PipelineKit, approvals: sfn.IChainable): sfn.IChainable {
+  const { pk, sk } = stateKey.promotionBatch('{}');
+  const close = new tasks.DynamoUpdateItem(scope, 'Close the batch', {
+    table: kit.props.state.table,
+    key: {
+      [STATE_TABLE.partitionKey]: tasks.DynamoAttributeValue.fromString(
+        sfn.JsonPath.format(pk, sfn.JsonPath.stringAt('$.batch.id')),
+      ),
+      [STATE_TABLE.sortKey]: tasks.DynamoAttributeValue.fromString(sk),
+    },
+    updateExpression: 'SET closed = :closed',
+    conditionExpression: 'attribute_exists(pk)',
+    expressionAttributeValues: { ':closed': tasks.DynamoAttributeValue.fromBoolean(true) },
+    returnValues: tasks.DynamoReturnValues.ALL_NEW,
+    resultSelector: { 'releases.$': '$.Attributes.releases.M.*.S' },
+    resultPath: '$.closed',
+    taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+  });
+  close.addCatch(
+    new sfn.Fail(scope, 'No such batch', {
+      error: 'UnknownBatch',
+      cause: 'the input names a promotion batch the state table does not hold',
+    }),
+    { errors: ['DynamoDB.ConditionalCheckFailedException'] },
+  );
+  const parse = new sfn.Map(scope, BATCH_READ_STATE, {
+    itemsPath: '$.closed.releases',
+    itemSelector: { 'release.$': 'States.StringToJson($$.Map.Item.Value)' },
+    resultPath: '$.releases',
+  });
+  parse.itemProcessor(new sfn.Pass(scope, 'Parse release', { outputPath: '$.release' }));
+  const wait = new sfn.Wait(scope, COALESCE_WAIT_STATE, {
+    time: sfn.WaitTime.secondsPath('$.batch.waitSeconds'),
+  });
+  return new sfn.Choice(scope, 'Batched?')
+    .when(sfn.Condition.isPresent('$.batch'), wait.next(close).next(parse).next(approvals))
+    .otherwise(approvals);
 }
 
 /**
@@ -92,7 +138,9 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
 
 /**
  * promotion — input `{version: 1, releases: StagingReadyV1[]}` (one release, or several at once:
- * 8 and 9, the main tree and SIGs). Every release is approved or rejected on its own; then,
+ * 8 and 9, the main tree and SIGs), or `{version: 1, batch}` from promotion-events, whose
+ * releases are read from the closed batch (readBatch). A SIG release (`sig` set) publishes its
+ * tree with `sync-to-prod --sig`. Every release is approved or rejected on its own; then,
  * only if one was approved, under the publish lock: sync-to-prod of each approved release with
  * the approved digest, file lists once after every sync, unlock, notify. If none was approved,
  * production is untouched and the rejection reasons are notified.
@@ -146,10 +194,19 @@ export function promotionDefinition(
     maxConcurrency: 1,
     resultPath: sfn.JsonPath.DISCARD,
   });
+  const approved = sfn.Condition.stringEquals('$.approval.outcome', 'APPROVED');
   syncEach.itemProcessor(
     new sfn.Choice(scope, 'Approved?')
       .when(
-        sfn.Condition.stringEquals('$.approval.outcome', 'APPROVED'),
+        sfn.Condition.and(approved, sfn.Condition.isPresent('$.release.sig')),
+        kit.host(scope, 'Sync SIG to production', 'sync-to-prod', {
+          major: at('$.release.major'),
+          sig: at('$.release.sig'),
+          'approved-digest': at('$.approval.digest'),
+        }),
+      )
+      .when(
+        approved,
         kit.host(scope, 'Sync to production', 'sync-to-prod', {
           major: at('$.release.major'),
           channel: at('$.release.channel'),
@@ -186,11 +243,12 @@ export function promotionDefinition(
     )
     .next(new sfn.Succeed(scope, 'Published'));
 
-  return approvals
+  approvals
     .next(tally)
     .next(
       new sfn.Choice(scope, 'Anything approved?')
         .when(sfn.Condition.booleanEquals('$.decision.anyApproved', true), publish.next(published))
         .otherwise(notPublished),
     );
+  return readBatch(scope, kit, approvals);
 }

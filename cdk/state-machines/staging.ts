@@ -49,14 +49,68 @@ export const STAGING_READY = {
   'sigs.$': '$.sigs',
 };
 
+/** A SIG release's StagingReadyV1: SIG trees have one channel; `sig` names the tree. */
+const { 'channel.$': _channel, 'sigs.$': _sigs, ...SIG_FIELDS } = STAGING_READY;
+const SIG_STAGING_READY = { ...SIG_FIELDS, channel: 'stable', sigs: [] };
+
 /** Defaults for the optional fields of the staging input. */
 export const STAGING_REQUEST_DEFAULTS = jsonPathDefaults(StagingRequestV1);
+
+/** The SIGs of the request, in order: one Map over `$.sigs` with the major and requester. */
+function eachSig(scope: Construct, id: string, resultPath: string): sfn.Map {
+  return new sfn.Map(scope, id, {
+    itemsPath: '$.sigs',
+    maxConcurrency: 1,
+    itemSelector: {
+      'major.$': '$.major',
+      'sig.$': '$$.Map.Item.Value',
+      'requestedBy.$': '$.requestedBy',
+      'requestId.$': '$.requestId',
+    },
+    resultPath,
+  });
+}
+
+const SIG_PARAMS = { major: at('$.major'), sig: at('$.sig') };
+
+/** sync-to-staging-sig per SIG, first in the seed's staging order. */
+function syncSigs(scope: Construct, kit: PipelineKit): sfn.Map {
+  const sync = eachSig(scope, 'Sync SIGs', sfn.JsonPath.DISCARD);
+  sync.itemProcessor(kit.host(scope, 'Sync SIG', 'sync-to-staging-sig', SIG_PARAMS));
+  return sync;
+}
+
+/**
+ * Each SIG as a release of its own, once the release it builds on is staged (its repoclosure
+ * uses that release's BaseOS and AppStream): sign-repos and verify-staging with `--sig` (its own
+ * digest), collected into `$.sigReleases` as the StagingReadyV1 (with `sig`) each is announced with.
+ */
+function verifySigs(scope: Construct, kit: PipelineKit): sfn.Map {
+  const verify = eachSig(scope, 'Sign and verify SIGs', '$.sigReleases');
+  verify.itemProcessor(
+    kit
+      .host(scope, 'Sign SIG repos', 'sign-repos', SIG_PARAMS)
+      .next(
+        kit.host(scope, 'Verify SIG', 'verify-staging', SIG_PARAMS, {
+          resultPath: '$.verify',
+          parseOutput: true,
+        }),
+      )
+      .next(
+        new sfn.Pass(scope, 'SIG staging ready', {
+          parameters: { ...SIG_STAGING_READY, 'sig.$': '$.sig' },
+        }),
+      ),
+  );
+  return verify;
+}
 
 /**
  * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
  * sync-to-staging for each built compose in the major's configured staging order (the seed's:
  * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
- * verify-staging; then StagingReadyV1 with the manifest digest onto the promotion queue.
+ * verify-staging; then each SIG signed and verified as a release of its own (verifySigs); then
+ * StagingReadyV1 with the manifest digest onto the promotion queue, and one per SIG.
  */
 export function stagingDefinition(
   scope: Construct,
@@ -64,15 +118,6 @@ export function stagingDefinition(
   promotionQueue: sqs.IQueue,
 ): sfn.IChainable {
   const lock = STAGING_LOCK;
-  const syncSigs = new sfn.Map(scope, 'Sync SIGs', {
-    itemsPath: '$.sigs',
-    maxConcurrency: 1,
-    itemSelector: { 'major.$': '$.major', 'sig.$': '$$.Map.Item.Value' },
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  syncSigs.itemProcessor(
-    kit.host(scope, 'Sync SIG', 'sync-to-staging-sig', { major: at('$.major'), sig: at('$.sig') }),
-  );
 
   const syncComposes = new sfn.Map(scope, 'Sync composes in order', {
     itemsPath: '$.stagingOrder',
@@ -122,12 +167,29 @@ export function stagingDefinition(
     taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
   });
 
+  // The SIG releases go out right after the release's, so one promotion batch takes them all.
+  const announceSigs = new sfn.Map(scope, 'Announce SIGs staging ready', {
+    itemsPath: '$.sigReleases',
+    maxConcurrency: 1,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  announceSigs.itemProcessor(
+    new tasks.SqsSendMessage(scope, 'Announce SIG staging ready', {
+      queue: promotionQueue,
+      messageBody: sfn.TaskInput.fromJsonPathAt('$'),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
+    }),
+  );
+
   syncComposes
     .next(kit.host(scope, 'Prep staging', 'prep-staging', releaseParams()))
     .next(kit.host(scope, 'Apply updateinfo', 'apply-updateinfo', releaseParams()))
     .next(kit.host(scope, 'Sign repos', 'sign-repos', { ...releaseParams(), tree: { value: 'staging' } }))
     .next(verifyStaging(scope, kit))
-    .next(announce);
+    .next(verifySigs(scope, kit))
+    .next(announce)
+    .next(announceSigs);
 
   const body = kit.guarded(
     scope,
@@ -137,7 +199,7 @@ export function stagingDefinition(
       .checkEfs(scope, 'Check EFS')
       .next(kit.checkHost(scope, 'Check compose host', at('$.major')))
       .next(kit.acquire(scope, { ...lock, nowPath: '$.clock.now', ttl: STAGING_LOCK_TTL }))
-      .next(syncSigs)
+      .next(syncSigs(scope, kit))
       .next(order),
     [kit.release(scope, { ...lock, label: 'Staging lock after failure' })],
   );

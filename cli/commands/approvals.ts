@@ -1,12 +1,8 @@
-import { decideApproval } from '../../shared/approvals/decide.ts';
 import { ExecutionName } from '../../shared/messages/fields.ts';
 import { ApprovalDecisionV1 } from '../../shared/messages/promotion.ts';
-import { systemClock } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
-import { localUser } from '../engine/local-app.ts';
 import type { Output } from '../output.ts';
-import { requireExistingRoot } from './inputs.ts';
-import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+import { ENGINE_OPTIONS, openEngine } from './session.ts';
 
 const DECISION_OPTIONS = {
   ...ENGINE_OPTIONS,
@@ -30,9 +26,8 @@ function decisionOf(type: 'approve' | 'reject', approvalId: string, digest: stri
 }
 
 /**
- * `releng approve ID` / `releng reject ID --reason WHY`. Locally the decision goes through the
- * promotion handler's decision logic as the engineer's user name; on AWS it is a message on the
- * promotion queue, sent with the caller's credentials, so the handler authorizes that identity.
+ * `releng approve ID` / `releng reject ID --reason WHY`, decided as the engineer (locally at
+ * once; on AWS by the promotion handler, from the queue message sent with their credentials).
  */
 async function decide(type: 'approve' | 'reject', argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv, DECISION_OPTIONS);
@@ -44,30 +39,15 @@ async function decide(type: 'approve' | 'reject', argv: string[], out: Output): 
     );
   }
   if (type === 'reject' && !values.reason) throw new UsageError('reject needs --reason "<why>"');
-  if (engineKind(values) === 'aws') {
-    const aws = await openAws(values);
-    const digest = values.digest ?? (await aws.digestOf(approvalId));
-    const messageId = await aws.sendDecision(decisionOf(type, approvalId, digest, values.reason));
-    if (values.json) out.json({ approvalId, decision: type, digest, messageId, sent: true });
-    else out.line(`${type} of ${approvalId} sent to the promotion queue (message ${messageId})`);
+  const engine = await openEngine(values, out, { readOnly: true });
+  const digest = values.digest ?? (await engine.digestOf(approvalId));
+  const result = await engine.decide(decisionOf(type, approvalId, digest, values.reason));
+  if (result.sent) {
+    if (values.json)
+      out.json({ approvalId, decision: type, digest, messageId: result.messageId, sent: true });
+    else out.line(`${type} of ${approvalId} sent to the promotion queue (message ${result.messageId})`);
     return 0;
   }
-  const session = await openLocal(values, out, { readOnly: true });
-  const pending = await session.adapters.approvals.get(approvalId);
-  if (!pending) throw new UsageError(`no approval ${approvalId}; run releng approvals to list pending ones`);
-  const digest = values.digest ?? pending.digest;
-  const sender = localUser();
-  const result = await decideApproval(
-    {
-      config: session.config,
-      approvals: session.adapters.approvals,
-      callbacks: session.engine.tokens,
-      clock: systemClock,
-      approvers: [sender],
-    },
-    decisionOf(type, approvalId, digest, values.reason),
-    sender,
-  );
   if (!result.accepted) {
     if (values.json) out.json({ approvalId, decision: type, accepted: false, reason: result.reason });
     out.error(`releng ${type}: ${result.reason}`);
@@ -84,30 +64,10 @@ export const rejectCommand = (argv: string[], out: Output) => decide('reject', a
 /** `releng approvals`: pending approvals, with what each would publish. */
 export async function approvalsCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, ENGINE_OPTIONS);
-  let pending: Array<{
-    approvalId: string;
-    digest: string;
-    revision: string;
-    requestedBy: string;
-    summary: unknown;
-  }>;
-  if (engineKind(values) === 'aws') {
-    const aws = await openAws(values);
-    pending = (await aws.pendingApprovals()).map(({ approvalId, request }) => ({ approvalId, ...request }));
-  } else {
-    // A read-only command: never create a root, fail on a missing one.
-    requireExistingRoot(values.root);
-    const session = await openLocal(values, out, { readOnly: true });
-    pending = await session.adapters.approvals.listPending();
-  }
+  const engine = await openEngine(values, out, { readOnly: true, existingRoot: true });
+  const pending = await engine.approvals();
   if (values.json) {
-    // A task token completes the execution's task: it is for the handler, never for output.
-    out.json({
-      pending: pending.map((p) => {
-        const { taskToken: _token, ...shown } = p as typeof p & { taskToken?: string };
-        return shown;
-      }),
-    });
+    out.json({ pending });
     return 0;
   }
   if (pending.length === 0) out.line('no pending approvals');

@@ -4,13 +4,14 @@ import { EXIT } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
 import { progressPrinter } from './session.ts';
 
-/** `releng demo [--root DIR] [--release 8.10] [--yes] [--force] [--json]`: one full updates cycle, locally. */
+/** `releng demo [--root DIR] [--release 8.10] [--yes] [--force] [--ga] [--json]`: one full updates (or GA) cycle, locally. */
 export async function demoCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, {
     root: { type: 'string', default: '.releng' },
     release: { type: 'string' },
     yes: { type: 'boolean', default: false },
     force: { type: 'boolean', default: false },
+    ga: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
   });
@@ -27,6 +28,7 @@ export async function demoCommand(argv: string[], out: Output): Promise<number> 
     ...(values.release ? { release: values.release } : {}),
     yes: values.yes,
     force: values.force,
+    ga: values.ga,
     listener: progressPrinter(out, values.json, !values.quiet, values.yes),
     stopOnInterrupt: true,
   }).catch((err: unknown) => {

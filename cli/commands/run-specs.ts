@@ -44,6 +44,10 @@ export const RUN_COMMANDS: Record<string, CommandSpec> = {
     help: 'minor-release --release 8.10 --compose Rocky [--yes]',
   },
   torrents: { operation: 'torrents', help: 'torrents --major 8 (one host step)' },
+  'ga-publish': {
+    operation: 'ga-publish',
+    help: 'ga-publish --release 8.10 --ga-step close|link|open|vault [--previous 8.9] (one host step)',
+  },
   rollback: {
     operation: 'rollback',
     help: 'rollback --major 8 [--yes]: shows the plan, asks (or --yes), then one host step',

@@ -14,11 +14,11 @@ import { DEMO_APPROVER, localUser, sessionConfigFile } from '../engine/local-app
 import { EXIT } from '../exit-codes.ts';
 import type { Output } from '../output.ts';
 import { checkConfigured, checkRelease, requireWritableRoot } from './inputs.ts';
-import { lockHeldDetail, releaseDeadHolders, reportLockWaits } from './lock-wait.ts';
+import { releaseDeadHolders, reportLockWaits } from './lock-wait.ts';
 import { decisionLines, notPublished, outcomeOf } from './outcome.ts';
 import { confirmRollback } from './rollback.ts';
 import { type CommandSpec, RUN_COMMANDS } from './run-specs.ts';
-import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+import { ENGINE_OPTIONS, engineKind, openEngine, openLocal } from './session.ts';
 
 export { RUN_COMMANDS } from './run-specs.ts';
 
@@ -36,6 +36,8 @@ const RUN_OPTIONS = {
   updateinfo: { type: 'string' },
   tree: { type: 'string' },
   'allow-shrink': { type: 'string' },
+  'ga-step': { type: 'string' },
+  previous: { type: 'string' },
   step: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
@@ -123,6 +125,8 @@ function stepValues(
     tree: values.tree,
     'approved-digest': values.digest,
     'allow-shrink': values['allow-shrink'],
+    step: values['ga-step'],
+    previous: values.previous,
     'dry-run': values['dry-run'],
   };
   const takes = new Set(paramsOf(operation).map((p) => p.name));
@@ -233,26 +237,21 @@ function startAndFollowCommand(command: string) {
     const name = values.name ?? `${command}-${release(values).major}-${stamp()}`;
     const input =
       spec.machine === 'promotion' ? await promotionInput(values, out) : machineInput(command, values, name);
-    if (engineKind(values) === 'aws') {
-      const { executionId, started } = await (await openAws(values)).start(spec.machine, name, input);
+    const engine = await openEngine(values, out, {
+      quiet: values.quiet,
+      ...(values.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
+    });
+    const outcome = await engine.start(spec.machine, name, input, {
+      print: values.json ? out.error : out.line,
+      reportApprovals: !values.yes,
+    });
+    if (!outcome.followed) {
+      const { executionId, started } = outcome;
       if (values.json) out.json({ executionId, started });
       else out.line(started ? `started ${executionId}` : `${executionId} exists already`);
       return started ? 0 : 1;
     }
-    const session = await openLocal(values, out, {
-      quiet: values.quiet,
-      ...(values.yes ? { autoApproveAs: DEMO_APPROVER } : {}),
-    });
-    const stopWaits = reportLockWaits(session.engine, values.json ? out.error : out.line, {
-      ...(values.yes ? {} : { approvals: session.adapters.approvals }),
-    });
-    const { started } = await session.engine.start(spec.machine, name, input);
-    if (!started) throw new UsageError(`an execution named ${name} exists already; pick another --name`);
-    await session.engine.idle();
-    stopWaits();
-    const records = (await session.engine.store.list()).filter(
-      (r) => r.name === name || r.name.startsWith(`${name}-`),
-    );
+    const { records } = outcome;
     const ok = records.every((r) => r.status === 'SUCCEEDED');
     // A promotion nothing approved succeeds without publishing: exit 3, with who decided and why.
     const unpublished = ok && records.some(notPublished);
@@ -264,7 +263,7 @@ function startAndFollowCommand(command: string) {
       }
     } else if (!ok) {
       const failed = records.find((r) => r.status !== 'SUCCEEDED')!;
-      const held = await lockHeldDetail(session.engine, failed);
+      const held = await outcome.heldDetail(failed);
       out.error(
         `releng ${command}: ${failed.name} ${failed.status} at ${failed.failedState ?? '?'}: ${failed.error} ${failed.cause ?? ''}${held}; see releng history ${failed.name}`,
       );

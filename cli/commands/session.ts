@@ -5,9 +5,13 @@ import { loadConfig } from '../../shared/config/load.ts';
 import { UsageError } from '../args.ts';
 import type { EngineEvent, EngineListener } from '../engine/adapters/types.ts';
 import { AwsEngine, resolveAwsTargets } from '../engine/aws-engine.ts';
+import { AwsPipelineEngine } from '../engine/aws-pipeline-engine.ts';
 import { NO_DEFINITIONS } from '../engine/definitions.ts';
 import { type LocalSession, type LocalSessionOptions, openLocalSession } from '../engine/local-app.ts';
+import { LocalPipelineEngine } from '../engine/local-pipeline-engine.ts';
+import type { PipelineEngine } from '../engine/pipeline-engine.ts';
 import { type Output, progressText } from '../output.ts';
+import { requireExistingRoot } from './inputs.ts';
 
 /** Options every engine command takes. */
 export const ENGINE_OPTIONS = {
@@ -101,11 +105,35 @@ export function progressPrinter(
   };
 }
 
+export interface OpenEngineOptions extends Partial<LocalSessionOptions> {
+  /** Skip synthesizing the app (status, history, decisions). */
+  readOnly?: boolean;
+  /** No host progress lines. */
+  quiet?: boolean;
+  /** Fail on a missing local root instead of creating one (commands that only read). */
+  existingRoot?: boolean;
+}
+
+/**
+ * The pipeline a command talks to, chosen here once from --engine: the embedded engine on the
+ * --root, or the deployed stack. Commands use only what PipelineEngine offers.
+ */
+export async function openEngine(
+  values: EngineValues,
+  out: Output,
+  options: OpenEngineOptions = {},
+): Promise<PipelineEngine> {
+  if (engineKind(values) === 'aws') return new AwsPipelineEngine(await openAws(values));
+  const { existingRoot, ...local } = options;
+  if (existingRoot) requireExistingRoot(values.root);
+  return new LocalPipelineEngine(await openLocal(values, out, local));
+}
+
 /** The local engine; `readOnly` sessions (status, history, decisions) skip synthesizing the app. */
 export async function openLocal(
   values: EngineValues,
   out: Output,
-  extra: Partial<LocalSessionOptions> & { readOnly?: boolean; quiet?: boolean } = {},
+  extra: Omit<OpenEngineOptions, 'existingRoot'> = {},
 ): Promise<LocalSession> {
   const { readOnly, quiet, ...rest } = extra;
   return openLocalSession({

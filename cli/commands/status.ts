@@ -1,13 +1,8 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { STATE_TABLE } from '../../shared/state-table.ts';
 import { parse, UsageError } from '../args.ts';
 import type { ExecutionEvent, ExecutionRecord } from '../engine/execution-store.ts';
-import { LocalTable } from '../engine/local-table.ts';
 import type { Output } from '../output.ts';
-import { requireExistingRoot } from './inputs.ts';
 import { decisionLines, outcomeOf } from './outcome.ts';
-import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+import { ENGINE_OPTIONS, openEngine } from './session.ts';
 
 function duration(from: string, to?: string): string {
   const ms = Date.parse(to ?? new Date().toISOString()) - Date.parse(from);
@@ -32,57 +27,15 @@ function describeWithDecisions(r: ExecutionRecord): string[] {
 /** The record as --json shows it: with its outcome beside Step Functions' status. */
 const withOutcome = (r: ExecutionRecord) => ({ ...r, ...outcomeOf(r) });
 
-/** Unexpired lock items (shared/state-table.ts: `LOCK#<name>`) of the local state tables, and intake's locks. */
-async function localLocks(
-  engineDir: string,
-  intakeLocks: Array<{ name: string; owner: string; expiresAt: string }>,
-) {
-  const dir = join(engineDir, 'tables');
-  const locks: Array<{ name: string; holder: string; expiresAt: string }> = intakeLocks.map((l) => ({
-    name: l.name,
-    holder: l.owner,
-    expiresAt: l.expiresAt,
-  }));
-  for (const file of await readdir(dir).catch(() => [] as string[])) {
-    if (!file.endsWith('.json')) continue;
-    for (const item of await new LocalTable(join(dir, file), [STATE_TABLE.partitionKey]).scan()) {
-      const key = String(item[STATE_TABLE.partitionKey]?.S ?? '');
-      const owner = item.owner?.S;
-      if (!key.startsWith('LOCK#') || typeof owner !== 'string') continue;
-      const expires = Number(item.expiresAtEpoch?.N ?? 0);
-      if (expires * 1000 < Date.now()) continue;
-      locks.push({
-        name: key.slice('LOCK#'.length),
-        holder: owner,
-        expiresAt: new Date(expires * 1000).toISOString(),
-      });
-    }
-  }
-  return locks;
-}
-
 /** `releng status`: running and recent executions, where each is, and who holds which lock. */
 export async function statusCommand(argv: string[], out: Output): Promise<number> {
   const { values } = parse(argv, { ...ENGINE_OPTIONS, limit: { type: 'string', default: '20' } });
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit ${values.limit}: expected a positive number`);
-  let executions: ExecutionRecord[];
-  let locks: Array<{ name: string; holder: string; expiresAt: string }> = [];
-  if (engineKind(values) === 'aws') {
-    const aws = await openAws(values);
-    // ListExecutions carries no output: a succeeded promotion's output says whether it published.
-    executions = await Promise.all(
-      (await aws.list(limit)).map((r) =>
-        r.stateMachine === 'promotion' && r.status === 'SUCCEEDED' ? aws.describe(`promotion:${r.name}`) : r,
-      ),
-    );
-  } else {
-    requireExistingRoot(values.root);
-    const session = await openLocal(values, out, { readOnly: true });
-    executions = (await session.engine.store.list()).slice(0, limit);
-    locks = await localLocks(session.engine.engineDir, await session.adapters.locks.list());
-  }
+  const engine = await openEngine(values, out, { readOnly: true, existingRoot: true });
+  const executions = await engine.recent(limit);
+  const locks = await engine.locks();
   if (values.json) {
     out.json({ executions: executions.map(withOutcome), locks });
     return 0;
@@ -121,16 +74,8 @@ export async function historyCommand(argv: string[], out: Output): Promise<numbe
   });
   const [execution] = positionals;
   if (!execution) throw new UsageError('history needs an execution name (see releng status)');
-  let record: ExecutionRecord;
-  let events: ExecutionEvent[];
-  if (engineKind(values) === 'aws') {
-    const aws = await openAws(values);
-    [record, events] = await Promise.all([aws.describe(execution), aws.history(execution)]);
-  } else {
-    requireExistingRoot(values.root);
-    const { engine } = await openLocal(values, out, { readOnly: true });
-    [record, events] = await Promise.all([engine.store.get(execution), engine.store.events(execution)]);
-  }
+  const engine = await openEngine(values, out, { readOnly: true, existingRoot: true });
+  const [record, events] = await Promise.all([engine.describe(execution), engine.history(execution)]);
   const steps = stepDurations(events);
   if (values.json) {
     out.json({ execution: withOutcome(record), events, steps });
@@ -170,12 +115,8 @@ export async function logsCommand(argv: string[], out: Output): Promise<number> 
   const { values, positionals } = parse(argv, { ...ENGINE_OPTIONS, step: { type: 'string' } });
   const [execution] = positionals;
   if (!execution) throw new UsageError('logs needs an execution name (see releng status)');
-  if (engineKind(values) === 'aws') {
-    throw new UsageError('logs on AWS are in CloudWatch: the host-command log group the failure cause names');
-  }
-  requireExistingRoot(values.root);
-  const { engine } = await openLocal(values, out, { readOnly: true });
-  const logs = await engine.store.logs(execution, values.step);
+  const engine = await openEngine(values, out, { readOnly: true, existingRoot: true });
+  const logs = await engine.logs(execution, values.step);
   if (values.step && logs.length === 0) {
     throw new UsageError(`execution ${execution} has no log for step ${JSON.stringify(values.step)}`);
   }

@@ -1,12 +1,8 @@
-import { withdrawApproval } from '../../shared/approvals/withdraw.ts';
 import { ExecutionName, Reason } from '../../shared/messages/fields.ts';
-import { systemClock } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
-import { localUser } from '../engine/local-app.ts';
 import { EXIT } from '../exit-codes.ts';
-import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
 import type { Output } from '../output.ts';
-import { ENGINE_OPTIONS, engineKind, openAws, openLocal } from './session.ts';
+import { ENGINE_OPTIONS, openEngine } from './session.ts';
 
 export const WITHDRAW_OPTIONS = { ...ENGINE_OPTIONS, reason: { type: 'string' } } as const;
 
@@ -32,31 +28,17 @@ export async function withdrawCommand(argv: string[], out: Output): Promise<numb
   );
   if (!reason) throw new UsageError('withdraw needs --reason "<why>"');
   if (!checked.success) throw new UsageError(`--reason: ${checked.error.issues[0]!.message}`);
-  if (engineKind(values) === 'aws') {
-    // promotion-events checks the sender (SQS's SenderId) is one of the requesters.
-    const messageId = await (await openAws(values)).sendDecision({
-      version: 1,
-      type: 'withdraw',
-      approvalId,
-      reason,
-    });
-    if (values.json) out.json({ approvalId, sent: true, messageId });
-    else out.line(`${approvalId}: withdrawal sent (message ${messageId}); releng status shows the outcome`);
+  const engine = await openEngine(values, out, { readOnly: true });
+  // The handler (promotion-events on AWS) checks the sender is one of the requesters.
+  const result = await engine.decide({ version: 1, type: 'withdraw', approvalId, reason });
+  if (result.sent) {
+    if (values.json) out.json({ approvalId, sent: true, messageId: result.messageId });
+    else
+      out.line(
+        `${approvalId}: withdrawal sent (message ${result.messageId}); releng status shows the outcome`,
+      );
     return EXIT.OK;
   }
-  shareWithGroupIfRootIs(values.root ?? '.releng');
-  const session = await openLocal(values, out, { readOnly: true });
-  const result = await withdrawApproval(
-    {
-      config: session.config,
-      approvals: session.adapters.approvals,
-      callbacks: session.engine.tokens,
-      clock: systemClock,
-    },
-    approvalId,
-    localUser(),
-    reason,
-  );
   if (!result.accepted) {
     if (values.json) out.json({ approvalId, withdrawn: false, reason: result.reason });
     out.error(`releng withdraw: ${result.reason}`);

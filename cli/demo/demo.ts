@@ -14,8 +14,10 @@ import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
+import { runGaCycle } from './ga.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
 import { exportSecretKey } from './rpm-tools.ts';
+import { demoSigs, sigProductionDirs, withDemoSig } from './sig-demo.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
@@ -44,12 +46,16 @@ export interface DemoOptions {
   stopOnInterrupt?: boolean;
   /** Delete a pipeline a previous demo left on the root (refused without it). */
   force?: boolean;
+  /** GA day instead of an updates cycle: the minor-release machine (ga.ts). */
+  ga?: boolean;
 }
 
 export interface DemoResult {
   composeId: string | null;
   stagingDir: string;
   productionDir: string;
+  /** The SIG release trees the demo published (`…/pub/sig/<major>/<sig>`). */
+  sigProductionDirs: string[];
   gpgPublicKey: string;
   advisories: string[];
   executions: Array<{
@@ -69,6 +75,11 @@ export interface DemoResult {
   /** Seconds per demo step, for bench/. */
   timings: Record<string, number>;
   ok: boolean;
+  /** GA demo only: the ISO images published, the torrents made, production's major link, the bitflip. */
+  isos?: string[];
+  torrents?: string[];
+  majorLink?: string | null;
+  releaseOpen?: boolean;
 }
 
 /** What a demo root holds that a new demo would delete: executions and published trees. */
@@ -221,13 +232,13 @@ async function runOnPreparedRoot(
         majors: { [major]: { channels: { stable: { revision: options.release } } } },
       })
     : store.configOverrides;
-  const overrides = withDemoKeyEverywhere(store, asked);
+  const overrides = await withDemoSig(store, withDemoKeyEverywhere(store, asked));
   await writeFile(store.configPath, `${JSON.stringify(overrides, null, 2)}\n`);
   // The install path's install-signing-key imports the key from the file standing for the secret.
   await exportSecretKey(store.key, secretFilePath(root, buildConfig(overrides).aws.signingKeySecret));
   const apollo = await serveDemoErrata(root);
   try {
-    return await runCycle(options, store, timed, timings);
+    return await (options.ga ? runGaCycle : runCycle)(options, store, timed, timings);
   } finally {
     // Nobody serves the stand-in now: a later command on this root serves it again.
     await apollo.close();
@@ -356,8 +367,10 @@ async function runCycle(
   const published = existsSync(
     join(paths.productionRelease, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'),
   );
+  const sigDirs = sigProductionDirs(config, root, major);
   const ok =
     published &&
+    sigDirs.length === demoSigs(config, major).length &&
     records.length > 0 &&
     records.every((r) => r.status === 'SUCCEEDED') &&
     ['compose', 'staging', 'promotion'].every((m) => machines.has(m as ExecutionRecord['stateMachine']));
@@ -365,6 +378,7 @@ async function runCycle(
     composeId: await latestComposeId(paths.composeRoot, 'Rocky', major),
     stagingDir: paths.stagingRelease,
     productionDir: paths.productionRelease,
+    sigProductionDirs: sigDirs,
     gpgPublicKey: store.publicKeyPath,
     advisories: store.advisories,
     executions: records.map((r) => ({

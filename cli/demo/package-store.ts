@@ -15,6 +15,7 @@ import {
   type SigningKey,
   signRpms,
 } from './rpm-tools.ts';
+import { EXTRAS_TAG, storeLayout, UPDATES_TAG } from './store-layout.ts';
 
 /**
  * A small, real, koji-like package store for the demo and the integration tests.
@@ -36,8 +37,7 @@ import {
  */
 
 export const ADVISORY_ID = 'RLBA-2026:0001';
-export const UPDATES_TAG = (major: string) => `dist-rocky${major}-updates-build`;
-export const EXTRAS_TAG = (major: string) => `dist-rocky${major}-extras-build`;
+export { EXTRAS_TAG, UPDATES_TAG } from './store-layout.ts';
 
 interface StoreBuild {
   tag: 'updates' | 'extras';
@@ -62,20 +62,6 @@ function initialBuilds(major: string): StoreBuild[] {
   ];
 }
 
-/** Which variant each package lands in: what pungi's gather decides from its config and comps. */
-const VARIANT_PACKAGES: Record<string, string[]> = {
-  BaseOS: ['rocky-demo-release', 'demo-hello'],
-  AppStream: ['demo-tool', 'demo-modlib'],
-  PowerTools: ['demo-headers'],
-  extras: ['demo-extras'],
-};
-
-const COMPS_GROUPS: Record<string, { id: string; name: string; packages: string[] }> = {
-  BaseOS: { id: 'core', name: 'Core', packages: ['rocky-demo-release', 'demo-hello'] },
-  AppStream: { id: 'demo-tools', name: 'Demo Tools', packages: ['demo-tool'] },
-  PowerTools: { id: 'demo-development', name: 'Demo Development', packages: ['demo-headers'] },
-};
-
 export interface PackageStore {
   root: string;
   major: string;
@@ -99,8 +85,8 @@ export interface PackageStoreOptions {
   major?: string;
 }
 
-function comps(variant: string): string {
-  const group = COMPS_GROUPS[variant]!;
+function comps(major: string, variant: string): string {
+  const group = storeLayout(major).compsGroups[variant]!;
   const pkgs = group.packages.map((p) => `      <packagereq type="default">${p}</packagereq>`).join('\n');
   const env =
     variant === 'BaseOS'
@@ -285,6 +271,7 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
   const key = await generateSigningKey(gpgHome);
   const publicKeyPath = await exportPublicKey(key, join(koji, 'keys', 'RPM-GPG-KEY-rocky-demo'));
   const ref = `r${major}`;
+  const layout = storeLayout(major);
   const gitRepos = {
     pungi: join(root, 'git', 'pungi-rocky.git'),
     comps: join(root, 'git', 'comps.git'),
@@ -296,12 +283,12 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
     [`r${major}.conf`]: pungiConf('Rocky', 'ga'),
     [`r${major}-updates.conf`]: pungiConf('Rocky', 'updates'),
     [`r${major}-extras.conf`]: pungiConf('Extras', 'updates'),
-    'local-variants.json': `${JSON.stringify({ variants: VARIANT_PACKAGES }, null, 2)}\n`,
+    'local-variants.json': `${JSON.stringify({ variants: layout.variants }, null, 2)}\n`,
   });
   await gitRepo(
     gitRepos.comps,
     ref,
-    Object.fromEntries(Object.keys(COMPS_GROUPS).map((v) => [`comps-${v}.xml`, comps(v)])),
+    Object.fromEntries(Object.keys(layout.compsGroups).map((v) => [`comps-${v}.xml`, comps(major, v)])),
   );
   await gitRepo(
     gitRepos.moduleMetadata,
@@ -310,7 +297,7 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
       ['x86_64', 'aarch64'].map((a) => [`${a}/AppStream-modules.yaml`, modulesYaml(major, a)]),
     ),
   );
-  const tags = { [UPDATES_TAG(major)]: 'Rocky', [EXTRAS_TAG(major)]: 'Extras' };
+  const tags = layout.tags;
   const configOverrides = {
     majors: {
       [major]: {
@@ -322,10 +309,7 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
           comps: { url: gitUrl(gitRepos.comps), ref },
           moduleMetadata: { url: gitUrl(gitRepos.moduleMetadata), ref },
         },
-        composes: {
-          Rocky: { variants: ['BaseOS', 'AppStream', 'PowerTools'] },
-          Extras: { variants: ['extras'] },
-        },
+        composes: layout.composes,
       },
     },
   };

@@ -18,6 +18,8 @@ export interface RpmSpec {
   /** Files the package installs: absolute path -> content. Default: one file under /usr/share. */
   files?: Record<string, string>;
   requires?: string[];
+  /** Capabilities beyond the package's own name (a soname, a virtual name). */
+  provides?: string[];
   summary?: string;
   /** Also build `<name>-debuginfo` (files under /usr/lib/debug), as koji does for binary packages. */
   debuginfo?: boolean;
@@ -44,8 +46,13 @@ function checkSpec(spec: RpmSpec): void {
   for (const path of Object.keys(spec.files ?? {})) {
     if (!/^\/[A-Za-z0-9._/+-]+$/.test(path) || path.includes('..')) throw bad('file path', path);
   }
-  for (const req of spec.requires ?? []) {
-    if (!/^[A-Za-z0-9._+()-]+( [<>=]{1,2} [A-Za-z0-9._+~^:-]+)?$/.test(req)) throw bad('requires', req);
+  for (const [what, deps] of [
+    ['requires', spec.requires],
+    ['provides', spec.provides],
+  ] as const) {
+    for (const dep of deps ?? []) {
+      if (!/^[A-Za-z0-9._+()-]+( [<>=]{1,2} [A-Za-z0-9._+~^:-]+)?$/.test(dep)) throw bad(what, dep);
+    }
   }
 }
 
@@ -60,6 +67,7 @@ function specText(spec: RpmSpec, sourceDir: string): string {
     'License: MIT',
     ...(spec.arch === 'noarch' ? ['BuildArch: noarch'] : []),
     ...(spec.requires ?? []).map((r) => `Requires: ${r}`),
+    ...(spec.provides ?? []).map((p) => `Provides: ${p}`),
     // Content is prepared text, not compiled code: no stripping, no automatic debug package.
     '%global debug_package %{nil}',
     '%global __strip /bin/true',

@@ -9,11 +9,13 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { BATCH_READ_STATE } from '../../shared/approvals/batch.ts';
 import { errorName } from '../../shared/errors.ts';
 import {
   ApprovalDecisionV1,
+  PromotionBatchRequestV1,
   PromotionRequestV1,
-  type StagingReadyV1,
+  StagingReadyV1,
   WithdrawalV1,
 } from '../../shared/messages/promotion.ts';
 import type { ExecutionStarter, StateMachineName } from '../../shared/ports.ts';
@@ -212,11 +214,40 @@ export class AwsEngine implements ExecutionStarter {
     return out.sort((a, b) => b.startDate.localeCompare(a.startDate));
   }
 
-  /** A promotion's releases, from its input (PromotionRequestV1). */
+  /**
+   * A promotion's releases: from its input (PromotionRequestV1), or for a batched promotion
+   * (PromotionBatchRequestV1) from its history, where it read the closed batch.
+   */
   private async releasesOf(executionArn: string | undefined): Promise<StagingReadyV1[]> {
     const d = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    const request = PromotionRequestV1.safeParse(d.input ? JSON.parse(d.input) : undefined);
-    return request.success ? request.data.releases : [];
+    const input = d.input ? JSON.parse(d.input) : undefined;
+    const request = PromotionRequestV1.safeParse(input);
+    if (request.success) return request.data.releases;
+    return PromotionBatchRequestV1.safeParse(input).success ? this.batchReleasesOf(executionArn) : [];
+  }
+
+  /** What the batched promotion's `Read the batch releases` state put into `$.releases`. */
+  private async batchReleasesOf(executionArn: string | undefined): Promise<StagingReadyV1[]> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          nextToken,
+          maxResults: 1000,
+          includeExecutionData: true,
+        }),
+      );
+      const read = page.events?.find(
+        (e) => e.type === 'MapStateExited' && e.stateExitedEventDetails?.name === BATCH_READ_STATE,
+      );
+      if (read?.stateExitedEventDetails?.output) {
+        const { releases } = JSON.parse(read.stateExitedEventDetails.output) as { releases?: unknown[] };
+        return (releases ?? []).map((r) => StagingReadyV1.parse(r));
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return []; // still waiting out its window: nothing to approve yet
   }
 
   /**

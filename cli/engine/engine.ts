@@ -1,11 +1,9 @@
 import './polyfill.ts';
-import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { errorMessage } from '../../shared/errors.ts';
 import { ENDED_FROM_OUTSIDE } from '../../shared/host-commands/events.ts';
 import { REGEX } from '../../shared/patterns.ts';
-import type { ExecutionStarter, HostCommandStatus, Notifier, StateMachineName } from '../../shared/ports.ts';
+import type { ExecutionStarter, Notifier, StateMachineName } from '../../shared/ports.ts';
 import { LocalAgent } from '../agent/index.ts';
 import { createDynamoDbAdapter } from './adapters/dynamodb.ts';
 import { LocalHostCommands } from './adapters/host-commands.ts';
@@ -15,14 +13,14 @@ import {
   createSqsAdapter,
   type LocalSqsMessage,
   LogNotifier,
-  sqsEvent,
 } from './adapters/messaging.ts';
-import { currentTask, runAsTask } from './adapters/task-scope.ts';
+import { createStartExecutionAdapter, executionArn } from './adapters/states.ts';
+import { runAsTask } from './adapters/task-scope.ts';
 import type { EngineListener, TaskAdapter, TaskContext } from './adapters/types.ts';
-import { serviceError } from './adapters/types.ts';
 import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
-import { type EngineDefinitions, lookupResource } from './definitions.ts';
+import type { EngineDefinitions } from './definitions.ts';
 import { type ExecutionRecord, ExecutionStore } from './execution-store.ts';
+import { LocalEvents } from './local-events.ts';
 import { failedStateOf, failureOf, recordEvents } from './run-events.ts';
 import { LocalTaskTokens } from './task-tokens.ts';
 import { retryIntervals, waitOverrides } from './timing.ts';
@@ -51,6 +49,8 @@ export interface LocalEngineOptions {
    * of iterations: this must leave the fastest-timing-out host operation time to finish.
    */
   waitMs?: number;
+  /** Milliseconds named Wait states last instead (the promotion's coalescing window). */
+  waitMsByState?: Record<string, number>;
   /** Local retry interval = IntervalSeconds × this many milliseconds (default 20). */
   retryMsPerSecond?: number;
 }
@@ -61,8 +61,7 @@ export interface LocalEngineOptions {
  */
 export const DEFAULT_WAIT_MS = 500;
 
-export const executionArn = (machine: StateMachineName, name: string) =>
-  `arn:aws:states:local:000000000000:execution:${machine}:${name}`;
+export { executionArn } from './adapters/states.ts';
 
 /**
  * Runs the CDK-defined state machines with aws-local-stepfunctions, every Task served by a local
@@ -81,9 +80,8 @@ export class LocalEngine implements ExecutionStarter {
   private readonly adapters: Record<string, TaskAdapter>;
   private readonly running = new Map<string, Promise<ExecutionRecord>>();
   private readonly stoppers = new Map<string, (reason: string) => void>();
-  private readonly commandTasks = new Map<string, { execution: string; state: string; startedAt: number }>();
-  private sweeper: NodeJS.Timeout | undefined;
-  private readonly background = new Set<Promise<unknown>>();
+  /** EventBridge and SQS deliveries to the local functions. */
+  private readonly events: LocalEvents;
 
   constructor(readonly options: LocalEngineOptions) {
     this.root = resolve(options.root);
@@ -99,8 +97,17 @@ export class LocalEngine implements ExecutionStarter {
         ...(options.env ? { env: options.env } : {}),
       }),
       documents: index.documents,
-      onOutput: (commandId, stream, text) => this.commandOutput(commandId, stream, text),
-      onEnded: (commandId, instanceId, status) => this.commandEnded(commandId, instanceId, status),
+      onOutput: (commandId, stream, text) => this.events.commandOutput(commandId, stream, text),
+      onEnded: (commandId, instanceId, status) => this.events.commandEnded(commandId, instanceId, status),
+    });
+    this.events = new LocalEvents({
+      engineDir: this.engineDir,
+      functions: () => this.functions,
+      queueConsumers: index.queueConsumers,
+      store: this.store,
+      notifier: this.notifier,
+      ...(options.listener ? { listener: options.listener } : {}),
+      ...(options.sweepMs !== undefined ? { sweepMs: options.sweepMs } : {}),
     });
     this.functions = options.functions?.(this) ?? {};
     const dynamodb = createDynamoDbAdapter(this.engineDir, index);
@@ -120,7 +127,12 @@ export class LocalEngine implements ExecutionStarter {
         (url) => url.split('/').pop() ?? url,
       ),
       'sns:publish': createSnsAdapter(this.notifier),
-      'states:startExecution': (input, task) => this.startFromTask(input, task),
+      'states:startExecution': createStartExecutionAdapter({
+        stateMachines: index.stateMachines,
+        start: (machine, name, input) => this.start(machine, name, input),
+        get: (name) => this.store.get(name),
+        wait: (name) => this.wait(name),
+      }),
     };
   }
 
@@ -172,10 +184,10 @@ export class LocalEngine implements ExecutionStarter {
     });
     const run = this.execute(stateMachine, name, definition, handlers, input, abort);
     this.running.set(name, run);
-    this.startSweeping();
+    this.events.startSweeping();
     void run.finally(() => {
       this.running.delete(name);
-      if (this.running.size === 0) this.stopSweeping();
+      if (this.running.size === 0) this.events.stopSweeping();
     });
     return { executionId: name, started: true };
   }
@@ -212,51 +224,19 @@ export class LocalEngine implements ExecutionStarter {
 
   /** Waits until no execution or queued delivery of this engine is still going. */
   async idle(): Promise<void> {
-    while (this.running.size > 0 || this.background.size > 0) {
-      await Promise.allSettled([...this.running.values(), ...this.background]);
+    while (this.running.size > 0 || this.events.pending().length > 0) {
+      await Promise.allSettled([...this.running.values(), ...this.events.pending()]);
     }
   }
 
   /** Hands an SQS message to the queue's consumer, as its event source mapping would. */
-  async deliver(message: LocalSqsMessage): Promise<void> {
-    const consumers = this.options.definitions.index.queueConsumers;
-    const consumer = Object.hasOwn(consumers, message.queue) ? consumers[message.queue] : undefined;
-    const fn = consumer ? this.functions[consumer] : undefined;
-    if (!fn) throw serviceError('SQS.QueueDoesNotExist', `no local consumer for queue ${message.queue}`);
-    await mkdir(join(this.engineDir, 'queues'), { recursive: true });
-    await appendFile(
-      join(this.engineDir, 'queues', `${message.queue.replaceAll(/[^A-Za-z0-9_-]/g, '_')}.jsonl`),
-      `${JSON.stringify({ at: new Date().toISOString(), ...message })}\n`,
-    );
-    // SQS would retry and then dead-letter a message its consumer fails; locally it is reported.
-    const failed = (why: string) =>
-      this.notifier.publish(
-        'message failed',
-        `${consumer} failed a message on ${message.queue} (${why}): ${message.body.slice(0, 200)}`,
-      );
-    const delivery = fn(sqsEvent(message)).then(
-      (response) => {
-        const failures = (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
-        if (failures.length > 0) return failed('reported as a batch item failure');
-      },
-      (err) => failed(errorMessage(err)),
-    );
-    this.background.add(delivery);
-    void delivery.catch(() => undefined).finally(() => this.background.delete(delivery));
+  deliver(message: LocalSqsMessage): Promise<void> {
+    return this.events.deliver(message);
   }
 
   /** Bodies of the messages sent to any queue, oldest first, with the given `type`. */
-  async sentMessages(type: string): Promise<unknown[]> {
-    const dir = join(this.engineDir, 'queues');
-    const out: Array<{ at: string; body: unknown }> = [];
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      for (const line of (await readFile(join(dir, file), 'utf8')).split('\n').filter(Boolean)) {
-        const entry = JSON.parse(line) as LocalSqsMessage & { at: string };
-        const body = JSON.parse(entry.body) as { type?: string };
-        if (body.type === type) out.push({ at: entry.at, body });
-      }
-    }
-    return out.sort((a, b) => a.at.localeCompare(b.at)).map((m) => m.body);
+  sentMessages(type: string): Promise<unknown[]> {
+    return this.events.sentMessages(type);
   }
 
   private handlersFor(
@@ -297,7 +277,11 @@ export class LocalEngine implements ExecutionStarter {
     const execution = sm.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: handlers,
-        waitTimeOverrides: waitOverrides(definition, this.options.waitMs ?? DEFAULT_WAIT_MS),
+        waitTimeOverrides: waitOverrides(
+          definition,
+          this.options.waitMs ?? DEFAULT_WAIT_MS,
+          this.options.waitMsByState,
+        ),
         retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
       },
       context: {
@@ -358,7 +342,7 @@ export class LocalEngine implements ExecutionStarter {
     abort.abort();
     if ((ENDED_FROM_OUTSIDE as readonly string[]).includes(record.status)) {
       // As Step Functions tells EventBridge: what no Catch cleaned up, execution-cleanup does.
-      this.emit('execution-cleanup', {
+      this.events.emit('execution-cleanup', {
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',
         detail: {
@@ -398,108 +382,5 @@ export class LocalEngine implements ExecutionStarter {
   /** The executions this engine runs now (those `stop` can stop). */
   runningExecutions(): string[] {
     return [...this.stoppers.keys()];
-  }
-
-  /** Hands an EventBridge event to the local function its rule targets, in the background. */
-  private emit(functionName: string, event: unknown): void {
-    const fn = this.functions[functionName];
-    if (!fn) return;
-    const delivery = fn(event).catch((err) =>
-      this.notifier.publish('event failed', `${functionName} failed an event: ${errorMessage(err)}`),
-    );
-    this.background.add(delivery);
-    void delivery.finally(() => this.background.delete(delivery));
-  }
-
-  /** Output of a host command: its task's log, and stderr lines as progress on the terminal. */
-  private commandOutput(commandId: string, stream: 'stdout' | 'stderr', text: string): void {
-    const task = this.commandTasks.get(commandId) ?? this.attribute(commandId);
-    if (!task) return;
-    void this.store.appendLog(task.execution, task.state, text);
-    if (stream !== 'stderr') return;
-    for (const line of text.split('\n').filter(Boolean)) {
-      this.options.listener?.({
-        execution: task.execution,
-        kind: 'progress',
-        state: task.state,
-        message: line,
-      });
-    }
-  }
-
-  /** The task whose host-command invocation sent this command (it runs in that task's scope). */
-  private attribute(commandId: string) {
-    const task = currentTask();
-    if (!task) return undefined;
-    const entry = { execution: task.execution, state: task.state, startedAt: Date.now() };
-    this.commandTasks.set(commandId, entry);
-    return entry;
-  }
-
-  /** SSM's invocation status-change event, as EventBridge would deliver it to host-command-events. */
-  private commandEnded(commandId: string, instanceId: string, status: HostCommandStatus): void {
-    const task = this.commandTasks.get(commandId);
-    this.commandTasks.delete(commandId);
-    if (task) {
-      const seconds = ((Date.now() - task.startedAt) / 1000).toFixed(1);
-      void this.store.appendLog(task.execution, task.state, `[${status} after ${seconds} s]\n`);
-    }
-    this.emit('host-command-events', {
-      source: 'aws.ssm',
-      'detail-type': 'EC2 Command Invocation Status-change Notification',
-      detail: { 'command-id': commandId, 'instance-id': instanceId, status },
-    });
-  }
-
-  private startSweeping(): void {
-    if (this.sweeper) return;
-    this.sweeper = setInterval(
-      () => this.emit('host-command-events', { source: 'aws.events', 'detail-type': 'Scheduled Event' }),
-      this.options.sweepMs ?? 5_000,
-    );
-    this.sweeper.unref();
-  }
-
-  private stopSweeping(): void {
-    clearInterval(this.sweeper);
-    this.sweeper = undefined;
-  }
-
-  private async startFromTask(input: Record<string, unknown>, task: TaskContext): Promise<unknown> {
-    const [, machine] = lookupResource(
-      this.options.definitions.index.stateMachines,
-      input.StateMachineArn,
-      'state machine',
-    );
-    const body = typeof input.Input === 'string' ? JSON.parse(input.Input) : (input.Input ?? {});
-    const name =
-      typeof input.Name === 'string'
-        ? input.Name
-        : `${task.execution.slice(0, 50)}-${machine}-${Date.now().toString(36)}`;
-    const { started } = await this.start(machine, name, body);
-    if (!started && JSON.stringify((await this.store.get(name)).input) !== JSON.stringify(body)) {
-      throw serviceError(
-        'StepFunctions.ExecutionAlreadyExistsException',
-        `execution ${name} exists with other input`,
-      );
-    }
-    const arn = executionArn(machine, name);
-    if (task.resource.pattern !== 'sync') return { ExecutionArn: arn, StartDate: new Date().toISOString() };
-    const done = await this.wait(name);
-    if (done.status !== 'SUCCEEDED') {
-      throw serviceError(
-        'States.TaskFailed',
-        `${machine} execution ${name} ${done.status}: ${done.error ?? ''} ${done.cause ?? ''}`,
-      );
-    }
-    // `.sync:2` returns the output as JSON, `.sync` as a JSON string, like Step Functions.
-    const output = task.resource.suffix === '.sync:2' ? done.output : JSON.stringify(done.output);
-    return {
-      ExecutionArn: arn,
-      Status: done.status,
-      Output: output,
-      StartDate: done.startDate,
-      StopDate: done.stopDate,
-    };
   }
 }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { COALESCE_WAIT_STATE } from '../../shared/approvals/batch.ts';
 import { decideApproval } from '../../shared/approvals/decide.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
@@ -25,6 +26,11 @@ export const DEMO_APPROVER = 'demo-approver';
 export function localUser(): string {
   const name = userInfo().username.replaceAll(/[^A-Za-z0-9._@-]/g, '_');
   return /^[A-Za-z0-9_]/.test(name) ? name : `u${name}`;
+}
+
+/** Locally the promotion's coalescing window lasts as configured, but never over 3 s. */
+export function localCoalesceMs(config: ReleaseConfig): number {
+  return Math.min(config.promotion.coalesceSeconds, 3) * 1000;
 }
 
 export interface LocalSessionOptions {
@@ -80,7 +86,9 @@ async function autoApprove(session: LocalSession, approver: string, execution: s
       },
       approver,
     );
-    if (!decision.accepted)
+    // A batch's approvals are requested together: another --yes run may have decided this one.
+    const still = decision.accepted ? undefined : await session.adapters.approvals.get(approval.approvalId);
+    if (!decision.accepted && still?.status === 'PENDING')
       throw new Error(`--yes could not approve ${approval.approvalId}: ${decision.reason}`);
   }
 }
@@ -125,33 +133,38 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
   await ensureLocalMounts(root, config);
   const definitions = options.definitions ?? (await localDefinitions(config));
   await installHost(root, definitions, configFile, config);
-  const session = {} as LocalSession;
+  // Executions start only once the session exists, so an approval event always finds it.
+  let session: LocalSession | undefined;
   const listener = (event: EngineEvent) => {
     options.listener?.(event);
-    if (event.kind === 'approval' && options.autoApproveAs) {
+    if (event.kind === 'approval' && options.autoApproveAs && session) {
       void autoApprove(session, options.autoApproveAs, event.execution).catch((err) =>
         options.listener?.({ ...event, kind: 'progress', message: errorMessage(err) }),
       );
     }
   };
-  const adapters = createLocalAdapters(root);
+  const fileAdapters = createLocalAdapters(root);
+  // The handlers' adapters: the file ones with approvals on the engine's state table.
+  let adapters: LocalAdapters = fileAdapters;
   const engine = new LocalEngine({
-    notifier: echoNotifier(adapters.notifier, listener),
+    notifier: echoNotifier(fileAdapters.notifier, listener),
     root,
     definitions,
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+    waitMsByState: { [COALESCE_WAIT_STATE]: localCoalesceMs(config) },
     functions: (e) => {
       const built = createLocalFunctions(e, {
         config,
         approvers: [localUser(), ...(options.autoApproveAs ? [options.autoApproveAs] : [])],
         listener,
-        adapters,
+        adapters: fileAdapters,
       });
+      adapters = built.adapters;
       return built.functions;
     },
   });
-  Object.assign(session, { engine, adapters, config, ...(configFile ? { configFile } : {}) });
+  session = { engine, adapters, config, ...(configFile ? { configFile } : {}) };
   if (options.stopOnInterrupt) stopOnInterrupt(engine);
   return session;
 }

@@ -5,6 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { DynamoApprovalStore } from '../../functions/adapters/dynamodb.ts';
 import { DynamoHostCommandStore } from '../../functions/adapters/host-command-store.ts';
+import { DynamoPromotionBatchStore } from '../../functions/adapters/promotion-batches.ts';
 import type { LogPort } from '../../functions/adapters/runtime.ts';
 import { createApprovalRequestHandler } from '../../functions/approval-request/process.ts';
 import { createExecutionCleanupHandler } from '../../functions/execution-cleanup/process.ts';
@@ -108,6 +109,15 @@ export function engineApprovalStore(engine: LocalEngine, fallback: ApprovalStore
   return new DynamoApprovalStore(client as unknown as DynamoDBDocumentClient, 'local');
 }
 
+/** Promotion batches in the engine's state table, as the promotion state machine closes them. */
+function enginePromotionBatches(engine: LocalEngine, clock: Clock): { batches?: DynamoPromotionBatchStore } {
+  const { index } = engine.options.definitions;
+  const [stateTable, ...others] = Object.keys(index.tables);
+  if (!stateTable || others.length > 0) return {};
+  const client = new LocalDocumentClient(tableFor(engine.engineDir, index, stateTable));
+  return { batches: new DynamoPromotionBatchStore(client, 'local', clock) };
+}
+
 /**
  * What the host-command Lambdas run on locally: the local agent for SSM, the engine's task
  * tokens, and functions/' DynamoDB store over the engine's state table (none without one).
@@ -162,12 +172,12 @@ export function createLocalFunctions(
   options: LocalFunctionOptions,
 ): { functions: LocalFunctions; adapters: LocalAdapters } {
   const clock = options.clock ?? systemClock;
-  const adapters = options.adapters ?? createLocalAdapters(engine.root, clock);
+  const given = options.adapters ?? createLocalAdapters(engine.root, clock);
+  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
+  const adapters: LocalAdapters = { ...given, approvals: engineApprovalStore(engine, given.approvals) };
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
   const locks = engineLockStore(engine, adapters.locks, clock);
-  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
-  adapters.approvals = engineApprovalStore(engine, adapters.approvals);
   const kojiEvents = createKojiEventsHandler(
     { config, lanes: adapters.lanes, locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),
@@ -182,6 +192,7 @@ export function createLocalFunctions(
       approvers: [...config.aws.approvers, ...options.approvers],
       starter: engine,
       lanes: adapters.lanes,
+      ...enginePromotionBatches(engine, clock),
     },
     engineLogger(options.listener, 'promotion-events'),
   );

@@ -66,7 +66,7 @@ export async function installLocalHost(options: LocalInstallOptions): Promise<Lo
   const root = resolve(options.root);
   const engineDir = join(root, 'engine');
   const s3 = new LocalS3(join(engineDir, 's3'));
-  const { path: bundle, built } = await hostBundleFor(join(engineDir, 'host-bundle'));
+  const { path: bundle, built } = await hostBundleFor(SHARED_BUNDLE_DIR);
   const bundleBytes = await readFile(bundle);
   const config = `${JSON.stringify(options.configOverrides ?? {}, null, 2)}\n`;
   const bundleKey = `${sha256(bundleBytes)}.mjs`;
@@ -127,6 +127,11 @@ function withLastStep(document: unknown, lastStep: string | undefined): unknown 
 }
 
 const BUNDLE_RECIPE = fileURLToPath(new URL('../../cdk/constructs/host-install.ts', import.meta.url));
+/**
+ * One host bundle per checkout, shared by every local root: a fresh root (each demo, most
+ * tests) reuses it instead of running esbuild again. Its content is what each root's S3 gets.
+ */
+const SHARED_BUNDLE_DIR = fileURLToPath(new URL('../../.build/host-install', import.meta.url));
 
 interface BundleStamp {
   /** Every input esbuild read (absolute path) and the sha256 of its content. */
@@ -153,8 +158,11 @@ async function hostBundleFor(dir: string): Promise<{ path: string; built: boolea
     const path = resolve(input);
     if (existsSync(path)) inputs[path] = sha256(await readFile(path));
   }
+  // Stamp gone first: a concurrent reader never pairs the new bundle with the old stamp's inputs.
+  await rm(stampFile, { force: true });
   await rename(temp, bundle);
-  await writeFile(stampFile, JSON.stringify({ inputs } satisfies BundleStamp));
+  await writeFile(`${stampFile}.${process.pid}`, JSON.stringify({ inputs } satisfies BundleStamp));
+  await rename(`${stampFile}.${process.pid}`, stampFile);
   return { path: bundle, built: true };
 }
 

@@ -84,7 +84,8 @@ export async function localDefinitions(
   const cacheDir = options.cacheDir ?? join(project, 'node_modules', '.cache', 'releng-engine');
   const file = join(cacheDir, `definitions-${await sourcesKey(project)}.json`);
   const cached = await readFile(file, 'utf8')
-    .then((text) => JSON.parse(text) as { entries: CacheEntry[] })
+    .then((text) => JSON.parse(text) as { entries?: unknown })
+    .then((parsed) => ({ entries: Array.isArray(parsed.entries) ? (parsed.entries as CacheEntry[]) : [] }))
     .catch(() => ({ entries: [] as CacheEntry[] }));
   const hit = cached.entries.find((entry) => sameReads(config, entry.reads));
   if (hit) return hit.definitions;

@@ -1,11 +1,19 @@
 import { type AslDefinition, allStates } from './asl.ts';
 
-/** Every Wait state lasts `ms` locally: the loop it belongs to still waits and polls. */
-export function waitOverrides(definition: AslDefinition, ms: number): Record<string, number> {
+/**
+ * Every Wait state lasts `ms` locally: the loop it belongs to still waits and polls. `byName`
+ * gives particular ones their own length (the promotion's coalescing window must stay open long
+ * enough for the releases one staging run announces).
+ */
+export function waitOverrides(
+  definition: AslDefinition,
+  ms: number,
+  byName: Record<string, number> = {},
+): Record<string, number> {
   return Object.fromEntries(
     allStates(definition)
       .filter((s) => s.state.Type === 'Wait')
-      .map((s) => [s.name, ms]),
+      .map((s) => [s.name, byName[s.name] ?? ms]),
   );
 }
 

@@ -21,7 +21,7 @@ export function createLocalAdapters(root: string, clock: Clock = systemClock) {
   return {
     dir,
     locks: new LocalLockStore(join(dir, 'locks.json'), clock),
-    // The engine swaps in its state table (engineApprovalStore), where the state machines write too.
+    // createLocalFunctions puts approvals on the engine's state table, where the state machines write too.
     approvals: new LocalApprovalStore(join(dir, 'approvals.json')) as ApprovalStore,
     lanes: new LocalLaneStateStore(join(dir, 'lanes.json')),
     notifier: new FileNotifier(join(dir, 'notifications.jsonl'), clock),

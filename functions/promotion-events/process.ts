@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ZodError } from 'zod';
+import { joinPromotionBatch } from '../../shared/approvals/batch.ts';
 import { type DecisionDeps, decideApproval } from '../../shared/approvals/decide.ts';
 import { joinRequesters, requestersOf } from '../../shared/approvals/identity.ts';
 import { startPromotion } from '../../shared/approvals/promotion.ts';
@@ -14,7 +15,7 @@ import {
   RejectedMessageError,
 } from '../../shared/intake/reason.ts';
 import { PromotionEventV1 } from '../../shared/messages/promotion.ts';
-import type { ExecutionStarter, LaneStateStore } from '../../shared/ports.ts';
+import type { ExecutionStarter, LaneStateStore, PromotionBatchStore } from '../../shared/ports.ts';
 import type { LogPort } from '../adapters/runtime.ts';
 
 export interface PromotionEventsDeps extends DecisionDeps {
@@ -26,12 +27,18 @@ export interface PromotionEventsDeps extends DecisionDeps {
   pipelineSenders?: readonly string[];
   /** Where intake recorded every requester of a compose (LaneStateStore.requesters). */
   lanes?: Pick<LaneStateStore, 'requesters'>;
+  /**
+   * Promotion batches in the state table: staging-ready messages within the configured window
+   * join one promotion. Without it each message starts a promotion of its own release.
+   */
+  batches?: PromotionBatchStore;
 }
 
 /**
  * The promotion-events Lambda over injected ports. staging-ready, accepted only from the staging
- * pipeline (SenderId) for a configured release, starts the promotion of that digest (once: the
- * execution name is the digest's); approve / reject are checked against the
+ * pipeline (SenderId) for a configured release, joins the open promotion batch (once per
+ * release; shared/approvals/batch.ts), or without a batch store starts the promotion of that
+ * digest (once: the execution name is the digest's); approve / reject are checked against the
  * pending approval with the sender SQS vouches for (attributes.SenderId, never a body field or
  * message attribute). A refused decision fails its record with the reason, so it ends in the
  * DLQ as evidence rather than vanishing.
@@ -57,6 +64,17 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
         const ready = joined.length
           ? { ...message, requestedBy: joinRequesters([...requestersOf(message.requestedBy), ...joined]) }
           : message;
+        if (deps.batches) {
+          const joined = await joinPromotionBatch({ ...deps, batches: deps.batches }, ready);
+          logger.info(joined.added ? 'release joined a promotion batch' : 'release already in a batch', {
+            messageId,
+            ...joined,
+            digest: message.digest,
+            ...(message.sig ? { sig: message.sig } : {}),
+            sender,
+          });
+          return;
+        }
         const { executionName, started } = await startPromotion(deps.starter, ready);
         logger.info(started ? 'promotion started' : 'promotion already started', {
           messageId,

@@ -12,8 +12,8 @@ import { keyMatches, secretKeysIn } from '../signing/keys.ts';
 /**
  * What `releng-host doctor` checks, each returning rows for the report and the problems that
  * make it fail. `compose-host` tools are required where the config says this is a compose host
- * (host.requireMounts, as on AWS): pungi-koji for composes, dnf's repoclosure for
- * verify-staging. Elsewhere the local engine and a reported skip stand in for them.
+ * (host.requireMounts, as on AWS): pungi-koji for composes. Elsewhere the local engine stands
+ * in for it. dnf's repoclosure is required everywhere: verify-staging fails without a solver.
  */
 export type Need = 'required' | 'compose-host' | 'optional';
 
@@ -62,11 +62,11 @@ const TOOLS: readonly ToolSpec[] = [
     usedBy: 'compose (pungi engine)',
   },
   { tool: 'rpm', argv: ['rpm', '--version'], need: 'compose-host', usedBy: 'pungi' },
-  { tool: 'dnf', argv: ['dnf', '--version'], need: 'compose-host', usedBy: 'verify-staging (repoclosure)' },
+  { tool: 'dnf', argv: ['dnf', '--version'], need: 'required', usedBy: 'verify-staging (repoclosure)' },
   {
     tool: 'dnf repoclosure',
     argv: ['dnf', 'repoclosure', '--help'],
-    need: 'compose-host',
+    need: 'required',
     usedBy: 'verify-staging',
   },
   { tool: 'rpmsign', argv: ['rpmsign', '--version'], need: 'optional', usedBy: 'signing packages by hand' },

@@ -189,6 +189,8 @@ function keepUnchangedLines(
         const tab = line.indexOf('\t');
         if (tab < 0) throw malformed();
         const checksum = { path: line.slice(tab + 1), sha1: line.slice(0, tab) };
+        // A generated list's line (imagelist-rocky) is the caller's to write anew: not content.
+        if (!checksum.path.endsWith('repomd.xml')) return;
         if (states.get(parentOf(checksum.path))?.status === 'unchanged') checksums.push(checksum);
         else balance.remove(balanceLine(checksum));
       }

@@ -18,11 +18,15 @@ import {
   readDirCache,
   writeDirCache,
 } from './dir-cache.ts';
+import { writeImageList } from './imagelist.ts';
 import { type IncrementalCounts, incrementalWalk, StaleCache } from './incremental.ts';
 import { dirtyDirsIn, dropJournalEntries, journalFile, readJournal } from './journal.ts';
 
 /** One tree mirrors pull, and the names its lists go under. */
-export interface ListedTree extends TreeListNames {
+/** A tree whose lists include an image list (`imagelist-rocky`, see imagelist.ts). */
+type WithImageList = TreeListNames & { imageList?: string };
+
+export interface ListedTree extends WithImageList {
   label: 'category' | 'root' | 'sig';
   dir: string;
 }
@@ -41,6 +45,7 @@ export function listedTrees(config: ReleaseConfig, root: string): ListedTree[] {
       dir: category,
       timeList: `fullfiletimelist-${stub}`,
       copies: ['fullfiletimelist', `fullfiletimelist-${stub}-linux`],
+      imageList: `imagelist-${stub}`,
     },
     {
       label: 'root',
@@ -107,7 +112,7 @@ async function usableCache(options: TreeListOptions): Promise<{ cache: DirCache 
  */
 export async function writeTreeLists(
   tree: string,
-  names: TreeListNames,
+  names: WithImageList,
   options: TreeListOptions,
 ): Promise<TreeListResult> {
   await mkdir(join(options.cacheFile, '..'), { recursive: true });
@@ -141,7 +146,13 @@ export async function writeTreeLists(
     }
     scan ??= await fullWalk(tree, draft);
     const entries = draft.entries;
-    const facts = draft.finish(checksumsOf(tree, scan));
+    // Written before the time list, which names its SHA-1.
+    const images = names.imageList
+      ? await writeImageList(tree, names.imageList, scan.dirs.keys(), options)
+      : undefined;
+    // A new image list changes the time list (its checksum line) whatever the walk found.
+    if (images?.written) delete onDisk.sameContentAs;
+    const facts = draft.finish([...checksumsOf(tree, scan), ...(images ? [images.checksum] : [])]);
     const { written, ...digests } = await commitLists(tree, names, draft, facts, { ...options, ...onDisk });
     if (scan.cacheable)
       await writeDirCache(options.cacheFile, {
@@ -155,7 +166,7 @@ export async function writeTreeLists(
       tree,
       entries,
       repomdFiles: scan.repomds.length + scan.checksums.length,
-      written,
+      written: images?.written ? [names.imageList!, ...written] : written,
       walk: reason ? 'full' : 'incremental',
       ...(reason ? { reason } : { counts }),
       dirs: scan.dirs.size,

@@ -12,6 +12,7 @@ import {
 } from '../compose/compose-dir.ts';
 import { checkoutSource, type SourceName, sourceDirs } from '../compose/git-sources.ts';
 import { composeLocally } from '../compose/local-engine.ts';
+import { makeLocalIsos } from '../compose/local-isos.ts';
 import { isFinished, pungiArgv, pungiAvailable, readComposeStatus } from '../compose/pungi.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink, writeFileAtomic } from '../framework/fsutil.ts';
@@ -117,12 +118,23 @@ async function composeWithLocalEngine(ctx: OperationContext, o: Options, dirs: R
       compsDir: dirs.comps,
       moduleMetadataDir: dirs.moduleMetadata,
     });
+    // pungi's createiso runs for produce composes only, on the compose that has BaseOS.
+    const isos =
+      o.kind === 'produce' && result.variants.includes('BaseOS')
+        ? await makeLocalIsos(ctx, {
+            composeDir,
+            release: o.release,
+            composeVariants: o.release.settings.composes[o.name]!.variants,
+            stamp: Math.floor(ctx.clock.now().getTime() / 1000),
+          })
+        : [];
+    if (isos.length) ctx.log(`local engine: made ${isos.length} small ISO image(s) with xorriso, not pungi`);
     await writeFileAtomic(join(composeDir, 'STATUS'), 'FINISHED\n');
-    return { composeDir, ...result };
+    return { composeDir, ...result, isos };
   } catch (err) {
     await writeFileAtomic(join(composeDir, 'STATUS'), 'DOOMED\n');
     ctx.log(`compose ${composeId} is DOOMED: ${errorMessage(err)}`);
-    return { composeDir, variants: [], packages: 0 };
+    return { composeDir, variants: [], packages: 0, isos: [] as string[] };
   }
 }
 
@@ -180,7 +192,15 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
     await ctx.step(`point ${link} at ${composeId} (new link renamed over the old)`, () =>
       replaceSymlink(composeId, link),
     );
-  return { ...summary, composeId, composeDir, status, variants: local?.variants, packages: local?.packages };
+  return {
+    ...summary,
+    composeId,
+    composeDir,
+    status,
+    variants: local?.variants,
+    packages: local?.packages,
+    isos: local?.isos,
+  };
 }
 
 /** compose: pungi-koji on a compose host, the local engine elsewhere; then the latest- link. */

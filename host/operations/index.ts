@@ -4,6 +4,7 @@ import { applyUpdateinfo } from './apply-updateinfo.ts';
 import { compose } from './compose.ts';
 import { doctor } from './doctor.ts';
 import { fileLists } from './file-lists.ts';
+import { gaPublish } from './ga-publish.ts';
 import { installSigningKey } from './install-signing-key.ts';
 import { minorRelease } from './minor-release.ts';
 import { prepStaging } from './prep-staging.ts';
@@ -29,6 +30,7 @@ export const OPERATIONS: { [K in HostOperationName]: HostOperation<K> } = {
   rollback,
   'minor-release': minorRelease,
   torrents,
+  'ga-publish': gaPublish,
   'install-signing-key': installSigningKey,
   doctor,
 };

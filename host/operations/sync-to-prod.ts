@@ -27,6 +27,7 @@ import {
 } from '../publish/verified.ts';
 import { signatureValid } from '../repo/gpg.ts';
 import { computeStagedContent, contentDigest, hashCacheFiles, readHashCache } from '../repo/manifest.ts';
+import { mapLimit } from '../repo/parallel.ts';
 import { walkTree } from '../repo/tree-walk.ts';
 
 /**
@@ -80,10 +81,11 @@ async function checkSignatures(ctx: OperationContext, staging: string, repoDirs:
   const { release } = selectedRelease(ctx);
   const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
   const keyId = release.settings.signingKeyId;
-  const bad: string[] = [];
-  for (const repo of repoDirs)
-    if (!(await signatureValid(ctx, gpgHome, join(staging, repo, 'repodata', 'repomd.xml'), keyId)))
-      bad.push(repo);
+  // A few gpg processes at a time: each is mostly start-up, and they only read.
+  const valid = await mapLimit(repoDirs, 4, (repo) =>
+    signatureValid(ctx, gpgHome, join(staging, repo, 'repodata', 'repomd.xml'), keyId),
+  );
+  const bad = repoDirs.filter((_, i) => !valid[i]);
   if (bad.length)
     throw new HostOperationError(
       `sync-to-prod refused: repomd.xml.asc of ${bad.join(', ')} does not verify with the release key ${keyId}; production untouched`,

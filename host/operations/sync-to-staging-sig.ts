@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { errorMessage } from '../../shared/errors.ts';
-import { releasePaths, resolveRelease, sigLatestLinkName } from '../../shared/release.ts';
+import { releasePaths, resolveRelease, sigLatestLinkName, sigRecordName } from '../../shared/release.ts';
 import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { withLaneLock } from '../repo/lane-lock.ts';
-import { relengDir } from '../repo/staged.ts';
+import { recordStaged, relengDir } from '../repo/staged.ts';
 import { depthTwoUnits, finishedCompose, syncTree } from '../repo/sync.ts';
 
 /**
@@ -39,6 +39,10 @@ export const syncToStagingSig: HostOperation<'sync-to-staging-sig'> = {
         deleteMissing: true,
         tempDir: join(relengDir(paths), 'rsync-tmp', `${major}-SIG-${sig}`),
       });
+      // verify-staging --sig names this compose in the SIG release's summary.
+      await ctx.step(`record ${source.composeId} as staged for SIG ${sig}`, () =>
+        recordStaged(paths, sigRecordName(major, sig), `SIG-${sig}`, source.composeId, ctx.clock.now()),
+      );
       return { composeId: source.composeId, target: paths.stagingSig, ...copied };
     });
   },

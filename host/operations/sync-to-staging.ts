@@ -10,8 +10,18 @@ import { depthTwoUnits, finishedCompose, syncTopLevel, syncTree } from '../repo/
 const SYNC_LOCK_TTL = 8 * 3600;
 
 /**
- * sync-to-staging: one compose's latest- tree into `…/rocky/<version><suffix>/`, no delete (the
- * older packages stay, as in the seed), packages before repodata. The main compose (the last of
+ * What staging itself adds inside a compose's `<Variant>/<arch>` units, which a deleting sync
+ * must keep: the golden kickstart tree minor-release freezes, and the extended treeinfo that
+ * prep-staging restores after every sync (minor-release.ts, prep-staging.ts).
+ */
+const STAGING_ADDITIONS = ['/*/*/kickstart/', '/*/*/os/.treeinfo-pristine'];
+
+/**
+ * sync-to-staging: one compose's latest- tree into `…/rocky/<version><suffix>/`, packages before
+ * repodata. Rocky 8 does not delete (the older packages stay, as in the seed's
+ * sync-to-staging.sh); Rocky 9 (`stagingSyncDeletes`) deletes, as its SOP's
+ * sync-to-staging.delete.sh: inside each synced `<Variant>/<arch>` unit only, after the unit's
+ * repodata landed, sparing STAGING_ADDITIONS; other repos and top-level entries stay. The main compose (the last of
  * stagingOrder) also brings COMPOSE_ID and metadata/, which the seed's copy never did.
  */
 export const syncToStaging: HostOperation<'sync-to-staging'> = {
@@ -42,7 +52,8 @@ export const syncToStaging: HostOperation<'sync-to-staging'> = {
         source: tree,
         target: paths.stagingRelease,
         units: await depthTwoUnits(tree, ['metadata']),
-        deleteMissing: false,
+        deleteMissing: release.settings.stagingSyncDeletes,
+        protect: STAGING_ADDITIONS,
         tempDir: join(relengDir(paths), 'rsync-tmp', `${release.major}-${name}`),
       };
       const copied = await syncTree(ctx, sync);

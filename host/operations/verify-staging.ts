@@ -7,7 +7,7 @@ import type { Release, ReleasePaths } from '../../shared/release.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
-import { selectedRelease } from '../publish/release.ts';
+import { baseRelease, selectedRelease } from '../publish/release.ts';
 import { recordVerified } from '../publish/verified.ts';
 import {
   computeStagedContent,
@@ -18,7 +18,8 @@ import {
   writeHashCache,
 } from '../repo/manifest.ts';
 import { packageSignatureProblems, signatureRecordFile } from '../repo/package-signatures.ts';
-import { checkRepo, type RepoFacts, repoclosure, rpmFiles } from '../repo/repo-checks.ts';
+import { checkRepo, type RepoFacts, rpmFiles } from '../repo/repo-checks.ts';
+import { checkClosure, closureSummary } from '../repo/repoclosure.ts';
 import { readStaged, relengDir } from '../repo/staged.ts';
 import { capped, treeSafetyProblems } from '../repo/tree-safety.ts';
 import { walkTree } from '../repo/tree-walk.ts';
@@ -28,7 +29,7 @@ import { findRepoDirs } from '../repo/walk.ts';
  * verify-staging: the gate before approval. Every repomd signature verifies, every file
  * repomd names exists with its checksum, comps and modules are where configured, advisories'
  * packages are present, no os repo is empty or shrunk beyond maxShrinkFraction against
- * production, repoclosure passes where dnf has it, no symlink leads out of the release tree, every
+ * production, every repo set of every arch is closed (repoclosure.ts; no solver fails it), no symlink leads out of the release tree, every
  * entry is readable by mirrors and named in printable ASCII (tree-safety.ts), and every RPM is
  * signed by the major's release key (package-signatures.ts). Then it writes the manifest and its
  * digest outside the mirror tree: `<staging mount>/.releng/manifests/<stagingDir>.json`
@@ -73,33 +74,37 @@ async function shrinkProblems(
   return problems;
 }
 
-async function closureProblems(
-  ctx: OperationContext,
-  release: Release,
-  paths: ReleasePaths,
-  facts: RepoFacts[],
-) {
-  const tree = paths.stagingRelease;
-  // dnf's cache for repoclosure. A dry run must not touch the staging mount, not even to make
-  // and remove a temp dir there (that moves the directory's mtime), so it uses the system's.
+/**
+ * The repos a SIG's packages are closed against: the base release's (BaseOS, AppStream) as
+ * clients have them, from production, or from staging before the release's first publish.
+ */
+async function sigBaseRepos(ctx: OperationContext): Promise<{ tree: string; osRepos: string[] }> {
+  const { release, paths } = baseRelease(ctx);
+  for (const tree of [paths.productionRelease, paths.stagingRelease]) {
+    if (!existsSync(tree)) continue;
+    const osRepos = (await findRepoDirs(tree)).filter((rel) => rel.endsWith('/os'));
+    if (osRepos.some((rel) => release.settings.repoclosureBase.includes(rel.split('/')[0]!)))
+      return { tree, osRepos };
+  }
+  throw new HostOperationError(
+    `repoclosure: no ${release.settings.repoclosureBase.join(', ')} repos of release ${release.productionDirName} in production or staging to close the SIG's packages against`,
+  );
+}
+
+/** The closure check in a scratch dir that is removed afterwards (dnf's installroot and cache). */
+async function closure(ctx: OperationContext, release: Release, paths: ReleasePaths, facts: RepoFacts[]) {
+  const base = release.sig ? await sigBaseRepos(ctx) : undefined;
+  // A dry run must not touch the staging mount, not even to make and remove a temp dir there
+  // (that moves the directory's mtime), so it uses the system's.
   const scratchParent = ctx.dryRun ? tmpdir() : relengDir(paths);
   await mkdir(scratchParent, { recursive: true });
   const scratch = await mkdtemp(join(scratchParent, 'repoclosure-'));
   try {
-    const problems: string[] = [];
-    for (const arch of release.settings.arches) {
-      const repos = facts
-        .filter((f) => f.rel.endsWith(`/${arch}/os`))
-        .map((f) => ({ id: f.rel.replaceAll('/', '-'), dir: join(tree, f.rel) }));
-      if (repos.length === 0) continue;
-      const result = await repoclosure(ctx, repos, arch, release.major, join(scratch, arch));
-      if (result === undefined) {
-        ctx.log('repoclosure: dnf has no repoclosure command here (dnf-plugins-core), skipped');
-        return { problems, ran: false };
-      }
-      problems.push(...result);
-    }
-    return { problems, ran: true };
+    const osRepos = facts.map((f) => f.rel).filter((rel) => rel.endsWith('/os'));
+    return await checkClosure(ctx, release.settings, release.major, paths.stagingRelease, osRepos, scratch, {
+      base,
+      name: release.sig,
+    });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -132,11 +137,12 @@ export const verifyStaging: HostOperation<'verify-staging'> = {
       `package signatures: ${signed.checked} of ${signed.rpms} RPMs checked (the rest unchanged since they passed)`,
     );
     problems.push(...layoutProblems(release, paths, facts), ...(await shrinkProblems(ctx, paths, facts)));
-    const closure = await closureProblems(ctx, release, paths, facts);
-    problems.push(...closure.problems);
+    const closed = await closure(ctx, release, paths, facts);
+    problems.push(...closed.problems);
     if (problems.length)
       throw new HostOperationError(
         `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
+        { repoclosure: closureSummary(closed.report) },
       );
 
     const caches = hashCacheFiles(paths, release);
@@ -163,7 +169,7 @@ export const verifyStaging: HostOperation<'verify-staging'> = {
       stagingDir: release.stagingDirName,
       digest,
       summary,
-      repoclosure: closure.ran ? 'passed' : 'not available',
+      repoclosure: closed.report,
       repos: facts.map((f) => ({
         path: f.rel,
         repomdSha256: f.repomdSha256,
@@ -205,6 +211,7 @@ export const verifyStaging: HostOperation<'verify-staging'> = {
       manifest: out.manifest,
       summary,
       advisories,
+      repoclosure: closureSummary(closed.report),
     };
   },
 };

@@ -20,8 +20,8 @@ export interface ShrinkReport {
 }
 
 /**
- * Measures deletions and shrinkage from a dry-run itemized list (taken with `--delete`, so
- * files production has and staging lacks show as `*deleting`) and from every repo's declared
+ * Measures deletions and shrinkage from the itemized change list (as `rsync --delete` itemizes
+ * it, so files production has and staging lacks show as `*deleting`) and from every repo's declared
  * package count. Packages are never deleted from the main tree, but metadata that stops naming
  * them hides them just the same, so both count.
  */

@@ -12,7 +12,7 @@ import { type ItemizedChange, rsyncCopy } from './rsync.ts';
 import { diffTrees, repoDirsOf } from './tree-diff.ts';
 import type { VerifiedRecord } from './verified.ts';
 
-/** What the dry run found: the changes outside repodata and every repo staging has. */
+/** What the walks found: the changes outside repodata and every repo staging has. */
 export interface ChangeScan {
   changes: ItemizedChange[];
   stagingFiles: number;
@@ -59,7 +59,7 @@ export async function scanChanges(
   };
 }
 
-/** Pass 1: packages and every other non-metadata file, exactly the dry run's list, no delete. */
+/** Pass 1: packages and every other non-metadata file, exactly the scan's list, no delete. */
 export async function publishPackages(
   ctx: OperationContext,
   staging: string,

@@ -5,8 +5,9 @@ import type { ItemizedChange } from './rsync.ts';
  * The publish's change list from one stat walk of each tree (walkTree), instead of an rsync dry
  * run that walks both trees again: on EFS each stat is a network round trip, and staging's walk
  * already serves the approved-digest re-check. It decides as `rsync -a --delete` with the
- * packages pass's excludes would, erring only towards listing more: a listed file that needs no
- * copy costs the copying rsync one quick check, an unlisted one would be a missed publish.
+ * packages pass's excludes would (its quick check: type, size, whole-second mtime, mode, link
+ * target, owner when the publish sets one), listing more where unsure: a listed file that needs
+ * no copy costs the copying rsync one quick check, an unlisted one would be a missed publish.
  */
 
 /** Dirs the packages pass never copies nor deletes (its `--exclude=NAME/` patterns). */
@@ -75,9 +76,9 @@ function deleted(entry: TreeEntry): ItemizedChange {
 }
 
 export interface TreeDiff {
-  /** In path order, parents before their contents, as the dry run itemized them. */
+  /** In path order, parents before their contents, itemized as rsync's dry run would. */
   changes: ItemizedChange[];
-  /** Regular files staging has outside the excludes (the dry run's `reg:` count). */
+  /** Regular files staging has outside the excludes (an rsync dry run's `reg:` count). */
   stagingFiles: number;
 }
 

@@ -91,10 +91,9 @@ export async function appendPackages(
   if (main.some((r) => !r?.href.endsWith('.gz'))) return undefined;
   const group = records.find((r) => r.type === 'group');
   if (groupfile ? !group || group.checksum !== (await sha256File(groupfile)) : !!group) return undefined;
-  const texts = MAIN_TYPES.map((_, i) =>
-    gunzipSync(readFileSync(join(repoDir, main[i]!.href))).toString('utf8'),
-  );
-  const primary = primaryEntries(texts[0]!, `${main[0]!.href}`);
+  const read = (i: number) => gunzipSync(readFileSync(join(repoDir, main[i]!.href))).toString('utf8');
+  const primaryXml = read(0);
+  const primary = primaryEntries(primaryXml, main[0]!.href);
   const listed = listedPackages(primary.entries);
   if (!listed) return undefined;
   for (const [href, was] of listed) {
@@ -109,12 +108,22 @@ export async function appendPackages(
       await mkdir(dirname(join(scratch, rel)), { recursive: true });
       await link(join(repoDir, rel), join(scratch, rel));
     }
-    await ctx.run(['createrepo_c', '--quiet', '--no-database', ...createrepoFlags, scratch]);
+    const createrepo = ctx.run(['createrepo_c', '--quiet', '--no-database', ...createrepoFlags, scratch]);
+    let old: Parsed[];
+    try {
+      // Read the old filelists and other while createrepo_c works on the new packages.
+      old = [
+        { xml: primaryXml, layout: primary.layout },
+        ...[1, 2].map((i) => {
+          const xml = read(i);
+          return { xml, layout: metadataLayout(xml, main[i]!.href) };
+        }),
+      ];
+    } finally {
+      await createrepo.catch(() => {}); // its own failure is reported just below
+    }
+    await createrepo;
     const scratchRecords = (await readRepomd(join(scratch, 'repodata', 'repomd.xml'))).records;
-    const old: Parsed[] = texts.map((xml, i) => ({
-      xml,
-      layout: i === 0 ? primary.layout : metadataLayout(xml, main[i]!.href),
-    }));
     const added: Parsed[] = await Promise.all(
       MAIN_TYPES.map(async (type) => {
         const href = scratchRecords.find((r) => r.type === type)!.href;

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { errorMessage } from '../../shared/errors.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { sha256File } from '../framework/fsutil.ts';
 import { signatureValid } from './gpg.ts';
@@ -80,36 +79,4 @@ export async function checkRepo(
     advisories,
     types: repomd.records.map((r) => r.type),
   };
-}
-
-/** dnf repoclosure over the given repos when the plugin is installed; undefined when it is not. */
-export async function repoclosure(
-  ctx: OperationContext,
-  repos: { id: string; dir: string }[],
-  arch: string,
-  major: string,
-  scratch: string,
-): Promise<string[] | undefined> {
-  const argv = [
-    'dnf',
-    '-q',
-    `--installroot=${scratch}`,
-    `--releasever=${major}`,
-    `--forcearch=${arch}`,
-    '--setopt=reposdir=/dev/null',
-    `--setopt=cachedir=${join(scratch, 'cache')}`,
-    `--setopt=module_platform_id=platform:el${major}`,
-    ...repos.map((r) => `--repofrompath=${r.id},${r.dir}`),
-    'repoclosure',
-    `--arch=${arch}`,
-    '--arch=noarch',
-  ];
-  try {
-    await ctx.read(argv);
-    return [];
-  } catch (err) {
-    const message = errorMessage(err);
-    if (/No such command|cannot run dnf/.test(message)) return undefined;
-    return [`repoclosure ${arch}: ${message}`];
-  }
 }

@@ -81,6 +81,8 @@ export interface TreeSync {
   units: string[];
   /** SIG trees mirror the compose: files gone from it are deleted, after its repodata landed. */
   deleteMissing: boolean;
+  /** rsync patterns the delete must spare (what staging adds inside a unit: the frozen kickstart). */
+  protect?: readonly string[];
   /** rsync's temp dir on the target's file system, cleared before the run. */
   tempDir: string;
 }
@@ -109,13 +111,21 @@ export async function syncTree(
   await mapLimit(batches(sync.units, jobs), jobs, (batch) =>
     ctx.run([...base, '--exclude=repodata/', ...batch.map(at), target]),
   );
-  // Pass 2: repodata, each dir landing at once; for SIG trees the deletes come last.
+  // Pass 2: repodata, each dir landing at once; for deleting syncs (SIG trees, Rocky 9's
+  // staging) the deletes come last, inside the synced units only.
   const repodata = (
     await Promise.all(sync.units.map((u) => repodataDirs(sync.source, join(sync.source, u))))
   ).flat();
   if (sync.deleteMissing) {
     await mapLimit(batches(sync.units, jobs), jobs, (batch) =>
-      ctx.run([...base, '--delay-updates', '--delete-after', ...batch.map(at), target]),
+      ctx.run([
+        ...base,
+        '--delay-updates',
+        '--delete-after',
+        ...(sync.protect ?? []).map((p) => `--filter=P ${p}`),
+        ...batch.map(at),
+        target,
+      ]),
     );
   } else {
     await mapLimit(batches(repodata, jobs), jobs, (batch) =>

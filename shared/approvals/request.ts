@@ -28,9 +28,12 @@ const listed = (items: readonly string[], max = 30) =>
 export function approvalMessage(approval: PendingApprovalV1): { subject: string; message: string } {
   const { summary } = approval;
   const commands = approvalCommands(approval.approvalId, approval.digest);
-  const subject = `[releng] approve Rocky Linux ${approval.revision} ${approval.channel} promotion?`;
+  const what = approval.sig
+    ? `SIG ${approval.sig} for Rocky Linux ${approval.major}`
+    : `Rocky Linux ${approval.revision}`;
+  const subject = `[releng] approve ${what} ${approval.channel} promotion?`;
   const message = [
-    `Rocky Linux ${approval.revision} (${approval.channel}) is staged, verified and waits for approval.`,
+    `${what} (${approval.channel}) is staged, verified and waits for approval.`,
     '',
     `Approval id:   ${approval.approvalId}`,
     `Staged digest: ${approval.digest}`,
@@ -72,6 +75,7 @@ export async function requestApproval(
     major: request.major,
     channel: request.channel,
     revision: request.revision,
+    ...(request.sig ? { sig: request.sig } : {}),
     summary: request.summary,
     requestedBy: request.requestedBy,
     requestedAt: sameRequest?.requestedAt ?? now.toISOString(),

@@ -49,6 +49,8 @@ export function stagingReadyRefusal(
     const sigs = release.settings.sigComposes;
     const unknown = ready.sigs.filter((sig) => !Object.hasOwn(sigs, sig));
     if (unknown.length) return `SIG ${unknown.join(', ')} is not configured for major ${ready.major}`;
+    if (ready.sig !== undefined && !Object.hasOwn(sigs, ready.sig))
+      return `SIG ${ready.sig} is not configured for major ${ready.major}`;
   } catch (err) {
     if (err instanceof ReleaseError) return err.message;
     throw err;

@@ -16,6 +16,7 @@ const ROCKY_8: MajorSettings = {
   reposWithComps: ['BaseOS', 'AppStream', 'HighAvailability', 'ResilientStorage', 'PowerTools', 'RT', 'NFV'],
   reposWithoutComps: ['extras', 'Devel', 'plus'],
   moduleRepos: ['AppStream', 'PowerTools'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv', Devel: 'devel' },
   composes: {
     Rocky: {
@@ -38,7 +39,9 @@ const ROCKY_8: MajorSettings = {
     NFV: { pungiConfig: { updates: 'r8-nfv.conf' }, variants: ['NFV'] },
   },
   stagingOrder: ['Plus', 'Extras', 'Rocky-devel', 'NFV', 'Rocky'],
+  stagingSyncDeletes: false,
   sigComposes: { kernel: 'kernel/kernel', kmod: 'kernel/kmod' },
+  sigsStagedWith: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd1'],
   signingKeyId: '15AF5DAC6D745A60',
@@ -92,6 +95,7 @@ const ROCKY_9: MajorSettings = {
   ],
   reposWithoutComps: ['extras', 'devel', 'plus'],
   moduleRepos: ['AppStream', 'CRB'],
+  repoclosureBase: ['BaseOS', 'AppStream'],
   linkRepos: { NFV: 'nfv' },
   composes: {
     // Rocky 9 is built by empanadas/peridot; the pungi names keep one shape for both majors.
@@ -115,7 +119,10 @@ const ROCKY_9: MajorSettings = {
     },
   },
   stagingOrder: ['Rocky'],
+  // common_9's staging SOP syncs with sync-to-staging.delete.sh.
+  stagingSyncDeletes: true,
   sigComposes: {},
+  sigsStagedWith: {},
   isoOnlyVariants: ['Minimal'],
   isoVariants: ['boot', 'minimal', 'dvd'],
   signingKeyId: '702D426D350D275D',
@@ -152,6 +159,7 @@ export const DEFAULT_CONFIG = {
   errata: { apolloBaseUrl: 'https://apollo.build.resf.org/api/v3/updateinfo' },
   approval: { twoPersonRule: true, timeoutHours: 72 },
   intake: { quietWindowSeconds: 300 },
+  promotion: { coalesceSeconds: 180 },
   torrents: {
     trackers: ['udp://tracker.opentrackr.org:1337/announce', 'udp://tracker.openbittorrent.com:80/announce'],
     commentUrl: 'https://docs.rockylinux.org/release_notes/{revision}/',

@@ -52,14 +52,29 @@ const MajorSettings = z.strictObject({
   reposWithoutComps: z.array(Identifier),
   /** Repos whose repodata carries modules.yaml (MODS). */
   moduleRepos: z.array(Identifier),
+  /**
+   * Repos a client enables by default (BaseOS, AppStream): repoclosure closes them together and
+   * every other repo against them plus itself (shared/repoclosure.ts).
+   */
+  repoclosureBase: z.array(Identifier).default(['BaseOS', 'AppStream']),
   /** Lowercase convenience links at the release top level: NFV -> nfv. */
   linkRepos: z.record(Identifier, Identifier),
   /** Non-SIG composes by short name (NONSIG_COMPOSE). */
   composes: z.record(Identifier, ComposeSettings),
+  /**
+   * Whether sync-to-staging deletes what a compose no longer has (Rocky 9's SOP runs
+   * sync-to-staging.delete.sh; Rocky 8 keeps older packages). Deletes stay inside the synced units.
+   */
+  stagingSyncDeletes: z.boolean().default(false),
   /** Order sync-to-staging runs them in: dependants first, the main compose last. */
   stagingOrder: z.array(Identifier),
   /** SIG composes: name -> path under the SIG category (SIG_COMPOSE). */
   sigComposes: z.record(Identifier, RelativePath),
+  /**
+   * SIGs staged (and announced as releases of their own) whenever intake composes this compose:
+   * compose short name -> SIG names. Empty by default: the seed syncs SIGs only when they changed.
+   */
+  sigsStagedWith: z.record(Identifier, z.array(Identifier)).default({}),
   /** Variants that exist only as ISOs (Minimal): no repo in the release tree. */
   isoOnlyVariants: z.array(Identifier),
   /** ISO variants that get download links and torrents (VARIANTS). */
@@ -160,6 +175,14 @@ const AwsSettings = z.strictObject({
 export const SECRET_SOURCES = ['file', 'aws'] as const;
 
 /** How the compose host itself is checked (releng-host doctor, and before every operation). */
+/** GA day (ga-publish): where previous minor releases are vaulted, and whether they are. */
+const GaSettings = z.strictObject({
+  /** The vault tree on the production mount (the toolkit's VAULT_STUB). */
+  vaultStub: RelativePath.default('mirror/vault/rocky'),
+  /** Copy the previous minor release of the major into the vault when a new one opens. */
+  vaultPrevious: z.boolean().default(true),
+});
+
 const HostSettings = z.strictObject({
   /**
    * Every tree (config.mounts) must be a mount point of an NFS 4 / EFS file system; an
@@ -245,6 +268,13 @@ export const ConfigSchema = z
         .positive()
         .max(24 * 365),
     }),
+    /**
+     * Staging-ready messages arriving within coalesceSeconds of the first one join ONE promotion
+     * (each release approved on its own, the file lists written once after every publish).
+     */
+    promotion: z
+      .strictObject({ coalesceSeconds: z.number().int().min(0).max(3600).default(180) })
+      .prefault({}),
     /** Quiet window in which koji events of one lane coalesce into one compose. */
     intake: z.strictObject({ quietWindowSeconds: z.number().int().min(1).max(86400) }),
     torrents: z.strictObject({
@@ -254,6 +284,7 @@ export const ConfigSchema = z
     aws: AwsSettings.prefault({}),
     host: HostSettings.prefault({}),
     koji: KojiSettings.prefault({}),
+    ga: GaSettings.prefault({}),
     majors: z.record(MajorKey, MajorSettings),
   })
   .superRefine((config, ctx) => {
@@ -274,6 +305,15 @@ export const ConfigSchema = z
             code: 'custom',
             path: at('moduleRepos', i),
             message: 'is not in reposWithComps',
+            input: repo,
+          });
+      });
+      m.repoclosureBase.forEach((repo, i) => {
+        if (!repos.has(repo))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('repoclosureBase', i),
+            message: 'is not a configured repo',
             input: repo,
           });
       });
@@ -303,6 +343,24 @@ export const ConfigSchema = z
             message: `misses compose ${name}`,
             input: m.stagingOrder,
           });
+      }
+      for (const [compose, sigs] of Object.entries(m.sigsStagedWith)) {
+        if (!(compose in m.composes))
+          ctx.addIssue({
+            code: 'custom',
+            path: at('sigsStagedWith', compose),
+            message: 'names no configured compose',
+            input: compose,
+          });
+        sigs.forEach((sig, i) => {
+          if (!(sig in m.sigComposes))
+            ctx.addIssue({
+              code: 'custom',
+              path: at('sigsStagedWith', compose, i),
+              message: 'names no configured SIG',
+              input: sig,
+            });
+        });
       }
       for (const [tag, compose] of Object.entries(m.kojiTags)) {
         if (!(compose in m.composes))

@@ -45,6 +45,7 @@ function netChanges(changes: readonly LaneChange[]): { add: string[]; remove: st
 }
 
 function composeRequest(
+  config: ReleaseConfig,
   lane: Lane,
   changes: readonly LaneChange[],
   executionName: string,
@@ -62,6 +63,7 @@ function composeRequest(
     major: lane.major,
     channel: 'stable',
     composes: [{ name: lane.compose, kind: 'updates' }],
+    sigs: config.majors[lane.major]?.sigsStagedWith[lane.compose] ?? [],
     // Everyone whose tag change is in this compose asked for it: none may approve it alone.
     requestedBy: joinRequesters(changes.map((c) => c.user)),
     reason,
@@ -150,7 +152,7 @@ export async function coalesceLane(
   const { started } = await deps.starter.start(
     'compose',
     name,
-    composeRequest(lane, changes, name, quietSeconds),
+    composeRequest(deps.config, lane, changes, name, quietSeconds),
   );
   await deps.lanes.addRequesters(name, users);
   if (!state.started.some((s) => s.executionName === name)) {

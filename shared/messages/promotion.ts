@@ -71,6 +71,11 @@ export const StagingReadyV1 = z.strictObject({
   requestedBy: Requesters,
   sigs: z.array(Identifier).default([]),
   /**
+   * Set when this release is a SIG's tree (`pub/sig/<major>/<sig>`), approved and published on
+   * its own with its own digest (host operations' `--sig`); absent for the release tree.
+   */
+  sig: Identifier.optional(),
+  /**
    * The compose request (its execution name) the staged release came from, empty when staging
    * was started by hand: promotion-events adds the taggers every later intake batch recorded.
    */
@@ -87,6 +92,19 @@ export const PromotionRequestV1 = z.strictObject({
   releases: z.array(StagingReadyV1).min(1, { message: 'must name at least one release' }),
 });
 export type PromotionRequestV1 = z.infer<typeof PromotionRequestV1>;
+
+/**
+ * Input of a promotion that promotion-events started for a batch of staging-ready messages: it
+ * waits out the window, closes the batch in the state table and promotes what joined it.
+ */
+export const PromotionBatchRequestV1 = z.strictObject({
+  version: z.literal(1),
+  batch: z.strictObject({
+    id: z.string().regex(/^[0-9A-Za-z-]{1,60}$/, { message: 'not a batch id' }),
+    waitSeconds: z.number().int().min(0).max(3600),
+  }),
+});
+export type PromotionBatchRequestV1 = z.infer<typeof PromotionBatchRequestV1>;
 
 /**
  * An engineer's decision on a pending approval. Who decided is not in the body: the promotion
@@ -146,6 +164,8 @@ export const PendingApprovalV1 = z.strictObject({
   taskToken: z.string().min(1).max(2048),
   digest: Sha256,
   ...Release,
+  /** The SIG whose tree this approval publishes; absent for the release tree. */
+  sig: Identifier.optional(),
   summary: ManifestSummary,
   requestedBy: Requesters,
   requestedAt: Timestamp,

@@ -5,8 +5,9 @@ import { scanXml } from './scan.ts';
 /**
  * Small XML documents (repomd.xml, updateinfo.xml) read and written with fast-xml-parser:
  * entities and character references decoded, CDATA, comments and attribute order kept,
- * namespace prefixes resolved to their URIs, and written back escaped. Big primary/filelists
- * files go through scan.ts instead (a tree of 20,000 packages costs seconds).
+ * namespace prefixes resolved to their URIs, and written back escaped (processing
+ * instructions inside the root are dropped: no repository format has any). Big primary and
+ * filelists files go through scan.ts instead (a tree of 20,000 packages costs seconds).
  */
 
 export interface XmlElement {

@@ -22,24 +22,34 @@ export interface MetadataLayout {
 }
 
 /**
- * Where the parts of a metadata document are; `visit` sees every start tag, the root's first.
+ * Where the parts of a metadata document are; `visit` sees every start tag down to
+ * `visitDepth`, the root's first.
  * Errors name `what` and the line.
  */
-export function metadataLayout(xml: string, what: string, visit?: (tag: StartTag) => void): MetadataLayout {
+export function metadataLayout(
+  xml: string,
+  what: string,
+  visit?: (tag: StartTag) => void,
+  visitDepth = 1,
+): MetadataLayout {
   let entriesStart = -1;
   let entriesEnd = -1;
   let root: StartTag | undefined;
   try {
-    scanXml(xml, {
-      open: (tag) => {
-        if (tag.depth === 0) root = tag;
-        else if (tag.depth === 1 && entriesStart < 0) entriesStart = tag.start;
-        visit?.(tag);
+    scanXml(
+      xml,
+      {
+        open: (tag) => {
+          if (tag.depth === 0) root = tag;
+          else if (tag.depth === 1 && entriesStart < 0) entriesStart = tag.start;
+          visit?.(tag);
+        },
+        close: (_name, depth, _start, end) => {
+          if (depth === 1) entriesEnd = end;
+        },
       },
-      close: (_name, depth, _start, end) => {
-        if (depth === 1) entriesEnd = end;
-      },
-    });
+      { maxDepth: Math.max(1, visitDepth) },
+    );
   } catch (err) {
     if (err instanceof XmlSyntaxError) throw new Error(`${what}: not well-formed XML (${err.message})`);
     throw err;
@@ -94,25 +104,30 @@ export function primaryEntries(
   let prefix = '';
   let current: PrimaryEntry | undefined;
   const named = (tag: StartTag, local: string) => tag.name === (prefix ? `${prefix}:${local}` : local);
-  const layout = metadataLayout(xml, what, (tag) => {
-    if (tag.depth === 0) {
-      prefix = commonPrefix(tag, what);
-      return;
-    }
-    if (tag.depth === 1) {
-      checkNoDeclarations(tag, what);
-      current = named(tag, 'package') ? {} : undefined;
-      if (current) entries.push(current);
-      return;
-    }
-    if (tag.depth !== 2 || !current) return;
-    if (named(tag, 'location')) {
-      checkNoDeclarations(tag, what);
-      current.href = tag.attributes().get('href');
-      current.base = tag.attributes().get('xml:base');
-    } else if (named(tag, 'size')) current.size = numberAttribute(tag, 'package', what);
-    else if (named(tag, 'time')) current.mtime = numberAttribute(tag, 'file', what);
-  });
+  const layout = metadataLayout(
+    xml,
+    what,
+    (tag) => {
+      if (tag.depth === 0) {
+        prefix = commonPrefix(tag, what);
+        return;
+      }
+      if (tag.depth === 1) {
+        checkNoDeclarations(tag, what);
+        current = named(tag, 'package') ? {} : undefined;
+        if (current) entries.push(current);
+        return;
+      }
+      if (tag.depth !== 2 || !current) return;
+      if (named(tag, 'location')) {
+        checkNoDeclarations(tag, what);
+        current.href = tag.attributes().get('href');
+        current.base = tag.attributes().get('xml:base');
+      } else if (named(tag, 'size')) current.size = numberAttribute(tag, 'package', what);
+      else if (named(tag, 'time')) current.mtime = numberAttribute(tag, 'file', what);
+    },
+    2,
+  );
   return { entries, layout };
 }
 

@@ -120,9 +120,20 @@ function lineOf(text: string, offset: number): number {
   return line;
 }
 
+export interface ScanOptions {
+  /** Stop quietly (complete: false) where the text ends early, as in the head of a file. */
+  partial?: boolean;
+  /** Handlers see elements down to this depth only; deeper ones are still checked, more cheaply. */
+  maxDepth?: number;
+}
+
 /** Walks `text`; throws XmlSyntaxError (naming the line) unless it is one well-formed element. */
-export function scanXml(text: string, handlers: ScanHandlers = {}, partial = false): ScanResult {
-  const stack: StartTag[] = [];
+export function scanXml(text: string, handlers: ScanHandlers = {}, options: ScanOptions = {}): ScanResult {
+  const { partial = false, maxDepth = Number.POSITIVE_INFINITY } = options;
+  // Open elements: names and start offsets (no object per element: primary.xml has 500,000).
+  const names: string[] = [];
+  const starts: number[] = [];
+  let rootTag: StartTag | undefined;
   let root: ScanResult['root'];
   let i = 0;
   const fail = (why: string, at = i): never => {
@@ -134,64 +145,76 @@ export function scanXml(text: string, handlers: ScanHandlers = {}, partial = fal
     if (!partial) fail(`unterminated ${what}`);
     return undefined;
   };
+  const closed = (name: string, start: number, end: number, endTagStart: number) => {
+    const depth = names.length;
+    if (depth <= maxDepth) handlers.close?.(name, depth, start, end);
+    if (depth === 0) root = { tag: rootTag!, endTagStart, end };
+  };
   while (true) {
     const lt = text.indexOf('<', i);
-    const textEnd = lt < 0 ? text.length : lt;
-    if (stack.length === 0 && /[^ \t\r\n]/.test(text.slice(i, textEnd)))
+    if (names.length === 0 && /[^ \t\r\n]/.test(text.slice(i, lt < 0 ? text.length : lt)))
       fail(root ? 'content after the root element' : 'text before the root element');
     if (lt < 0) break;
     i = lt;
     let next: number | undefined;
     const second = text.charCodeAt(i + 1);
-    if (second === 33 || second === 63) {
+    if (second === 47) {
+      // </name>, the name possibly followed by spaces
+      next = skipTo('>', i, 'end tag');
+      if (next === undefined) break;
+      const open = names.pop();
+      const start = starts.pop()!;
+      const nameEnd = i + 2 + (open?.length ?? 0);
+      if (
+        open === undefined ||
+        !text.startsWith(open, i + 2) ||
+        (nameEnd !== next - 1 && text.slice(nameEnd, next - 1).trim())
+      )
+        fail(`end tag </${text.slice(i + 2, next - 1).trim()}> does not close <${open ?? '(none)'}>`);
+      closed(open!, start, next, i);
+    } else if (second === 33 || second === 63) {
       // <!-- -->, <![CDATA[ ]]>, <!DOCTYPE >, <? ?>
       if (text.startsWith('<!--', i)) next = skipTo('-->', i + 4, 'comment');
       else if (second === 63) next = skipTo('?>', i + 2, 'processing instruction');
       else if (text.startsWith('<![CDATA[', i)) {
-        if (stack.length === 0) fail('CDATA outside the root element');
+        if (names.length === 0) fail('CDATA outside the root element');
         next = skipTo(']]>', i + 9, 'CDATA section');
-      } else if (text.startsWith('<!DOCTYPE', i) && !root && !stack.length) {
+      } else if (text.startsWith('<!DOCTYPE', i) && !root && !names.length) {
         next = skipTo('>', i, 'DOCTYPE');
         if (next !== undefined && text.slice(i, next).includes('['))
           fail('DOCTYPE with an internal subset (entity declarations) is not accepted');
       } else fail(`unexpected ${JSON.stringify(text.slice(i, i + 12))}`);
-    } else if (second === 47) {
-      next = skipTo('>', i, 'end tag');
-      if (next === undefined) break;
-      const open = stack.pop();
-      const name = text.slice(i + 2, next - 1).trimEnd();
-      if (open?.name !== name) fail(`end tag </${name}> does not close <${open?.name ?? '(none)'}>`);
-      handlers.close?.(name, open!.depth, open!.start, next);
-      if (stack.length === 0) root = { tag: open!, endTagStart: i, end: next };
     } else {
       if (root) fail('a second root element');
       let j = i + 1;
       while (j < text.length && !isNameEnd(text.charCodeAt(j))) j++;
       const name = text.slice(i + 1, j);
       if (!name) fail('a < that starts no tag');
-      // The tag ends at the first > outside a quoted attribute value.
-      j = tagEnd(text, j);
-      if (j < 0) {
+      const gt = tagEnd(text, j);
+      if (gt < 0) {
         if (partial) return { complete: false };
         fail(`unterminated start tag <${name}`);
       }
-      const selfClosing = text.charCodeAt(j - 1) === 47;
-      const attrFrom = i + 1 + name.length;
-      const attrTo = selfClosing ? j - 1 : j;
-      const tag = new Tag(text, name, i, j + 1, stack.length, selfClosing, attrFrom, attrTo);
-      if (handlers.open?.(tag) === false) return { complete: false };
-      next = j + 1;
-      if (selfClosing) {
-        handlers.close?.(name, tag.depth, tag.start, next);
-        if (stack.length === 0) root = { tag, endTagStart: next, end: next };
-      } else stack.push(tag);
+      const selfClosing = text.charCodeAt(gt - 1) === 47;
+      const depth = names.length;
+      next = gt + 1;
+      if (depth <= maxDepth) {
+        const tag = new Tag(text, name, i, next, depth, selfClosing, j, selfClosing ? gt - 1 : gt);
+        if (depth === 0) rootTag = tag;
+        if (handlers.open?.(tag) === false) return { complete: false };
+      } else if (depth === 0) rootTag = new Tag(text, name, i, next, 0, selfClosing, j, gt);
+      if (selfClosing) closed(name, i, next, next);
+      else {
+        names.push(name);
+        starts.push(i);
+      }
     }
     if (next === undefined) return { complete: false };
     i = next;
   }
-  if (stack.length) {
+  if (names.length) {
     if (partial) return { complete: false };
-    fail(`<${stack.at(-1)!.name}> is never closed`, text.length);
+    fail(`<${names.at(-1)}> is never closed`, text.length);
   }
   if (!root) {
     if (partial) return { complete: false };
@@ -211,7 +234,7 @@ export function rootStartTag(head: string): StartTag | undefined {
         return false;
       },
     },
-    true,
+    { partial: true },
   );
   return found;
 }

@@ -73,8 +73,9 @@ describe('SSM Command documents', () => {
   it('offers the catalogue parameters but fixes root and config', () => {
     const content = documentContent('sync-to-prod') as any;
     expect(Object.keys(content.parameters).sort()).toEqual(
-      ['allowShrink', 'approvedDigest', 'channel', 'dryRun', 'major', 'revision'].sort(),
+      ['allowShrink', 'approvedDigest', 'channel', 'dryRun', 'major', 'revision', 'sig'].sort(),
     );
+    expect(content.parameters.sig.allowedPattern).toBe(`^$|${PATTERNS.identifier}`);
     expect(content.parameters.approvedDigest.allowedPattern).toBe(PATTERNS.sha256);
     expect(content.parameters.revision.allowedPattern).toBe(`^$|${PATTERNS.revision}`);
     expect(content.parameters.channel.allowedValues).toEqual(['', 'stable', 'beta', 'lh']);

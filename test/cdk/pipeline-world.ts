@@ -99,8 +99,13 @@ export class PipelineWorld {
         return this.dynamo(this.table.put(input.Item as Item, conditional(input)));
       case 'dynamodb:deleteItem':
         return this.dynamo(this.table.delete(input.Key as Item, conditional(input)));
-      case 'dynamodb:updateItem':
-        return this.dynamo(this.table.update(input.Key as Item, input.UpdateExpression, conditional(input)));
+      case 'dynamodb:updateItem': {
+        const update = this.table.update(input.Key as Item, input.UpdateExpression, conditional(input));
+        if (input.ReturnValues !== 'ALL_NEW') return this.dynamo(update);
+        return this.dynamo(update).then(async () => ({
+          Attributes: await this.table.get(input.Key as Item),
+        }));
+      }
       case 'sns:publish':
         this.notifications.push({ subject: input.Subject, message: input.Message });
         return { MessageId: `m-${this.notifications.length}` };

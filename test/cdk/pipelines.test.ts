@@ -215,12 +215,14 @@ describe('staging pipeline', () => {
     summary: stagingReady('8', DIGEST_8).summary,
   };
 
-  it("syncs SIGs, then the built composes in the major's order, prepares, signs, verifies and announces", async () => {
+  it("syncs SIGs, then the built composes in the major's order, prepares, signs, verifies, verifies the SIGs and announces", async () => {
     const world = new PipelineWorld(
       template,
       (c) =>
         c.operation === 'verify-staging'
-          ? { stdout: `${JSON.stringify(verified)}\n` }
+          ? {
+              stdout: `${JSON.stringify(c.parameters.sig ? { ...verified, digest: DIGEST_9 } : verified)}\n`,
+            }
           : { status: 'Success' },
       { 'efs-preflight': preflight },
     );
@@ -245,12 +247,19 @@ describe('staging pipeline', () => {
       ['apply-updateinfo', ''],
       ['sign-repos', 'staging'],
       ['verify-staging', ''],
+      // A SIG is verified once the release it builds on is staged: its repoclosure needs BaseOS.
+      ['sign-repos', 'kernel'],
+      ['verify-staging', 'kernel'],
     ]);
     expect(world.locksTaken).toEqual(['LOCK#staging:8']);
     expect(await world.heldLocks()).toEqual([]);
-    expect(world.messages).toHaveLength(1);
-    const ready = StagingReadyV1.parse(world.messages[0]);
-    expect(ready).toMatchObject({ major: '8', revision: '8.7', digest: DIGEST_8 });
+    // The release first, then each SIG as a release of its own with its own digest.
+    expect(world.messages).toHaveLength(2);
+    const [ready, sig] = world.messages.map((m) => StagingReadyV1.parse(m));
+    expect(ready).toMatchObject({ major: '8', revision: '8.7', digest: DIGEST_8, sigs: ['kernel'] });
+    expect(ready!.sig).toBeUndefined();
+    expect(sig).toMatchObject({ major: '8', channel: 'stable', sig: 'kernel', digest: DIGEST_9 });
+    expect(sig).toMatchObject({ requestedBy: 'kojira', requestId: 'req-1' });
   });
 });
 
@@ -356,36 +365,96 @@ describe('promotion approval timeout', () => {
 });
 
 describe('minor-release pipeline', () => {
-  it('produces the composes, stages ISOs and torrents, verifies, and hands the release to promotion', async () => {
-    const verified = {
-      ok: true,
-      revision: '8.10',
-      digest: DIGEST_8,
-      summary: stagingReady('8', DIGEST_8).summary,
-    };
+  const verified = {
+    ok: true,
+    revision: '8.10',
+    digest: DIGEST_8,
+    summary: stagingReady('8', DIGEST_8).summary,
+  };
+  const request = {
+    version: 1,
+    major: '8',
+    revision: '8.10',
+    composes: [{ name: 'Rocky', kind: 'produce' }],
+    requestedBy: 'jdoe',
+    reason: '8.10 GA',
+    requestId: 'ga-8-10',
+  };
+  const gaSteps = (world: PipelineWorld) =>
+    work(world)
+      .filter((c) => c.operation === 'ga-publish')
+      .map((c) => c.parameters.step);
+  type BitflipRequest = { approvalId: string; request: { digest: string } };
+  const bitflipRequests: unknown[] = [];
+  /** A GA world: the promotion published (or not), the bitflip approval decided by `bitflip`. */
+  function gaWorld(published: boolean, bitflip: (payload: BitflipRequest) => unknown) {
+    return new PipelineWorld(
+      template,
+      (c) => (c.operation === 'verify-staging' ? { stdout: JSON.stringify(verified) } : {}),
+      {
+        'efs-preflight': preflight,
+        'states:startExecution': async () => ({ decision: { anyApproved: published } }),
+        'approval-request': async (payload) => {
+          bitflipRequests.push(payload);
+          return bitflip(payload as BitflipRequest);
+        },
+      },
+    );
+  }
+
+  it('produces the composes, stages ISOs and torrents, verifies, closes the production root, and hands the release to promotion', async () => {
     const world = new PipelineWorld(
       template,
       (c) => (c.operation === 'verify-staging' ? { stdout: JSON.stringify(verified) } : {}),
       { 'efs-preflight': preflight },
     );
-    await world.run(
-      PIPELINE_IDS.minorRelease,
-      {
-        version: 1,
-        major: '8',
-        revision: '8.10',
-        composes: [{ name: 'Rocky', kind: 'produce' }],
-        requestedBy: 'jdoe',
-        reason: '8.10 GA',
-        requestId: 'ga-8-10',
-      },
-      'ga-8-10',
-    );
-    expect(ops(world)).toEqual(['compose', 'minor-release', 'torrents', 'verify-staging']);
+    await world.run(PIPELINE_IDS.minorRelease, request, 'ga-8-10');
+    // The promotion published nothing (its output names no approval): no GA step after it.
+    expect(ops(world)).toEqual(['compose', 'minor-release', 'torrents', 'verify-staging', 'ga-publish']);
+    expect(gaSteps(world)).toEqual(['close']);
     expect(work(world)[0]!.parameters).toMatchObject({ kind: 'produce', revision: '8.10' });
     expect(world.startedExecutions).toHaveLength(1);
     const promotion = world.startedExecutions[0]!.input as { releases: unknown[] };
     expect(promotion.releases.map((r) => StagingReadyV1.parse(r).revision)).toEqual(['8.10']);
     expect(await world.heldLocks()).toEqual([]);
+  });
+
+  it('after a published promotion: moves the link, asks for the bitflip, opens, vaults, rewrites the file lists', async () => {
+    const world = gaWorld(true, (p) => ({
+      version: 1,
+      outcome: 'APPROVED',
+      approvalId: p.approvalId,
+      digest: p.request.digest,
+      decidedBy: 'asmith',
+      decidedAt: '2026-01-01T00:00:00Z',
+    }));
+    await world.run(PIPELINE_IDS.minorRelease, request, 'ga-8-10-b');
+    expect(gaSteps(world)).toEqual(['close', 'link', 'open', 'vault']);
+    expect(ops(world).slice(-5)).toEqual([
+      'ga-publish',
+      'ga-publish',
+      'ga-publish',
+      'ga-publish',
+      'file-lists',
+    ]);
+    expect(work(world).find((c) => c.parameters.step === 'link')!.parameters).toMatchObject({
+      major: '8',
+      revision: '8.10',
+    });
+    const asked = bitflipRequests.at(-1) as { approvalId: string; request: unknown };
+    expect(asked.approvalId).toBe('ga-8-10-b-bitflip');
+    expect(StagingReadyV1.parse(asked.request).digest).toBe(DIGEST_8);
+  });
+
+  it('a rejected bitflip leaves the release published but closed, and says so', async () => {
+    const world = gaWorld(true, () => {
+      throw Object.assign(new Error('{"outcome":"REJECTED"}'), { name: 'ApprovalRejected' });
+    });
+    await world.run(PIPELINE_IDS.minorRelease, request, 'ga-8-10-c');
+    expect(gaSteps(world)).toEqual(['close', 'link']);
+    expect(ops(world)).not.toContain('file-lists');
+    expect(world.notifications.at(-1)!.message).toContain(
+      'the bitflip was not approved; 8.10 stays published at mode 750',
+    );
   });
 });

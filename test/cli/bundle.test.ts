@@ -12,16 +12,13 @@ describe('the prebuilt bin bundles', () => {
   let copy: string;
   const run = (bin: string, ...argv: string[]) =>
     spawnSync(process.execPath, [join(copy, 'bin', bin), ...argv], { encoding: 'utf8' });
-  const builds = async () => (await readdir(join(copy, 'bin', '.build'))).filter((f) => !f.endsWith('.json'));
+  const builds = async () => (await readdir(join(copy, '.build', 'bin'))).filter((f) => !f.endsWith('.json'));
 
   beforeAll(async () => {
     copy = await mkdtemp(join(tmpdir(), 'releng-bundle-'));
     for (const entry of ['cli', 'host', 'shared', 'cdk', 'functions', 'package.json', 'tsconfig.json'])
       await cp(join(PROJECT, entry), join(copy, entry), { recursive: true });
-    await cp(join(PROJECT, 'bin'), join(copy, 'bin'), {
-      recursive: true,
-      filter: (source) => !source.includes('.build'),
-    });
+    await cp(join(PROJECT, 'bin'), join(copy, 'bin'), { recursive: true });
     await symlink(join(PROJECT, 'node_modules'), join(copy, 'node_modules'));
   });
   afterAll(async () => {

@@ -49,22 +49,27 @@ describe('a demo whose promotion is rejected', () => {
   }, async () => {
     const root = join(dir, 'rejected demo', 'root');
     const demo = start(['demo', '--root', root]);
-    // Wait for the approval it asks for, as an engineer in another terminal would.
-    let approvalId: string | undefined;
-    for (let i = 0; i < 150 && !approvalId; i++) {
+    // Wait for the approvals it asks for (the release and the demo's SIG, one promotion), as an
+    // engineer in another terminal would.
+    let approvalIds: string[] = [];
+    for (let i = 0; i < 150 && approvalIds.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 2000));
       if (!existsSync(join(root, 'engine'))) continue;
       const listed = await releng('approvals', '--root', root, '--json');
-      approvalId = lastJson<{ pending: Array<{ approvalId: string }> }>(listed.stdout).pending[0]?.approvalId;
+      approvalIds = lastJson<{ pending: Array<{ approvalId: string }> }>(listed.stdout)
+        .pending.map((p) => p.approvalId)
+        .sort();
     }
-    expect(approvalId).toBeDefined();
+    expect(approvalIds).toHaveLength(2);
 
     const second = await releng('demo', '--root', root, '--yes');
     expect(second.code).toBe(2);
     expect(second.stderr).toContain(`another releng demo (pid ${demo.child.pid}) is running on ${root}`);
 
-    const reject = await releng('reject', approvalId!, '--root', root, '--reason', 'kernel regression');
-    expect(reject.code, reject.stderr).toBe(0);
+    for (const approvalId of approvalIds) {
+      const reject = await releng('reject', approvalId, '--root', root, '--reason', 'kernel regression');
+      expect(reject.code, reject.stderr).toBe(0);
+    }
     const result = await demo.done;
     expect(result.code, result.stderr).toBe(3);
     expect(result.stdout).toMatch(/^ {2}REJECTED +promotion +promote-/m);

@@ -127,6 +127,54 @@ describe('releng --engine aws at the SDK edge', () => {
     expect(out.last()).toMatchObject({ messageId: 'm-1', sent: true });
   });
 
+  it('finds the digest of a batched promotion in the releases it read from its batch', async () => {
+    const ready = (digest: string, sig?: string) => ({
+      version: 1,
+      type: 'staging-ready',
+      major: '8',
+      channel: 'stable',
+      revision: '8.10',
+      digest,
+      summary: {
+        composeIds: [],
+        advisories: [],
+        packageCount: 1,
+        repoCount: 1,
+        diff: { added: 1, changed: 0, removed: 0 },
+      },
+      requestedBy: 'kojira',
+      ...(sig ? { sig } : {}),
+    });
+    sfn.on(DescribeExecutionCommand).resolves({
+      executionArn: `${ARN.replace('stateMachine', 'execution')}:Promotion:promote-batch-1`,
+      stateMachineArn: `${ARN}:Promotion`,
+      status: 'RUNNING',
+      startDate: new Date(),
+      input: JSON.stringify({ version: 1, batch: { id: '20261203T120000Z-0a1b2c3d', waitSeconds: 180 } }),
+    });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        {
+          id: 9,
+          timestamp: new Date(),
+          type: 'MapStateExited',
+          stateExitedEventDetails: {
+            name: 'Read the batch releases',
+            output: JSON.stringify({ releases: [ready('e'.repeat(64)), ready(DIGEST, 'kernel')] }),
+          },
+        },
+      ],
+    });
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm-2' });
+    const out = capture();
+    expect(await main(['approve', 'promote-batch-1-1', ...aws, '--reason', 'sig checked'], out)).toBe(0);
+    const sent = sqs.commandCalls(SendMessageCommand)[0]!.args[0].input;
+    expect(ApprovalDecisionV1.parse(JSON.parse(sent.MessageBody!))).toMatchObject({
+      approvalId: 'promote-batch-1-1',
+      digest: DIGEST,
+    });
+  });
+
   it('will not send a rejection without a reason', async () => {
     const out = capture();
     expect(await main(['reject', 'promo-1', ...aws], out)).toBe(2);

@@ -61,6 +61,29 @@ describe('koji-events routing', () => {
     expect(request.quietSeconds).toBe(290);
   });
 
+  it('asks staging for the SIGs the config stages with that compose, and none with the others', async () => {
+    const withSig = createKojiEventsHandler(
+      {
+        config: testConfig({ majors: { '8': { sigsStagedWith: { Rocky: ['kernel'] } } } }),
+        lanes: stores.lanes,
+        locks: stores.locks,
+        starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
+        clock,
+      },
+      log,
+    );
+    await withSig(
+      sqsEvent([sqsRecord('a', bashBuild(1)), sqsRecord('b', bashBuild(1, 'dist-rocky8-extras-build'))]),
+    );
+    const sigsOf = Object.fromEntries(
+      sfn.starts().map((s) => {
+        const request = ComposeRequestV1.parse(JSON.parse(s.input!));
+        return [request.composes[0]!.name, request.sigs];
+      }),
+    );
+    expect(sigsOf).toEqual({ Rocky: ['kernel'], Extras: [] });
+  });
+
   it('maps each configured tag to its own lane: 8/Extras and 9/Rocky', async () => {
     await handler(
       sqsEvent([

@@ -48,9 +48,9 @@ const pairs = (Object.keys(HOST_OPERATIONS) as HostOperationName[]).flatMap((op)
 );
 
 describe('SSM parameter patterns and zod message fields agree', () => {
-  it('covers the parameters messages feed: major, revision, compose, sig, approved digest, resume', () => {
+  it('covers the parameters messages feed: major, revision, compose, sig, approved digest, resume, previous', () => {
     expect(new Set(pairs.map(([, name]) => name))).toEqual(
-      new Set(['major', 'revision', 'compose', 'sig', 'approved-digest', 'resume']),
+      new Set(['major', 'revision', 'compose', 'sig', 'approved-digest', 'resume', 'previous']),
     );
   });
 

@@ -1,14 +1,13 @@
 import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPackageStore, type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
+import { type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
 import { exportSecretKey } from '../../cli/demo/rpm-tools.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { main } from '../../host/main.ts';
-import { isoFileName } from '../../host/release/isos.ts';
 import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { type HostOperationName, paramsOf } from '../../shared/operations.ts';
-import { releasePaths, resolveRelease } from '../../shared/release.ts';
+import { cachedPackageStore } from '../support/store-cache.ts';
 
 /**
  * One realistic local root on which every host operation has run for real: two updates
@@ -47,7 +46,7 @@ async function sigCompose(root: string, rpm: string): Promise<void> {
 }
 
 export async function buildWorld(root: string): Promise<World> {
-  const store = await createPackageStore({ root, major: '8' });
+  const store = await cachedPackageStore(root, '8');
   // What Secrets Manager holds on AWS, as the local stand-in install-signing-key reads.
   await exportSecretKey(
     store.key,
@@ -98,15 +97,10 @@ export async function buildWorld(root: string): Promise<World> {
     join(root, 'mnt/koji/packages/demo-hello/1.0/1.el8/noarch/demo-hello-1.0-1.el8.noarch.rpm'),
   );
   await ok('sync-to-staging-sig');
-  // The GA side: a produce compose staged by minor-release, and one stand-in ISO (real ones
-  // need lorax on a compose host) so torrents has a set to make.
+  // The GA side: a produce compose (the local engine makes its small real ISOs) staged by
+  // minor-release, so torrents has ISO sets to make.
   await ok('compose', '--compose', 'Rocky', '--kind', 'produce');
   await ok('minor-release');
-  const config = buildConfig(store.configOverrides);
-  const release = resolveRelease(config, { major: '8' });
-  const isoDir = join(releasePaths(config, root, release).stagingRelease, 'isos', 'x86_64');
-  await mkdir(isoDir, { recursive: true });
-  await writeFile(join(isoDir, isoFileName(release.revision, 'x86_64', 'dvd1')), 'iso\n'.repeat(4096));
   await ok('torrents');
   await ok('prep-staging');
   await ok('apply-updateinfo');
@@ -114,6 +108,9 @@ export async function buildWorld(root: string): Promise<World> {
   const digest = (await ok('verify-staging')).result.digest as string;
   args['sync-to-prod'] = ['--approved-digest', digest];
   await ok('sync-to-prod');
+  // GA day: production's 8 link moves to the published release, before the file lists.
+  args['ga-publish'] = ['--step', 'link'];
+  await ok('ga-publish');
   await ok('file-lists');
   return { root, store, digest, host, args };
 }

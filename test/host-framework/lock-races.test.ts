@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FileLocks } from '../../host/framework/locks.ts';
+import { compiledScript } from '../support/compiled-script.ts';
 
 /**
  * Stale-lock takeover with real processes (issue 13, item 8): six takers started together on
@@ -11,7 +12,12 @@ import { FileLocks } from '../../host/framework/locks.ts';
  * and holding interval; intervals must never overlap and tokens must only grow.
  */
 
-const TAKER = join(import.meta.dirname, 'lock-taker.ts');
+const TAKER_SOURCE = join(import.meta.dirname, 'lock-taker.ts');
+/** The taker compiled once: the rounds start about 200 of them. */
+let takerScript: string;
+beforeAll(async () => {
+  takerScript = await compiledScript(TAKER_SOURCE);
+});
 const HOUR = 3600_000;
 
 interface Taker {
@@ -26,7 +32,7 @@ interface Taker {
 }
 
 function taker(options: Record<string, unknown>): Taker {
-  const child = spawn(process.execPath, ['--import', 'tsx', TAKER, JSON.stringify(options)], {
+  const child = spawn(process.execPath, [takerScript, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const waiters: ((line: Record<string, unknown>) => void)[] = [];

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checksumsOf, fullWalk, ListDraft } from '../../host/filelist/create-filelist.ts';
 import { RACY_NS } from '../../host/filelist/dir-cache.ts';
+import { imageListText } from '../../host/filelist/imagelist.ts';
 import { journalFile, markProductionDirty, productionStateDir } from '../../host/filelist/journal.ts';
 import { type ListedTree, listedTrees } from '../../host/filelist/trees.ts';
 import { createContext } from '../../host/framework/context.ts';
@@ -48,6 +49,8 @@ async function runFileLists(args: string[] = []): Promise<TreeSummary[]> {
 const summaryOf = (summaries: TreeSummary[], label: ListedTree['label']) =>
   summaries.find((s) => s.tree === trees.find((t) => t.label === label)!.dir)!;
 
+const sha1Of = (text: string) => createHash('sha1').update(text).digest('hex');
+
 /** A list as content: its [Files] lines sorted, the checksums section, fullfilelist sorted. */
 function contentOf(timeList: string, fileList: string) {
   const files = timeList.indexOf('[Files]\n') + '[Files]\n'.length;
@@ -63,8 +66,15 @@ function contentOf(timeList: string, fileList: string) {
 async function fullWalkContent(tree: ListedTree) {
   const draft = new ListDraft(scratch, tree);
   try {
-    draft.finish(checksumsOf(tree.dir, await fullWalk(tree.dir, draft)));
-    return contentOf(readFileSync(draft.timeList.path, 'utf8'), readFileSync(draft.fileList.path, 'utf8'));
+    const scan = await fullWalk(tree.dir, draft);
+    // The image list a full walk's directories give, and its checksum line.
+    const images = tree.imageList ? await imageListText(tree.dir, scan.dirs.keys()) : undefined;
+    const imageSum = images === undefined ? [] : [{ path: tree.imageList!, sha1: sha1Of(images) }];
+    draft.finish([...checksumsOf(tree.dir, scan), ...imageSum]);
+    return {
+      ...contentOf(readFileSync(draft.timeList.path, 'utf8'), readFileSync(draft.fileList.path, 'utf8')),
+      images,
+    };
   } finally {
     await draft.discard();
   }
@@ -73,7 +83,8 @@ async function fullWalkContent(tree: ListedTree) {
 function contentOnDisk(tree: ListedTree) {
   const timeList = readFileSync(join(tree.dir, tree.timeList), 'utf8');
   for (const copy of tree.copies) expect(readFileSync(join(tree.dir, copy), 'utf8')).toBe(timeList);
-  return contentOf(timeList, readFileSync(join(tree.dir, 'fullfilelist'), 'utf8'));
+  const images = tree.imageList ? readFileSync(join(tree.dir, tree.imageList), 'utf8') : undefined;
+  return { ...contentOf(timeList, readFileSync(join(tree.dir, 'fullfilelist'), 'utf8')), images };
 }
 
 /** Runs file-lists and checks every tree came out incremental and equal to a full walk. */
@@ -166,6 +177,40 @@ describe('incremental file-lists equals a full walk', () => {
     await expectIncrementalEqualsFull();
     expect(lineOf(trees[0]!, '8.10/BaseOS/x86_64/os/Packages/c/c1-1.0.rpm')).toBeUndefined();
     expect(lineOf(trees[0]!, '8.10/BaseOS/x86_64/os/Packages/c-renamed/c1-1.0.rpm')).toBeDefined();
+  });
+
+  it('after ISOs, links and cloud images appear, imagelist-rocky lists them and the time list names its SHA-1', async () => {
+    const isos = rocky('8.10/isos/x86_64');
+    await writeFiles(isos, ['Rocky-8.10-x86_64-dvd1.iso', 'Rocky-8.10-x86_64-dvd1.iso.manifest', 'CHECKSUM']);
+    await symlink('Rocky-8.10-x86_64-dvd1.iso', join(isos, 'Rocky-x86_64-dvd.iso'));
+    await writeFiles(rocky('8.10/images/x86_64'), [
+      'Rocky-8-GenericCloud.latest.x86_64.qcow2',
+      'Rocky-8-Vagrant-Libvirt.box',
+    ]);
+    // An .iso outside the images and isos trees is not an image of the release.
+    await writeFiles(packages('BaseOS', 'k'), ['not-an-image.iso']);
+    await expectIncrementalEqualsFull();
+    const list = readFileSync(rocky('imagelist-rocky'), 'utf8');
+    expect(list).toBe(
+      [
+        './8.10/images/x86_64/Rocky-8-GenericCloud.latest.x86_64.qcow2',
+        './8.10/images/x86_64/Rocky-8-Vagrant-Libvirt.box',
+        './8.10/isos/x86_64/Rocky-8.10-x86_64-dvd1.iso',
+        './8.10/isos/x86_64/Rocky-x86_64-dvd.iso',
+        '',
+      ].join('\n'),
+    );
+    expect(contentOnDisk(trees[0]!).checksums).toContain(`${sha1Of(list)}\timagelist-rocky\n`);
+    // The list itself is not listed, and it is named once in the checksums.
+    expect(contentOnDisk(trees[0]!).files.filter((l) => l.includes('imagelist'))).toEqual([]);
+    expect(contentOnDisk(trees[0]!).checksums.split('imagelist-rocky')).toHaveLength(2);
+    expect(readFileSync(join(trees[0]!.dir, 'fullfilelist'), 'utf8')).not.toContain('imagelist');
+    const stamp = statSync(rocky('imagelist-rocky')).mtimeMs;
+    await expectIncrementalEqualsFull();
+    expect(statSync(rocky('imagelist-rocky')).mtimeMs).toBe(stamp);
+    await rm(rocky('8.10/images'), { recursive: true });
+    await expectIncrementalEqualsFull();
+    expect(readFileSync(rocky('imagelist-rocky'), 'utf8')).not.toContain('qcow2');
   });
 
   it('after a directory is removed with its contents', async () => {
@@ -352,7 +397,8 @@ describe('a list longer than the read and write buffers (1 MiB)', () => {
     await rename(big(14), `${big(14)}-moved`);
     const summaries = await expectIncrementalEqualsFull();
     expect(summaryOf(summaries, 'category').reread).toBeLessThan(10);
-  }, 30_000);
+    // The suite's timeout: writing 16,000 files beside two other test files can take over 30 s.
+  });
 });
 
 describe('a tree reached through a symlink', () => {

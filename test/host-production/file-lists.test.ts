@@ -65,7 +65,12 @@ describe('file-lists', () => {
     ];
     expect(head).toBe('[Version]\n2\n\n[Files]\n');
     expect(files.split('\n').sort()).toEqual(entries.map((e) => line(e, category)).sort());
-    expect(tail).toBe(`\n\n[Checksums SHA1]\n${sha1}\t8.10/BaseOS/x86_64/os/repodata/repomd.xml\n\n[End]\n`);
+    // The image list (empty here: no images) is named with its SHA-1, as create-filelist does.
+    const images = createHash('sha1').update('').digest('hex');
+    expect(readFileSync(join(category, 'imagelist-rocky'), 'utf8')).toBe('');
+    expect(tail).toBe(
+      `\n\n[Checksums SHA1]\n${sha1}\t8.10/BaseOS/x86_64/os/repodata/repomd.xml\n${images}\timagelist-rocky\n\n[End]\n`,
+    );
     expect(readFileSync(join(category, 'fullfilelist'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(
       [...entries].sort(),
     );

@@ -96,24 +96,43 @@ describe('minor-release', () => {
     const isoDir = join(staging(), 'isos', 'x86_64');
     expect(result.isos).toEqual(['x86_64']);
     for (const [link, target] of [
-      ['boot', 'boot'],
-      ['dvd1', 'dvd1'],
-      ['dvd', 'dvd1'],
-      ['minimal', 'minimal'],
+      ['x86_64-boot', 'boot'],
+      ['x86_64-dvd1', 'dvd1'],
+      ['x86_64-dvd', 'dvd1'],
+      ['x86_64-minimal', 'minimal'],
+      ['8-latest-x86_64-boot', 'boot'],
+      ['8-latest-x86_64-dvd1', 'dvd1'],
+      ['8-latest-x86_64-minimal', 'minimal'],
     ])
-      expect(readlinkSync(join(isoDir, `Rocky-x86_64-${link}.iso`))).toBe(`Rocky-8.10-x86_64-${target}.iso`);
+      expect(readlinkSync(join(isoDir, `Rocky-${link}.iso`))).toBe(`Rocky-8.10-x86_64-${target}.iso`);
     // Copied, not moved: the compose keeps its ISOs.
     expect(existsSync(join(composeDir(), 'compose/BaseOS/x86_64/iso/Rocky-8.10-x86_64-dvd1.iso'))).toBe(true);
     const checksum = readFileSync(join(isoDir, 'CHECKSUM'), 'utf8');
+    // Every image and link, sorted by name; a link with the size and sum of its image.
+    const names = [
+      ['Rocky-8-latest-x86_64-boot.iso', 'boot'],
+      ['Rocky-8-latest-x86_64-dvd1.iso', 'dvd1'],
+      ['Rocky-8-latest-x86_64-minimal.iso', 'minimal'],
+      ['Rocky-8.10-x86_64-boot.iso', 'boot'],
+      ['Rocky-8.10-x86_64-dvd1.iso', 'dvd1'],
+      ['Rocky-8.10-x86_64-minimal.iso', 'minimal'],
+      ['Rocky-x86_64-boot.iso', 'boot'],
+      ['Rocky-x86_64-dvd.iso', 'dvd1'],
+      ['Rocky-x86_64-dvd1.iso', 'dvd1'],
+      ['Rocky-x86_64-minimal.iso', 'minimal'],
+    ];
     const expected: string[] = [];
-    for (const iso of ['boot', 'dvd1', 'minimal']) {
-      const name = `Rocky-8.10-x86_64-${iso}.iso`;
+    for (const [name, iso] of names) {
+      const image = join(isoDir, `Rocky-8.10-x86_64-${iso}.iso`);
       expected.push(
         `# ${name}: ${(`${iso} image\n`.length * 1000).toString()} bytes`,
-        `SHA256 (${name}) = ${await sha256File(join(isoDir, name))}`,
+        `SHA256 (${name}) = ${await sha256File(image)}`,
       );
     }
     expect(checksum).toBe(`${expected.join('\n')}\n`);
+    // The real tool accepts every line (links included).
+    const check = await execFile(['sha256sum', '--strict', '-c', 'CHECKSUM'], { cwd: isoDir });
+    expect(check.stdout.trim().split('\n')).toHaveLength(names.length);
     // The golden kickstart is a copy of os, not os nested inside it.
     const kickstart = join(staging(), 'BaseOS/x86_64/kickstart');
     expect(existsSync(join(kickstart, 'repodata/repomd.xml'))).toBe(true);

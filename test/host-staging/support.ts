@@ -1,8 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPackageStore, type PackageStore } from '../../cli/demo/package-store.ts';
+import type { PackageStore } from '../../cli/demo/package-store.ts';
 import { sha256 } from '../../host/framework/fsutil.ts';
 import { main } from '../../host/main.ts';
+import { cachedPackageStore } from '../support/store-cache.ts';
 
 /** One `releng-host` run in-process, as the SSM document and the engine run it. */
 export interface HostRun {
@@ -37,7 +38,8 @@ export function hostRunner(store: PackageStore, extraEnv: NodeJS.ProcessEnv = {}
 }
 
 export async function newStore(root: string): Promise<PackageStore> {
-  return createPackageStore({ root, major: '8' });
+  // Built once per version of the demo's sources, copied here (test/support/store-cache.ts).
+  return cachedPackageStore(root, '8');
 }
 
 /** Every file under `dir` with size, mtime and content hash: "nothing changed" made checkable. */

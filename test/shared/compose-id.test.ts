@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatComposeId, nextComposeId, parseComposeId } from '../../shared/compose-id.ts';
+import { PATTERNS } from '../../shared/patterns.ts';
 
 const base = {
   short: 'Rocky',
@@ -26,6 +27,8 @@ describe('compose IDs', () => {
     'Extras-8-updates-testing-20231231.12',
     'Rocky-8-20221110.0',
     'Rocky-9.1-20221120.t.3',
+    'Rocky-9.1-20221115.163904',
+    'Rocky-9.3-20231113.000102',
   ])('round-trips %s', (id) => {
     expect(formatComposeId(parseComposeId(id))).toBe(id);
   });
@@ -39,8 +42,24 @@ describe('compose IDs', () => {
       respin: 4,
     });
   });
+  it('reads a Rocky 9 (empanadas) ID, whose last part is the compose time', () => {
+    expect(parseComposeId('Rocky-9.1-20221115.163904')).toEqual({
+      short: 'Rocky',
+      version: '9.1',
+      type: 'ga',
+      date: '20221115',
+      label: 'production',
+      respin: 163904,
+      time: '163904',
+    });
+    expect(new RegExp(PATTERNS.composeId).test('Rocky-9.1-20221115.163904')).toBe(true);
+    expect(parseComposeId('Rocky-8-updates-20210721.1').time).toBeUndefined();
+  });
   it.each([
     ['', 'empty'],
+    ['Rocky-9.1-20221115.16390', 'five digits: neither a respin nor a time'],
+    ['Rocky-9.1-20221115.1639041', 'seven digits'],
+    ['Rocky-9.1-20221115.246000', 'impossible time'],
     ['Rocky-8-updates-2021072.1', 'short date'],
     ['Rocky-8-updates-20210732.0', 'impossible date'],
     ['Rocky-8-updates-20210721', 'no respin'],
@@ -61,6 +80,7 @@ describe('compose IDs', () => {
         'Rocky-8-updates-20210720.7', // another day
         'Rocky-devel-8-updates-20210721.5', // another short
         'Rocky-8-updates-20210721.n.9', // another label
+        'Rocky-8-updates-20210721.163904', // a time, not a respin
         'latest-Rocky-8',
         'not-a-compose',
       ]),

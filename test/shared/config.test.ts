@@ -170,6 +170,21 @@ describe('config overrides', () => {
       ]),
     );
   });
+  it('refuses SIGs staged with a compose that is not configured, or that are no configured SIG', () => {
+    const problems = problemsOf(() =>
+      buildConfig({ majors: { '8': { sigsStagedWith: { Rocky: ['kernel', 'cloud'], Nowhere: ['kmod'] } } } }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: 'majors.8.sigsStagedWith.Rocky.1', value: 'cloud' }),
+        expect.objectContaining({ key: 'majors.8.sigsStagedWith.Nowhere', value: 'Nowhere' }),
+      ]),
+    );
+    expect(problems).toHaveLength(2);
+    const ok = buildConfig({ majors: { '8': { sigsStagedWith: { Rocky: ['kernel'] } } } });
+    expect(ok.majors['8']!.sigsStagedWith).toEqual({ Rocky: ['kernel'] });
+    expect(ok.promotion.coalesceSeconds).toBe(180);
+  });
   it('the error message of a bad file lists the file, each key and the value', () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-config-'));
     const file = join(dir, 'bad.json');

@@ -1,12 +1,7 @@
 import '../../cli/engine/polyfill.ts';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { describe, expect, it } from 'vitest';
-import {
-  LANE_LOCK_FORMAT,
-  laneLockName,
-  STAGING_LOCK_FORMAT,
-  stagingLockName,
-} from '../../shared/lanes.ts';
+import { LANE_LOCK_FORMAT, laneLockName, STAGING_LOCK_FORMAT, stagingLockName } from '../../shared/lanes.ts';
 
 /** What States.Format makes of `template` with the input's major and compose. */
 async function statesFormat(template: string, args: string, input: Record<string, string>) {

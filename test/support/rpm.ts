@@ -73,6 +73,9 @@ export async function dnfClient(dir: string, repos: DnfRepo[], releasever = '8')
     `--setopt=reposdir=${reposDir}`,
     `--setopt=cachedir=${join(dir, 'cache')}`,
     `--setopt=module_platform_id=platform:el${releasever}`,
+    // dnf-plugins-core's local plugin (enabled by Debian's package) adds an unsigned repo
+    // of installed packages that fails every gpgcheck=1 install.
+    '--disableplugin=local',
   ];
   const run = (args: string[], options: { okCodes?: number[] } = {}) => execFile([...base, ...args], options);
   return {
