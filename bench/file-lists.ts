@@ -21,6 +21,7 @@ import type { IncrementalCounts } from '../host/filelist/incremental.ts';
 import { markProductionDirty, productionStateDir } from '../host/filelist/journal.ts';
 import { type ListedTree, writeAllLists } from '../host/filelist/trees.ts';
 import { createContext } from '../host/framework/context.ts';
+import { parseOperationArgs } from '../host/framework/options.ts';
 import { buildConfig } from '../shared/config/load.ts';
 
 const args = process.argv.slice(2);
@@ -154,7 +155,14 @@ try {
     config,
     root,
     dryRun: false,
-    options: {},
+    options: parseOperationArgs('sync-to-prod', [
+      '--root',
+      root,
+      '--major',
+      '8',
+      '--approved-digest',
+      'f'.repeat(64),
+    ]),
     clock: { now: () => new Date() },
     progress: () => {},
   });

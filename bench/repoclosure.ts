@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { createPackageStore } from '../cli/demo/package-store.ts';
 import { createContext } from '../host/framework/context.ts';
 import { execFile } from '../host/framework/exec.ts';
+import { parseOperationArgs } from '../host/framework/options.ts';
 import { main } from '../host/main.ts';
 import { checkClosure } from '../host/repo/repoclosure.ts';
 import { buildConfig } from '../shared/config/load.ts';
@@ -45,7 +46,7 @@ function quietContext(root: string) {
     config: buildConfig(),
     root,
     dryRun: true,
-    options: {},
+    options: parseOperationArgs('verify-staging', ['--root', root, '--major', '8']),
     clock: systemClock,
     progress: () => {},
   });

@@ -1,14 +1,19 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { HELP_HINT, RelengError } from '../shared/errors.ts';
+import { EXIT } from '../shared/exit-codes.ts';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** A mistake in how a command was called: printed as one line, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends RelengError {
   override readonly name = 'UsageError';
   /** The options the command's parser accepts, when the mistake was an option (help pages are checked against them). */
   accepted?: Options;
-  /** Set for an option the command does not take: main names the command and points at its help. */
+  /** Set for an option the command does not take (its hint points at the command's help). */
   unknownOption?: string;
+  constructor(message: string) {
+    super(message, { exitCode: EXIT.USAGE });
+  }
 }
 
 /** The option node's parser names in its message, without its quotes and `<value>` placeholder. */
@@ -29,6 +34,7 @@ function usageErrorOf(err: Error & { code?: string }, options: Options): UsageEr
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     error = new UsageError(`unknown option ${option}`);
     error.unknownOption = option;
+    error.hint = HELP_HINT;
   } else if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     error = new UsageError(
       /argument missing/.test(err.message) ? `${option} needs a value` : `${option} takes no value`,

@@ -1,4 +1,5 @@
-import { splitCommandLine, UsageError } from './args.ts';
+import { errorMessage, RelengError } from '../shared/errors.ts';
+import { splitCommandLine } from './args.ts';
 import { MIRROR_PULL_HELP, RUN_COMMANDS } from './commands/run-specs.ts';
 import { EXIT } from './exit-codes.ts';
 import { commandHelp, GLOBAL_VALUE_OPTIONS, topLevelHelp, version } from './help.ts';
@@ -180,12 +181,10 @@ export async function main(argv: string[], baseOut: Output = consoleOutput): Pro
   try {
     return await command.run(rest, out);
   } catch (err) {
-    if (err instanceof UsageError) {
-      const hint = err.unknownOption ? ` (releng ${name} --help lists its options)` : '';
-      return failure(out, line.json, `releng ${name}: ${err.message}${hint}`, execution, EXIT.USAGE);
+    if (err instanceof RelengError) {
+      err.step ??= name;
+      return failure(out, line.json, err.describe('releng'), execution, err.exitCode);
     }
-    if (err instanceof Error && err.name === 'ConfigError')
-      return failure(out, line.json, err.message, execution, EXIT.FAILED);
-    return failure(out, line.json, `releng ${name}: ${(err as Error).message}`, execution, EXIT.FAILED);
+    return failure(out, line.json, `releng ${name}: ${errorMessage(err)}`, execution, EXIT.FAILED);
   }
 }

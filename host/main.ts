@@ -1,20 +1,20 @@
 import { resolve } from 'node:path';
 import { quietUnwantedWarnings } from '../bin/quiet-warnings.mjs';
 import { EXIT } from '../cli/exit-codes.ts';
-import { ConfigError, loadConfig } from '../shared/config/load.ts';
+import { loadConfig } from '../shared/config/load.ts';
+import { errorMessage, RelengError } from '../shared/errors.ts';
 import {
   HOST_OPERATIONS,
   type HostOperationName,
   isHostOperation,
   type OperationParam,
-  ParamError,
   paramsOf,
 } from '../shared/operations.ts';
 import { type Clock, systemClock } from '../shared/ports.ts';
 import { createContext, HostOperationError } from './framework/context.ts';
 import { unusableTrees } from './framework/mounts.ts';
-import type { OperationResult } from './framework/operation.ts';
-import { parseOperationArgs } from './framework/options.ts';
+import type { HostOperation, OperationResult } from './framework/operation.ts';
+import { type OperationOptions, parseOperationArgs } from './framework/options.ts';
 import { boundedResultLine, resultFilePath, writeResultFile } from './framework/result.ts';
 
 function usage(): string {
@@ -106,36 +106,40 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
     stdout(operationUsage(name));
     return EXIT.OK;
   }
+  return runOperation(name, rest, deps, stdout, stderr);
+}
+
+/** Parses, runs and reports one operation; generic in it, so its options have its own types. */
+async function runOperation<K extends HostOperationName>(
+  name: K,
+  rest: string[],
+  deps: MainDeps,
+  stdout: (line: string) => void,
+  stderr: (line: string) => void,
+): Promise<number> {
   // Imported only to run one: `--help` and usage errors load none of the operations.
   const { OPERATIONS } = await import('./operations/index.ts');
-  const operation = OPERATIONS[name];
-  if (!operation) {
-    stderr(`releng-host: ${name} is not implemented yet`);
-    return EXIT.USAGE;
-  }
-  let options: ReturnType<typeof parseOperationArgs>;
+  const operation: HostOperation<K> = OPERATIONS[name];
+  let options: OperationOptions<K>;
   let config: ReturnType<typeof loadConfig>;
   try {
     options = parseOperationArgs(name, rest);
-    config = loadConfig(options.config as string | undefined, deps.env ?? process.env);
+    config = loadConfig(options.config, deps.env ?? process.env);
   } catch (err) {
-    if (err instanceof ParamError || err instanceof ConfigError) {
-      // ParamError messages start with the operation: `releng-host sync-to-prod: unknown option --x`.
-      const hint = /unknown option|unexpected argument/.test(err.message)
-        ? ` (releng-host ${name} --help lists its options)`
-        : '';
-      const message = err.message.startsWith(`${name}: `) ? err.message : `${name}: ${err.message}`;
-      stderr(`releng-host ${message}${hint}`);
+    // Nothing has started: a bad option or config is bad input, whatever the error's own code.
+    if (err instanceof RelengError) {
+      err.step ??= name;
+      stderr(err.describe('releng-host'));
       return EXIT.USAGE;
     }
     throw err;
   }
-  const json = options.json === true;
+  const json = options.json;
   const ctx = createContext({
     operation: name,
     config,
-    root: resolve(options.root as string),
-    dryRun: options['dry-run'] === true,
+    root: resolve(options.root),
+    dryRun: options['dry-run'],
     options,
     clock: deps.clock ?? systemClock,
     progress: stderr,
@@ -152,11 +156,10 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
   } catch (err) {
     code = EXIT.FAILED;
     if (err instanceof HostOperationError && err.details) Object.assign(result, err.details, { ok: false });
-    result.error = (err as Error).message;
+    result.error = errorMessage(err);
     ctx.log(`FAILED: ${result.error}`);
-    if (!(err instanceof HostOperationError || err instanceof ParamError)) {
-      stderr((err as Error).stack ?? String(err));
-    }
+    // One the operator can act on is its message; anything else is a bug, with its stack.
+    if (!(err instanceof RelengError)) stderr(err instanceof Error && err.stack ? err.stack : String(err));
   }
   if (!ctx.dryRun) {
     // The whole result stays on the host; stdout carries a bounded summary that points at it.
@@ -165,7 +168,7 @@ export async function main(argv: string[], deps: MainDeps = {}): Promise<number>
       await writeResultFile(file, { ...result, resultFile: file });
       result.resultFile = file;
     } catch (err) {
-      stderr(`releng-host: cannot write the result file ${file}: ${(err as Error).message}`);
+      stderr(`releng-host: cannot write the result file ${file}: ${errorMessage(err)}`);
     }
   }
   if (json) {

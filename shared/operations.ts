@@ -1,4 +1,6 @@
 import { COMPOSE_KINDS, SECRET_SOURCES } from './config/schema.ts';
+import { RelengError, type RelengErrorOptions } from './errors.ts';
+import { EXIT } from './exit-codes.ts';
 import { PATTERNS, type PatternName } from './patterns.ts';
 
 /**
@@ -28,26 +30,23 @@ export interface OperationSpec {
   timeoutSeconds: number;
 }
 
-const p = (name: string, pattern: PatternName, description: string, required = false): OperationParam => ({
-  name,
-  kind: { type: 'pattern', pattern },
-  required,
-  description,
-});
-const oneOf = (
-  name: string,
-  values: readonly string[],
+// Generic so the catalogue keeps each name, kind and `required` as a literal type: host/
+// derives an operation's option types from them (a flag is boolean, a required value string).
+const p = <const N extends string, const R extends boolean = false>(
+  name: N,
+  pattern: PatternName,
   description: string,
-  required = false,
-): OperationParam => ({
+  required?: R,
+) => ({ name, kind: { type: 'pattern', pattern } as const, required: (required ?? false) as R, description });
+const oneOf = <const N extends string, const V extends readonly string[], const R extends boolean = false>(
+  name: N,
+  values: V,
+  description: string,
+  required?: R,
+) => ({ name, kind: { type: 'enum', values } as const, required: (required ?? false) as R, description });
+const flag = <const N extends string>(name: N, description: string) => ({
   name,
-  kind: { type: 'enum', values },
-  required,
-  description,
-});
-const flag = (name: string, description: string): OperationParam => ({
-  name,
-  kind: { type: 'flag' },
+  kind: { type: 'flag' } as const,
   description,
 });
 
@@ -66,12 +65,12 @@ const SIG_TREE = p(
 );
 
 /** Parameters every operation takes. `root` is `/` on a compose host. */
-export const COMMON_PARAMS: readonly OperationParam[] = [
+export const COMMON_PARAMS = [
   p('root', 'hostPath', 'directory the mount roots (mnt/koji, mnt/compose, …) live under', true),
   p('config', 'hostPath', 'releng.config.json to use instead of the defaults'),
   flag('dry-run', 'print the plan and change nothing'),
   flag('json', 'print one JSON result object as the last line'),
-];
+] as const satisfies readonly OperationParam[];
 
 const HOUR = 3600;
 
@@ -257,8 +256,12 @@ export function hostArgv(
   return argv;
 }
 
-export class ParamError extends Error {
+/** A bad option of a host operation: bad input, exit code 2, nothing started. */
+export class ParamError extends RelengError {
   override readonly name = 'ParamError';
+  constructor(message: string, options: RelengErrorOptions = {}) {
+    super(message, { exitCode: EXIT.USAGE, ...options });
+  }
 }
 
 /** Throws a ParamError naming the operation, flag and bad value. */

@@ -4,6 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { errorMessage } from '../../shared/errors.ts';
 import { DELIVERY_TIMEOUT_SECONDS } from '../../shared/host-commands/lifecycle.ts';
 import { HOST_COMMAND_ERRORS } from '../../shared/host-commands/task.ts';
 import {
@@ -69,7 +70,7 @@ function validate(id: string, props: RunOnComposeHostProps): void {
             throw new Error(`flag ${name} must be "true" or "false"`);
         } else checkParam(props.operation, param, source.value);
       } catch (err) {
-        problems.push((err as Error).message);
+        problems.push(errorMessage(err));
       }
     }
   }

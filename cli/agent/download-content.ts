@@ -1,5 +1,6 @@
 import { chmod, copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, posix, relative } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import type { LocalS3 } from './local-s3.ts';
 
 /** Where a step's paths land: the host root stands for `/`. */
@@ -48,7 +49,7 @@ export async function downloadContent(
   try {
     info = typeof raw === 'string' ? JSON.parse(raw) : raw;
   } catch (err) {
-    throw new Error(`Source Info could not be unmarshalled for source type S3: ${(err as Error).message}`);
+    throw new Error(`Source Info could not be unmarshalled for source type S3: ${errorMessage(err)}`);
   }
   const sourcePath =
     typeof (info as { path?: unknown })?.path === 'string' ? (info as { path: string }).path.trim() : '';

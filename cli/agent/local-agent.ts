@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { downloadContent, underRoot } from './download-content.ts';
 import { LocalS3 } from './local-s3.ts';
 import {
@@ -255,7 +256,7 @@ export class LocalAgent {
         context.emit('stdout', `Content downloaded to ${path}\n`);
         return { status: 'Success', code: 0 };
       } catch (err) {
-        context.emit('stderr', `${(err as Error).message}\n`);
+        context.emit('stderr', `${errorMessage(err)}\n`);
         return { status: 'Failed', code: 1 };
       }
     }

@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { errorMessage } from '../../shared/errors.ts';
 
 /**
  * SSM document parameters as the SSM service and agent treat them: the service refuses unknown
@@ -94,7 +95,7 @@ export function validateParameters(
         pattern = RE2JS.compile(param.allowedPattern);
       } catch (err) {
         problems.push(
-          `parameter ${name}: allowedPattern /${param.allowedPattern}/ does not compile as RE2 (Go regexp): ${(err as Error).message}`,
+          `parameter ${name}: allowedPattern /${param.allowedPattern}/ does not compile as RE2 (Go regexp): ${errorMessage(err)}`,
         );
         continue;
       }

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { execFile } from '../../host/framework/exec.ts';
 import { loadConfig } from '../../shared/config/load.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
 import { STATE_MACHINE_IDS } from '../engine/definitions.ts';
@@ -38,7 +39,7 @@ export async function graphCommand(argv: string[], out: Output): Promise<number>
     try {
       text = (await execFile(['dot', '-Tsvg'], { input: text })).stdout;
     } catch (err) {
-      throw new Error(`--format svg needs Graphviz (apt-get install graphviz): ${(err as Error).message}`);
+      throw new Error(`--format svg needs Graphviz (apt-get install graphviz): ${errorMessage(err)}`);
     }
   }
   if (values.output) {

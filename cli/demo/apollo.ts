@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Advisory, parseUpdateinfo, updateinfoXml } from '../../host/repo/updateinfo.ts';
+import { errorMessage } from '../../shared/errors.ts';
 
 /**
  * A stand-in for Apollo, the errata service apply-updateinfo fetches from, serving the demo
@@ -33,7 +34,7 @@ export async function startLocalApollo(updateinfoPath: string, port = 0): Promis
       try {
         updates = match && updateinfo ? updatesFor(updateinfo, match[1]!) : [];
       } catch (err) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error).message}\n`);
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`${errorMessage(err)}\n`);
         return;
       }
       if (updates.length === 0) {

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { stopAgent } from '../../host/signing/keys.ts';
 import { secretFilePath } from '../../host/signing/secret-source.ts';
 import { buildConfig, loadConfig, mergeConfig } from '../../shared/config/load.ts';
+import { errnoCode, errorMessage, isErrno } from '../../shared/errors.ts';
 import { releasePaths, resolveRelease } from '../../shared/release.ts';
 import { runKojiIntake } from '../commands/intake.ts';
 import { type ApprovalDecision, outcomeOf } from '../commands/outcome.ts';
@@ -188,9 +189,7 @@ async function checkRootWritable(root: string): Promise<void> {
     await mkdir(root, { recursive: true });
     await access(root, constants.W_OK);
   } catch (err) {
-    throw new DemoRefused(
-      `--root ${root}: cannot write there (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
+    throw new DemoRefused(`--root ${root}: cannot write there (${errnoCode(err) ?? errorMessage(err)})`);
   }
 }
 
@@ -202,7 +201,7 @@ async function lockDemoRoot(root: string): Promise<() => Promise<void>> {
       await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
       return () => rm(file, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isErrno(err, 'EEXIST')) throw err;
       const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
         throw new DemoRefused(

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { BATCH_READ_STATE } from '../../shared/approvals/batch.ts';
+import { errorName } from '../../shared/errors.ts';
 import {
   ApprovalDecisionV1,
   PromotionBatchRequestV1,
@@ -122,7 +123,7 @@ export class AwsEngine implements ExecutionStarter {
       );
       return { executionId: started.executionArn ?? executionArnFor(stateMachineArn, name), started: true };
     } catch (err) {
-      if (err instanceof ExecutionAlreadyExists || (err as Error).name === 'ExecutionAlreadyExists') {
+      if (err instanceof ExecutionAlreadyExists || errorName(err) === 'ExecutionAlreadyExists') {
         return { executionId: executionArnFor(stateMachineArn, name), started: false };
       }
       throw err;

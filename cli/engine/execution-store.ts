@@ -1,6 +1,7 @@
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
+import { isErrno } from '../../shared/errors.ts';
 import { REGEX } from '../../shared/patterns.ts';
 import type { StateMachineName } from '../../shared/ports.ts';
 import { alive, withFileMutex } from './file-mutex.ts';
@@ -102,7 +103,7 @@ export class ExecutionStore {
       }
       return record;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (isErrno(err, 'ENOENT')) {
         throw new ExecutionNotFoundError(
           `no execution named ${JSON.stringify(name)}; run releng status to list them`,
         );

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { isErrno } from '../../shared/errors.ts';
 
 /** How long a mutex may be held before another process may assume its holder died. */
 const STALE_MS = 30_000;
@@ -10,7 +11,7 @@ export function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return isErrno(err, 'EPERM');
   }
 }
 
@@ -25,7 +26,7 @@ async function takeDir(dir: string): Promise<void> {
       await writeFile(`${dir}/pid`, String(process.pid));
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isErrno(err, 'EEXIST')) throw err;
     }
     // A holder that died mid-update must not wedge every later command.
     const holderPid = Number(await readFile(`${dir}/pid`, 'utf8').catch(() => '0'));

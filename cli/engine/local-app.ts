@@ -6,6 +6,7 @@ import { COALESCE_WAIT_STATE } from '../../shared/approvals/batch.ts';
 import { decideApproval } from '../../shared/approvals/decide.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
 import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
@@ -138,7 +139,7 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
     options.listener?.(event);
     if (event.kind === 'approval' && options.autoApproveAs && session) {
       void autoApprove(session, options.autoApproveAs, event.execution).catch((err) =>
-        options.listener?.({ ...event, kind: 'progress', message: (err as Error).message }),
+        options.listener?.({ ...event, kind: 'progress', message: errorMessage(err) }),
       );
     }
   };

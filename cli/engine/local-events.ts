@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import type { HostCommandStatus, Notifier } from '../../shared/ports.ts';
 import type { LocalFunctions } from './adapters/lambda.ts';
 import { type LocalSqsMessage, sqsEvent } from './adapters/messaging.ts';
@@ -52,7 +53,7 @@ export class LocalEvents {
       fn(event).catch((err) =>
         this.options.notifier.publish(
           'event failed',
-          `${functionName} failed an event: ${(err as Error).message}`,
+          `${functionName} failed an event: ${errorMessage(err)}`,
         ),
       ),
     );
@@ -83,7 +84,7 @@ export class LocalEvents {
             (response as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures ?? [];
           if (failures.length > 0) return failed('reported as a batch item failure');
         },
-        (err) => failed((err as Error).message),
+        (err) => failed(errorMessage(err)),
       ),
     );
   }

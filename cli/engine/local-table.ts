@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
+import { isErrno } from '../../shared/errors.ts';
 import { applyUpdate, type ExpressionInput, evaluateCondition, type Item } from './expressions.ts';
 import { withFileMutex } from './file-mutex.ts';
 
@@ -49,7 +50,7 @@ export class LocalTable {
     try {
       return JSON.parse(await readFile(this.file, 'utf8')) as Record<string, Item>;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      if (isErrno(err, 'ENOENT')) return {};
       throw err;
     }
   }

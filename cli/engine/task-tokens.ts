@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
 import { TaskTokenGoneError as TaskTokenError } from '../../shared/approvals/decide.ts';
+import { isErrno } from '../../shared/errors.ts';
 import type { ApprovalResultV1 } from '../../shared/messages/promotion.ts';
 import type { TaskCallbacks } from '../../shared/ports.ts';
 import { withFileMutex } from './file-mutex.ts';
@@ -69,7 +70,7 @@ export class LocalTaskTokens implements TaskCallbacks {
     try {
       return JSON.parse(await readFile(this.file(token), 'utf8')) as TokenRecord;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (isErrno(err, 'ENOENT')) {
         throw new TaskTokenError(`task token ${token} does not exist`);
       }
       throw err;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
+import { errorMessage, isErrno } from '../../shared/errors.ts';
 import { withFileMutex } from '../engine/file-mutex.ts';
 
 /**
@@ -17,8 +18,8 @@ export class JsonStore<T> {
     try {
       return JSON.parse(await readFile(this.file, 'utf8')) as T;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.empty();
-      throw new Error(`${this.file}: ${(err as Error).message}`);
+      if (isErrno(err, 'ENOENT')) return this.empty();
+      throw new Error(`${this.file}: ${errorMessage(err)}`);
     }
   }
 

@@ -1,3 +1,4 @@
+import { errorName } from '../../shared/errors.ts';
 import type { Clock, LockHolder, LockStore } from '../../shared/ports.ts';
 import { stateKey } from '../../shared/state-table.ts';
 
@@ -26,7 +27,7 @@ const lockKey = (name: string): Item => {
   const { pk, sk } = stateKey.lock(name);
   return { pk: { S: pk }, sk: { S: sk } };
 };
-const conditionFailed = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
+const conditionFailed = (err: unknown) => errorName(err) === 'ConditionalCheckFailedException';
 
 /**
  * Locks in the local state table the embedded state machines lock in: the lock items of

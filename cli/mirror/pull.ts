@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { execFile } from '../../host/framework/exec.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { findRepoDirs } from '../../host/repo/walk.ts';
+import { isErrno } from '../../shared/errors.ts';
 import {
   contentFilters,
   metadataFilters,
@@ -65,7 +66,7 @@ async function takeLock(dirs: StateDirs): Promise<() => Promise<void>> {
       await handle.close();
       return () => rm(file, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isErrno(err, 'EEXIST')) throw err;
       const pid = Number(await readFile(file, 'utf8').catch(() => '0'));
       let alive = false;
       try {

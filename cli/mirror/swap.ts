@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { errorMessage, isErrno } from '../../shared/errors.ts';
 import { namedInRepodata, planRetention, type Retained } from '../../shared/mirror/plan.ts';
 
 /**
@@ -51,8 +52,8 @@ export async function readRetained(dirs: StateDirs): Promise<Retained> {
   try {
     return JSON.parse(await readFile(dirs.retainedFile, 'utf8')) as Retained;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new Error(`${dirs.retainedFile}: ${(err as Error).message}`);
+    if (isErrno(err, 'ENOENT')) return {};
+    throw new Error(`${dirs.retainedFile}: ${errorMessage(err)}`);
   }
 }
 

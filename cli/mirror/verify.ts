@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { execFile } from '../../host/framework/exec.ts';
 import { sha256File } from '../../host/framework/fsutil.ts';
 import { parseRepomd, type RepomdRecord } from '../../host/repo/repomd.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { type PrimaryPackage, primaryPackages } from '../../shared/mirror/plan.ts';
 
 /**
@@ -29,7 +30,7 @@ export async function trustedKey(stateDir: string, keyFile: string | undefined):
   const stored = join(stateDir, 'trusted-key.asc');
   if (keyFile) {
     const text = await readFile(keyFile, 'utf8').catch((err) => {
-      throw new Error(`--key ${keyFile}: ${(err as Error).message}`);
+      throw new Error(`--key ${keyFile}: ${errorMessage(err)}`);
     });
     if (!text.includes('BEGIN PGP PUBLIC KEY BLOCK'))
       throw new Error(`--key ${keyFile}: not an ASCII-armoured public key`);
@@ -114,7 +115,7 @@ export async function checkNewMetadata(
   } catch (err) {
     return {
       records: [],
-      problems: [`repomd.xml unreadable: ${(err as Error).message}`],
+      problems: [`repomd.xml unreadable: ${errorMessage(err)}`],
       badSignature: false,
     };
   }

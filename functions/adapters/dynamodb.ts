@@ -9,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { errorName } from '../../shared/errors.ts';
 import { type ApprovalResultV1, PendingApprovalV1 } from '../../shared/messages/promotion.ts';
 import type {
   ApprovalStore,
@@ -30,7 +31,7 @@ export const createDocumentClient = (client = createDynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
 export const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
-export const isConditionFailure = (err: unknown) => (err as Error).name === 'ConditionalCheckFailedException';
+export const isConditionFailure = (err: unknown) => errorName(err) === 'ConditionalCheckFailedException';
 
 /** Every item a scan matches, across pages. */
 export async function scanAll(

@@ -1,5 +1,6 @@
 import { buildConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 
 /** The release config of a Lambda: bundled defaults merged with RELENG_CONFIG_OVERRIDES. */
@@ -10,7 +11,7 @@ export function lambdaConfig(env: NodeJS.ProcessEnv = process.env): ReleaseConfi
     try {
       overrides = JSON.parse(raw);
     } catch (err) {
-      throw new Error(`${LAMBDA_ENV.configOverrides} is not JSON: ${(err as Error).message}`);
+      throw new Error(`${LAMBDA_ENV.configOverrides} is not JSON: ${errorMessage(err)}`);
     }
   }
   return buildConfig(overrides, LAMBDA_ENV.configOverrides);

@@ -7,6 +7,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { TaskTokenGoneError } from '../../shared/approvals/decide.ts';
+import { errorMessage, errorName } from '../../shared/errors.ts';
 import type { ApprovalResultV1 } from '../../shared/messages/promotion.ts';
 import type {
   ExecutionStarter,
@@ -46,7 +47,7 @@ export class SfnExecutionStarter implements ExecutionStarter {
       return { executionId: out.executionArn ?? executionArn(stateMachineArn, name), started: true };
     } catch (err) {
       // The name is taken: this start coalesces into the execution that has it.
-      if ((err as Error).name === 'ExecutionAlreadyExists') {
+      if (errorName(err) === 'ExecutionAlreadyExists') {
         return { executionId: executionArn(stateMachineArn, name), started: false };
       }
       throw err;
@@ -60,7 +61,7 @@ export class SfnExecutionStarter implements ExecutionStarter {
       );
       return out.status as ExecutionStatus | undefined;
     } catch (err) {
-      if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+      if (errorName(err) === 'ExecutionDoesNotExist') return undefined;
       throw err;
     }
   }
@@ -78,8 +79,7 @@ export class SfnTaskCallbacks implements TaskCallbacks {
     try {
       await this.sfn.send(command as SendTaskSuccessCommand);
     } catch (err) {
-      if (GONE.has((err as Error).name))
-        throw new TaskTokenGoneError(`${(err as Error).name}: ${(err as Error).message}`);
+      if (GONE.has(errorName(err))) throw new TaskTokenGoneError(`${errorName(err)}: ${errorMessage(err)}`);
       throw err;
     }
   }

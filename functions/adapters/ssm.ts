@@ -4,6 +4,7 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { errorName } from '../../shared/errors.ts';
 import type {
   HostCommandInvocation,
   HostCommandRequest,
@@ -56,7 +57,7 @@ export class SsmHostCommands implements HostCommands {
         stderr: out.StandardErrorContent ?? '',
       };
     } catch (err) {
-      if ((err as Error).name === 'InvocationDoesNotExist') return undefined;
+      if (errorName(err) === 'InvocationDoesNotExist') return undefined;
       throw err;
     }
   }
@@ -66,7 +67,7 @@ export class SsmHostCommands implements HostCommands {
       await this.ssm.send(new CancelCommandCommand({ CommandId: commandId }));
     } catch (err) {
       // Already finished or gone: there is nothing left to stop.
-      if (['InvalidCommandId', 'DuplicateInstanceId'].includes((err as Error).name)) return;
+      if (['InvalidCommandId', 'DuplicateInstanceId'].includes(errorName(err))) return;
       throw err;
     }
   }

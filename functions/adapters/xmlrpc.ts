@@ -1,4 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
+import { errorMessage } from '../../shared/errors.ts';
 
 /**
  * A small XML-RPC client (the protocol koji's hub speaks): requests are written by hand,
@@ -134,7 +135,7 @@ export function decodeResponse(method: string, xml: string): XmlRpcValue {
   try {
     doc = parser.parse(xml) as XmlNode[];
   } catch (err) {
-    throw new XmlRpcError(`${method}: the answer is not XML: ${(err as Error).message}`);
+    throw new XmlRpcError(`${method}: the answer is not XML: ${errorMessage(err)}`);
   }
   const response = only(doc, 'methodResponse', method);
   const [body] = elements(response);
@@ -172,7 +173,7 @@ export async function callXmlRpc(
       signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
     });
   } catch (err) {
-    throw new XmlRpcError(`${method} at ${url}: ${(err as Error).message}`);
+    throw new XmlRpcError(`${method} at ${url}: ${errorMessage(err)}`);
   }
   if (Number(res.headers.get('content-length') ?? 0) > maxBytes)
     throw new XmlRpcError(`${method}: the answer is larger than ${maxBytes} bytes`);

@@ -4,6 +4,7 @@ import {
   type EFSClient,
   type FileSystemDescription,
 } from '@aws-sdk/client-efs';
+import { errorName } from '../../shared/errors.ts';
 import { describeIssues } from '../../shared/intake/reason.ts';
 import { EfsPreflightInputV1, EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
 import type { Clock } from '../../shared/ports.ts';
@@ -21,7 +22,7 @@ async function inspect(efs: EFSClient, id: string): Promise<{ report?: FileSyste
   try {
     fileSystem = (await efs.send(new DescribeFileSystemsCommand({ FileSystemId: id }))).FileSystems?.[0];
   } catch (err) {
-    if ((err as Error).name === 'FileSystemNotFound') return { problem: `${id} does not exist` };
+    if (errorName(err) === 'FileSystemNotFound') return { problem: `${id} does not exist` };
     throw err;
   }
   if (!fileSystem) return { problem: `${id} does not exist` };

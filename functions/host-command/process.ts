@@ -1,3 +1,4 @@
+import { errorMessage } from '../../shared/errors.ts';
 import { type HostCommandDeps, sendHostCommand } from '../../shared/host-commands/lifecycle.ts';
 import type { LogPort } from '../adapters/runtime.ts';
 
@@ -13,7 +14,7 @@ export function createHostCommandHandler(deps: HostCommandDeps, logger: LogPort)
       logger.info('host command sent', { commandId: sent.commandId });
       return sent;
     } catch (err) {
-      logger.error('host command not sent', { error: (err as Error).message });
+      logger.error('host command not sent', { error: errorMessage(err) });
       throw err;
     }
   };

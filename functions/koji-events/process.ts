@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorMessage } from '../../shared/errors.ts';
 import { KojiBatch } from '../../shared/intake/batch.ts';
 import type { IntakeDeps, LaneOutcome } from '../../shared/intake/coalesce.ts';
 import type { LogPort } from '../adapters/runtime.ts';
@@ -34,7 +35,7 @@ export function createKojiEventsHandler(
           observer.ignored?.(record.messageId, routed.reason);
         }
       } catch (err) {
-        const reason = (err as Error).message;
+        const reason = errorMessage(err);
         logger.error('koji event rejected', { messageId: record.messageId, reason });
         observer.rejected?.(record.messageId, reason);
         throw err;

@@ -1,3 +1,4 @@
+import { errorMessage, errorName } from '../../shared/errors.ts';
 import {
   type KojiPollDeps,
   type KojiPollOptions,
@@ -23,8 +24,8 @@ export function createKojiPollerHandler(deps: KojiPollDeps, options: KojiPollOpt
     } catch (err) {
       logger.error('koji hub poll failed', {
         hub: options.hubId,
-        error: (err as Error).name,
-        reason: (err as Error).message,
+        error: errorName(err),
+        reason: errorMessage(err),
       });
       throw err;
     }

@@ -7,6 +7,7 @@ import { joinRequesters, requestersOf } from '../../shared/approvals/identity.ts
 import { startPromotion } from '../../shared/approvals/promotion.ts';
 import { LOCAL_PIPELINE_SENDERS, stagingReadyRefusal } from '../../shared/approvals/staging-ready.ts';
 import { withdrawApproval } from '../../shared/approvals/withdraw.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import {
   cleanReason,
   describeIssues,
@@ -96,8 +97,7 @@ export function createPromotionEventsHandler(deps: PromotionEventsDeps, logger: 
       logger.info('approval decided', { messageId, ...decision.result });
     } catch (err) {
       // One line whatever failed: a schema error deep in a store is described, not dumped.
-      const reason =
-        err instanceof ZodError ? describeIssues(err) : cleanReason((err as Error).message ?? String(err));
+      const reason = err instanceof ZodError ? describeIssues(err) : cleanReason(errorMessage(err));
       logger.error('promotion event failed', { messageId, reason });
       throw err;
     }

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ComposeIdParts, composeDate, nextComposeId, parseComposeId } from '../../shared/compose-id.ts';
 import type { ComposeKind } from '../../shared/config/schema.ts';
+import { isErrno } from '../../shared/errors.ts';
 import type { Release } from '../../shared/release.ts';
 import { HostOperationError } from '../framework/context.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
@@ -30,7 +31,7 @@ export async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }
@@ -58,7 +59,7 @@ export async function createComposeDir(
     try {
       await mkdir(composeDir);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      if (isErrno(err, 'EEXIST')) continue;
       throw err;
     }
     await writeFileAtomic(join(composeDir, 'COMPOSE_ID'), `${composeId}\n`);

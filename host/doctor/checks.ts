@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { stat, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import type { OperationContext } from '../framework/context.ts';
 import { CommandError, execFile } from '../framework/exec.ts';
 import { inspectTrees } from '../framework/mounts.ts';
@@ -156,11 +157,11 @@ export interface SigningKeyRow {
 }
 
 export async function checkSigningKeys(
-  ctx: OperationContext,
+  ctx: OperationContext<'doctor'>,
   problems: string[],
 ): Promise<{ gpgHome: string; mode?: string; keys: SigningKeyRow[] }> {
   const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
-  const wanted = signingKeyIds(ctx.config, ctx.options.major as string | undefined);
+  const wanted = signingKeyIds(ctx.config, ctx.options.major);
   const fix = '(releng-host install-signing-key installs it)';
   if (!existsSync(gpgHome)) {
     problems.push(`gpg home ${gpgHome} does not exist ${fix}`);
@@ -172,7 +173,7 @@ export async function checkSigningKeys(
   try {
     secretKeys = await secretKeysIn(gpgHome, ctx.env);
   } catch (err) {
-    problems.push((err as Error).message);
+    problems.push(errorMessage(err));
   }
   const keys = wanted.map(({ major, keyId }): SigningKeyRow => {
     const key = secretKeys.find((k) => keyMatches(k, keyId));

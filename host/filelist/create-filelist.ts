@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { chown, link, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isErrno } from '../../shared/errors.ts';
 import { type DirStamp, stampOf } from './dir-cache.ts';
 
 /**
@@ -487,7 +488,7 @@ export async function commitLists(
       await rename(oldTmp, target(`${names.timeList}-old`));
       written.push(`${names.timeList}-old`);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if (!isErrno(err, 'ENOENT')) throw err;
     }
     for (const copy of names.copies) {
       const copyTmp = tempIn(tempDir, copy);

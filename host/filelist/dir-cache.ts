@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { lstat, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { errorMessage, isErrno } from '../../shared/errors.ts';
 
 /**
  * The directory cache an incremental file-lists run starts from: for every directory of a tree,
@@ -76,13 +77,13 @@ export async function readDirCache(file: string): Promise<CacheLoad> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'no directory cache yet' };
+    if (isErrno(err, 'ENOENT')) return { problem: 'no directory cache yet' };
     throw err;
   }
   try {
     return { cache: parseDirCache(text) };
   } catch (err) {
-    return { problem: `directory cache unreadable (${(err as Error).message})` };
+    return { problem: `directory cache unreadable (${errorMessage(err)})` };
   }
 }
 

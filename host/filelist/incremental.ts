@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type BigIntStats, closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { isErrno } from '../../shared/errors.ts';
 import {
   CHECKSUMS_HEADER,
   type Checksum,
@@ -152,7 +153,7 @@ function keepUnchangedLines(
   try {
     fd = openSync(timeListPath, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new StaleCache('there is no time list yet');
+    if (isErrno(err, 'ENOENT')) throw new StaleCache('there is no time list yet');
     throw err;
   }
   const hash = createHash('sha1');

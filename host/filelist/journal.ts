@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { appendFile, mkdir, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { isErrno } from '../../shared/errors.ts';
 import type { OperationContext } from '../framework/context.ts';
 
 /**
@@ -51,7 +52,7 @@ export async function readJournal(file: string): Promise<JournalSnapshot> {
   try {
     data = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { paths: [], bytes: 0 };
+    if (isErrno(err, 'ENOENT')) return { paths: [], bytes: 0 };
     throw err;
   }
   // Only whole lines count; a torn last line stays for the next run.

@@ -1,17 +1,18 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { RelengError } from '../../shared/errors.ts';
 import type { HostOperationName } from '../../shared/operations.ts';
 import type { Clock } from '../../shared/ports.ts';
 import { type ExecOptions, type ExecResult, execFile, showCommand } from './exec.ts';
 import { FileLocks, lockDir } from './locks.ts';
-import type { ParsedOptions } from './options.ts';
+import type { OperationOptions } from './options.ts';
 
 /**
  * A failure the operator can act on: printed as one line, exit code 1. `details` join the
  * result (doctor's report, say), so a failed run still says everything it found.
  */
-export class HostOperationError extends Error {
+export class HostOperationError extends RelengError {
   override readonly name = 'HostOperationError';
   constructor(
     message: string,
@@ -21,13 +22,17 @@ export class HostOperationError extends Error {
   }
 }
 
-/** What an operation gets: config, its validated options, and the only ways it may change things. */
-export interface OperationContext {
+/**
+ * What an operation gets: config, its validated options (typed from the catalogue), and the only
+ * ways it may change things. Without K, it is any operation's context.
+ */
+export interface OperationContext<K extends HostOperationName = HostOperationName> {
+  /** The operation that runs: minor-release runs sync-to-staging with its own context. */
   operation: HostOperationName;
   config: ReleaseConfig;
   root: string;
   dryRun: boolean;
-  options: ParsedOptions;
+  options: OperationOptions<K>;
   clock: Clock;
   locks: FileLocks;
   /** A line for the operator and the operation's log file. */
@@ -46,19 +51,19 @@ export interface OperationContext {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface ContextInit {
-  operation: HostOperationName;
+export interface ContextInit<K extends HostOperationName> {
+  operation: K;
   config: ReleaseConfig;
   root: string;
   dryRun: boolean;
-  options: ParsedOptions;
+  options: OperationOptions<K>;
   clock: Clock;
   /** Progress lines go here (stderr by default), so stdout stays the result. */
   progress?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
 }
 
-export function createContext(init: ContextInit): OperationContext {
+export function createContext<K extends HostOperationName>(init: ContextInit<K>): OperationContext<K> {
   const plan: string[] = [];
   const progress = init.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   let logFile: string | undefined;

@@ -14,6 +14,7 @@ import {
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { errnoCode, errorMessage, RelengError } from '../../shared/errors.ts';
 import type { Clock } from '../../shared/ports.ts';
 
 export interface FileLockHolder {
@@ -28,7 +29,7 @@ export interface FileLockHolder {
   expiresAt: string;
 }
 
-export class LockHeldError extends Error {
+export class LockHeldError extends RelengError {
   override readonly name = 'LockHeldError';
   constructor(readonly holder: FileLockHolder) {
     super(
@@ -38,7 +39,7 @@ export class LockHeldError extends Error {
 }
 
 /** The holder's lock was taken over (its heartbeat went stale) or it ran past its ttl. */
-export class LockLostError extends Error {
+export class LockLostError extends RelengError {
   override readonly name = 'LockLostError';
   constructor(name: string, token: number, why: string) {
     super(`lock ${name} was lost: token ${token} is no longer current (${why})`);
@@ -81,7 +82,7 @@ function alive(pid: number): boolean {
   }
 }
 
-const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
+const code = (err: unknown) => errnoCode(err);
 const CLAIM = /^([0-9]+)(\.released)?$/;
 
 type Claim = { token: number; released: boolean; holder: FileLockHolder; mtimeMs: number };
@@ -361,7 +362,7 @@ class Lease implements LockLease {
     } catch (err) {
       // A passing I/O error is not a loss; heartbeats failing until others may judge us stale is.
       if (performance.now() - this.lastBeat > this.timing.staleAfterMs / 2)
-        this.lose(`heartbeats failing: ${(err as Error).message}`);
+        this.lose(`heartbeats failing: ${errorMessage(err)}`);
     }
     return !this.signal.aborted;
   }

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { execFile } from './exec.ts';
 import type { TreeName } from './operation.ts';
 
@@ -69,7 +70,7 @@ export async function inspectTrees(
         const mount = await mountAt(realpathSync(path), env);
         if (mount) Object.assign(entry, { mounted: true, ...mount });
       } catch (err) {
-        const why = `${tree} tree ${path}: cannot check its mount: ${(err as Error).message}`;
+        const why = `${tree} tree ${path}: cannot check its mount: ${errorMessage(err)}`;
         if (required) entry.problem = why;
         else entry.note = why;
       }

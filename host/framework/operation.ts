@@ -5,15 +5,18 @@ import type { OperationContext } from './context.ts';
 /** A tree of config.mounts: `koji`, `compose`, `staging`, `production`. */
 export type TreeName = keyof ReleaseConfig['mounts'];
 
-/** One compose-host operation. `run` returns the summary that becomes the --json result. */
-export interface HostOperation {
-  name: HostOperationName;
+/**
+ * One compose-host operation. `run` returns the summary that becomes the --json result; its
+ * context's options are typed from the operation's catalogue entry.
+ */
+export interface HostOperation<K extends HostOperationName = HostOperationName> {
+  name: K;
   /**
    * The trees it reads or writes (the locks live in the compose tree). When the config says
    * the trees must be mounts, the run refuses to start unless each of these is one.
    */
   trees: readonly TreeName[];
-  run(ctx: OperationContext): Promise<Record<string, unknown>>;
+  run(ctx: OperationContext<K>): Promise<Record<string, unknown>>;
   /** Text-mode lines for the result (doctor's table); without it the text is `NAME: ok`. */
   format?(result: Record<string, unknown>): string[];
 }

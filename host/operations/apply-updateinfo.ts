@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { sha256 } from '../framework/fsutil.ts';
 import type { HostOperation } from '../framework/operation.ts';
@@ -61,7 +62,7 @@ async function fetchApollo(
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new HostOperationError(`apollo: ${url}: ${(err as Error).message}`);
+    throw new HostOperationError(`apollo: ${url}: ${errorMessage(err)}`);
   }
   if (response.status === 404) {
     ctx.log(`apollo has no updateinfo for ${repo.repo} ${repo.arch} (404), skipped`);
@@ -91,13 +92,13 @@ async function applyTo(ctx: OperationContext, repo: OsRepo, advisories: Advisory
   return true;
 }
 
-export const applyUpdateinfo: HostOperation = {
+export const applyUpdateinfo: HostOperation<'apply-updateinfo'> = {
   name: 'apply-updateinfo',
   trees: ['staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
     const settings = release.settings;
-    const file = ctx.options.updateinfo as string | undefined;
+    const file = ctx.options.updateinfo;
     if (file && !existsSync(file)) throw new HostOperationError(`--updateinfo ${file} does not exist`);
     if (!existsSync(paths.stagingRelease))
       throw new HostOperationError(`staging release ${paths.stagingRelease} does not exist`);
@@ -151,6 +152,6 @@ function parseOrFail(xml: string, source: string): Advisory[] {
   try {
     return parseUpdateinfo(xml);
   } catch (err) {
-    throw new HostOperationError(`${source}: ${(err as Error).message}`);
+    throw new HostOperationError(`${source}: ${errorMessage(err)}`);
   }
 }

@@ -1,7 +1,7 @@
 import { readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseComposeId } from '../../shared/compose-id.ts';
-import type { ComposeKind } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { latestLinkName } from '../../shared/release.ts';
 import {
   composeIdBase,
@@ -22,24 +22,23 @@ import { withLaneLock } from '../repo/lane-lock.ts';
 
 const LANE_LOCK_TTL = 48 * 3600;
 
-function composeOptions(ctx: OperationContext) {
+function composeOptions(ctx: OperationContext<'compose'>) {
   const { release, paths } = selectedRelease(ctx);
-  const name = ctx.options.compose as string;
+  const name = ctx.options.compose;
   const settings = release.settings.composes[name];
   if (!settings)
     throw new HostOperationError(
       `compose ${JSON.stringify(name)} is not one of ${Object.keys(release.settings.composes).join(', ')}`,
     );
-  const kind = ctx.options.kind as ComposeKind;
+  const kind = ctx.options.kind;
   const pungiConfig = settings.pungiConfig[kind];
   if (!pungiConfig) throw new HostOperationError(`compose ${name} has no ${kind} pungi config`);
-  const wanted = (ctx.options.engine as string | undefined) ?? 'auto';
+  const wanted = ctx.options.engine ?? 'auto';
   // The context carries the environment its commands run with (main's deps.env).
   const hasPungi = pungiAvailable(ctx.env);
   if (wanted === 'pungi' && !hasPungi)
     throw new HostOperationError('--engine pungi: pungi-koji is not on PATH');
-  const engine: 'pungi' | 'local' =
-    wanted === 'auto' ? (hasPungi ? 'pungi' : 'local') : (wanted as 'pungi' | 'local');
+  const engine: 'pungi' | 'local' = wanted === 'auto' ? (hasPungi ? 'pungi' : 'local') : wanted;
   return {
     release,
     paths,
@@ -47,7 +46,7 @@ function composeOptions(ctx: OperationContext) {
     kind,
     pungiConfig,
     engine,
-    resume: ctx.options.resume as string | undefined,
+    resume: ctx.options.resume,
   };
 }
 
@@ -134,7 +133,7 @@ async function composeWithLocalEngine(ctx: OperationContext, o: Options, dirs: R
     return { composeDir, ...result, isos };
   } catch (err) {
     await writeFileAtomic(join(composeDir, 'STATUS'), 'DOOMED\n');
-    ctx.log(`compose ${composeId} is DOOMED: ${(err as Error).message}`);
+    ctx.log(`compose ${composeId} is DOOMED: ${errorMessage(err)}`);
     return { composeDir, variants: [], packages: 0, isos: [] as string[] };
   }
 }
@@ -205,7 +204,7 @@ async function runCompose(ctx: OperationContext, o: Options): Promise<Record<str
 }
 
 /** compose: pungi-koji on a compose host, the local engine elsewhere; then the latest- link. */
-export const compose: HostOperation = {
+export const compose: HostOperation<'compose'> = {
   name: 'compose',
   trees: ['koji', 'compose'],
   async run(ctx) {

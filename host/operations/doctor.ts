@@ -15,7 +15,7 @@ import type { HostOperation } from '../framework/operation.ts';
  * host.minFreeGiB), and the signing key (in the 0700 gpg home, matching each major's
  * signingKeyId). It only reads, so a dry run checks the same. Exit 1 names each problem.
  */
-export const doctor: HostOperation = {
+export const doctor: HostOperation<'doctor'> = {
   name: 'doctor',
   trees: [],
   async run(ctx) {

@@ -14,7 +14,10 @@ function describeWalk(r: TreeListResult): string {
 }
 
 /** Writes the three trees' lists (inner trees in parallel, then the root); the caller holds the publish lock. */
-export async function rewriteFileLists(ctx: OperationContext): Promise<Record<string, unknown>> {
+export async function rewriteFileLists(
+  ctx: OperationContext,
+  full = false,
+): Promise<Record<string, unknown>> {
   const trees = listedTrees(ctx.config, ctx.root);
   const present = trees.filter((t) => existsSync(t.dir));
   const results = await ctx.step(
@@ -23,7 +26,7 @@ export async function rewriteFileLists(ctx: OperationContext): Promise<Record<st
       writeAllLists(present, {
         stateDir: productionStateDir(ctx.config, ctx.root),
         owner: publishOwner(ctx.config),
-        full: ctx.options.full === true,
+        full,
         now: ctx.clock.now(),
       }),
   );
@@ -44,7 +47,7 @@ export async function rewriteFileLists(ctx: OperationContext): Promise<Record<st
  * file-lists: the publish signal mirrors poll, written last. It takes the publish lock, so it
  * refuses while a production sync (or rollback) runs and no sync can start while it writes.
  */
-export const fileLists: HostOperation = {
+export const fileLists: HostOperation<'file-lists'> = {
   name: 'file-lists',
   trees: ['compose', 'production'],
   async run(ctx) {
@@ -54,10 +57,12 @@ export const fileLists: HostOperation = {
         ctx.plan.push(
           `(the publish lock is held by ${holder.owner} until ${holder.expiresAt}: a real run would refuse if it still is)`,
         );
-      return rewriteFileLists(ctx);
+      return rewriteFileLists(ctx, ctx.options.full);
     }
     try {
-      return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, () => rewriteFileLists(ctx));
+      return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, () =>
+        rewriteFileLists(ctx, ctx.options.full),
+      );
     } catch (err) {
       if (err instanceof LockHeldError)
         throw new HostOperationError(`file-lists refused: a production publish is running (${err.message})`);

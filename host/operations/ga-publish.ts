@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
-import { type GaStep, HOST_OPERATIONS } from '../../shared/operations.ts';
+import { HOST_OPERATIONS } from '../../shared/operations.ts';
 import { parseRevision } from '../../shared/release.ts';
 import { publishOwner } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
@@ -90,13 +90,12 @@ export async function previousRelease(category: string, revision: string): Promi
  * to a hidden partial dir renamed into place; a rerun refreshes the vaulted copy, so a killed
  * run is finished by the next. Production's `8.Y` stays where it is.
  */
-async function vault(ctx: OperationContext, category: string, revision: string) {
+async function vault(ctx: OperationContext<'ga-publish'>, category: string, revision: string) {
   if (!ctx.config.ga.vaultPrevious) {
     ctx.log('ga.vaultPrevious is false: nothing vaulted');
     return { vaulted: null };
   }
-  const named = ctx.options.previous as string | undefined;
-  const previous = named ?? (await previousRelease(category, revision));
+  const previous = ctx.options.previous ?? (await previousRelease(category, revision));
   if (!previous) {
     ctx.log(`no minor release older than ${revision} in ${category}: nothing to vault`);
     return { vaulted: null };
@@ -124,7 +123,7 @@ async function vault(ctx: OperationContext, category: string, revision: string) 
  * changes nothing when it is already done, and takes the publish lock: the file lists and
  * every other production writer stay out while it runs.
  */
-export const gaPublish: HostOperation = {
+export const gaPublish: HostOperation<'ga-publish'> = {
   name: 'ga-publish',
   trees: ['production'],
   async run(ctx) {
@@ -133,7 +132,7 @@ export const gaPublish: HostOperation = {
       throw new HostOperationError(
         `ga-publish refuses the ${release.channel} channel: it never reaches production`,
       );
-    const step = ctx.options.step as GaStep;
+    const { step } = ctx.options;
     const root = paths.productionRelease;
     const category = paths.productionCategory;
     const work = async (): Promise<Record<string, unknown>> => {

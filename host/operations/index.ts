@@ -16,8 +16,8 @@ import { syncToStagingSig } from './sync-to-staging-sig.ts';
 import { torrents } from './torrents.ts';
 import { verifyStaging } from './verify-staging.ts';
 
-/** Every implemented operation, by catalogue name. Add one line per operation module. */
-export const OPERATIONS: Partial<Record<HostOperationName, HostOperation>> = {
+/** Every operation of the catalogue, by name: one line per operation module, none missing. */
+export const OPERATIONS: { [K in HostOperationName]: HostOperation<K> } = {
   'file-lists': fileLists,
   compose,
   'apply-updateinfo': applyUpdateinfo,

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
+import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { signingKeyIds } from '../signing/configured.ts';
 import {
@@ -57,22 +58,21 @@ function checkMatches(
   return majors;
 }
 
-export const installSigningKey: HostOperation = {
+export const installSigningKey: HostOperation<'install-signing-key'> = {
   name: 'install-signing-key',
   trees: [],
-  async run(ctx: OperationContext) {
+  async run(ctx) {
     const secretName = ctx.config.aws.signingKeySecret;
-    const kind = ((ctx.options['secret-source'] as string | undefined) ??
-      ctx.config.host.secretSource) as SecretSourceKind;
+    const kind: SecretSourceKind = ctx.options['secret-source'] ?? ctx.config.host.secretSource;
     const gpgHome = join(ctx.root, ctx.config.signing.gpgHome);
-    const wanted = signingKeyIds(ctx.config, ctx.options.major as string | undefined);
+    const wanted = signingKeyIds(ctx.config, ctx.options.major);
     let from: string;
     let source: Awaited<ReturnType<typeof openSecretSource>>;
     try {
       source = await openSecretSource(kind, ctx.root, ctx.config.aws.region);
       from = source.where(secretName);
     } catch (err) {
-      throw new HostOperationError(`install-signing-key: ${(err as Error).message}`);
+      throw new HostOperationError(`install-signing-key: ${errorMessage(err)}`);
     }
     const checks = wanted.map((w) => `majors.${w.major}.signingKeyId ${w.keyId}`).join(', ');
     const summary = { secret: secretName, source: kind, from, gpgHome };
@@ -92,7 +92,7 @@ export const installSigningKey: HostOperation = {
     try {
       armour = await source.getSecretString(secretName);
     } catch (err) {
-      throw new HostOperationError(`install-signing-key: ${(err as Error).message}`);
+      throw new HostOperationError(`install-signing-key: ${errorMessage(err)}`);
     }
     if (!armour.includes('-----BEGIN PGP PRIVATE KEY BLOCK-----'))
       throw new HostOperationError(

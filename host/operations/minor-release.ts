@@ -109,7 +109,7 @@ async function extendTreeinfo(
  * CHECKSUM, the golden kickstart, BaseOS's treeinfo, Live/ and the lowercase links, then every
  * repomd signed and the staging latest-<major> link moved atomically.
  */
-export const minorRelease: HostOperation = {
+export const minorRelease: HostOperation<'minor-release'> = {
   name: 'minor-release',
   trees: ['compose', 'staging'],
   async run(ctx) {

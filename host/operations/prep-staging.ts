@@ -144,7 +144,7 @@ async function restoreTreeinfo(
   }
 }
 
-export const prepStaging: HostOperation = {
+export const prepStaging: HostOperation<'prep-staging'> = {
   name: 'prep-staging',
   trees: ['compose', 'staging'],
   async run(ctx) {

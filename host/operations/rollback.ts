@@ -16,7 +16,7 @@ import { rewriteFileLists } from './file-lists.ts';
  * Packages are never deleted from the main tree, so the old metadata is valid again. A repo the
  * publish created (no repodata before) loses its repodata: it was not published before.
  */
-export const rollback: HostOperation = {
+export const rollback: HostOperation<'rollback'> = {
   name: 'rollback',
   trees: ['compose', 'production'],
   async run(ctx) {

@@ -37,12 +37,12 @@ export async function signRepos(ctx: OperationContext, tree: string, keyId: stri
   return { tree, signed, unchanged };
 }
 
-export const signReposOperation: HostOperation = {
+export const signReposOperation: HostOperation<'sign-repos'> = {
   name: 'sign-repos',
   trees: ['staging', 'production'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
-    const which = (ctx.options.tree as string | undefined) ?? 'staging';
+    const which = ctx.options.tree ?? 'staging';
     const tree = which === 'production' ? paths.productionRelease : paths.stagingRelease;
     if (!existsSync(tree)) throw new HostOperationError(`sign-repos: ${which} tree ${tree} does not exist`);
     return { ...(await signRepos(ctx, tree, release.settings.signingKeyId)) };

@@ -45,7 +45,7 @@ import { walkTree } from '../repo/tree-walk.ts';
  *   4. hardlink identical files, never the ones edited in place.
  * A publish that deletes or shrinks more than maxShrinkFraction needs --allow-shrink REASON.
  */
-export const syncToProd: HostOperation = {
+export const syncToProd: HostOperation<'sync-to-prod'> = {
   name: 'sync-to-prod',
   trees: ['compose', 'staging', 'production'],
   run: syncToProdRun,
@@ -92,7 +92,7 @@ async function checkSignatures(ctx: OperationContext, staging: string, repoDirs:
     );
 }
 
-async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unknown>> {
+async function syncToProdRun(ctx: OperationContext<'sync-to-prod'>): Promise<Record<string, unknown>> {
   const { release, paths } = selectedRelease(ctx);
   if (!release.publishable)
     throw new HostOperationError(
@@ -101,7 +101,7 @@ async function syncToProdRun(ctx: OperationContext): Promise<Record<string, unkn
   const staging = paths.stagingRelease;
   const production = paths.productionRelease;
   if (!existsSync(staging)) throw new HostOperationError(`staging release ${staging} does not exist`);
-  const approved = ctx.options['approved-digest'] as string;
+  const approved = ctx.options['approved-digest'];
   const publish = async (lease?: LockLease) => {
     const start = performance.now();
     const record = await approvedRecord(ctx, approved);
@@ -180,7 +180,7 @@ async function checkCopied(
 }
 
 async function publishRelease(
-  ctx: OperationContext,
+  ctx: OperationContext<'sync-to-prod'>,
   staging: string,
   production: string,
   record: VerifiedRecord,
@@ -190,7 +190,7 @@ async function publishRelease(
 ): Promise<Record<string, unknown>> {
   const digest = record.digest;
   const shrink = await measureShrink(scan.changes, scan.stagingFiles, staging, production, scan.repodataDirs);
-  const allowShrink = ctx.options['allow-shrink'] as string | undefined;
+  const allowShrink = ctx.options['allow-shrink'];
   if (shrink.worstFraction > ctx.config.maxShrinkFraction) {
     const what = `${describeShrink(shrink)}: ${(shrink.worstFraction * 100).toFixed(1)}% > ${(ctx.config.maxShrinkFraction * 100).toFixed(1)}% allowed`;
     if (!allowShrink)

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { releasePaths, resolveRelease, sigLatestLinkName, sigRecordName } from '../../shared/release.ts';
 import { HostOperationError } from '../framework/context.ts';
 import type { HostOperation } from '../framework/operation.ts';
@@ -10,17 +11,16 @@ import { depthTwoUnits, finishedCompose, syncTree } from '../repo/sync.ts';
  * sync-to-staging-sig: a SIG compose (`latest-SIG-<sig>-<major>`) into the staging SIG tree
  * (`mirror/pub/sig/`), with delete as the seed does; deletes run after the new repodata landed.
  */
-export const syncToStagingSig: HostOperation = {
+export const syncToStagingSig: HostOperation<'sync-to-staging-sig'> = {
   name: 'sync-to-staging-sig',
   trees: ['compose', 'staging'],
   async run(ctx) {
-    const major = ctx.options.major as string;
-    const sig = ctx.options.sig as string;
+    const { major, sig } = ctx.options;
     let release: ReturnType<typeof resolveRelease>;
     try {
       release = resolveRelease(ctx.config, { major });
     } catch (err) {
-      throw new HostOperationError(`sync-to-staging-sig: ${(err as Error).message}`);
+      throw new HostOperationError(`sync-to-staging-sig: ${errorMessage(err)}`);
     }
     const sigs = release.settings.sigComposes;
     if (!sigs[sig])

@@ -24,12 +24,12 @@ const STAGING_ADDITIONS = ['/*/*/kickstart/', '/*/*/os/.treeinfo-pristine'];
  * repodata landed, sparing STAGING_ADDITIONS; other repos and top-level entries stay. The main compose (the last of
  * stagingOrder) also brings COMPOSE_ID and metadata/, which the seed's copy never did.
  */
-export const syncToStaging: HostOperation = {
+export const syncToStaging: HostOperation<'sync-to-staging'> = {
   name: 'sync-to-staging',
   trees: ['compose', 'staging'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
-    const name = ctx.options.compose as string;
+    const name = ctx.options.compose;
     const composes = release.settings.composes;
     if (!composes[name])
       throw new HostOperationError(

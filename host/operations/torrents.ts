@@ -52,7 +52,7 @@ async function makeTorrent(
  * release-notes comment, made by mktorrent. A torrent that exists is kept as it is (rtorrent
  * may be seeding it); a lock keeps two runs apart.
  */
-export const torrents: HostOperation = {
+export const torrents: HostOperation<'torrents'> = {
   name: 'torrents',
   trees: ['compose', 'staging'],
   async run(ctx) {

@@ -110,7 +110,7 @@ async function closure(ctx: OperationContext, release: Release, paths: ReleasePa
   }
 }
 
-export const verifyStaging: HostOperation = {
+export const verifyStaging: HostOperation<'verify-staging'> = {
   name: 'verify-staging',
   trees: ['compose', 'staging', 'production'],
   async run(ctx) {

@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { isErrno } from '../../shared/errors.ts';
 import { rootStartTag } from '../../shared/xml/scan.ts';
 import { parseRepomd } from '../repo/repomd.ts';
 
@@ -11,7 +12,7 @@ export async function readIfExists(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
   }
 }
@@ -73,7 +74,7 @@ export async function namesIn(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (isErrno(err, 'ENOENT')) return [];
     throw err;
   }
 }

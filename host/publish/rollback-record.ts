@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { isErrno } from '../../shared/errors.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
 import { namesIn } from './repodata.ts';
 
@@ -45,7 +46,7 @@ export class RollbackStore {
         await readFile(join(this.recordDir(digest), 'record.json'), 'utf8'),
       ) as RollbackRecord;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
   }
@@ -65,7 +66,7 @@ export class RollbackStore {
       };
       return this.load(digest);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isErrno(err, 'ENOENT')) return undefined;
       throw err;
     }
   }

@@ -1,5 +1,6 @@
 import { chmod, lstat, mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { errnoCode } from '../../shared/errors.ts';
 import { sha256File, writeFileAtomic } from '../framework/fsutil.ts';
 import { contentDigest, hostStateDir, type StagedContent, type StagedFile } from '../repo/manifest.ts';
 import { mapLimit } from '../repo/parallel.ts';
@@ -76,7 +77,7 @@ export async function loadVerified(
   try {
     record = JSON.parse(await readFile(file, 'utf8')) as VerifiedRecord;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     return { missing: code === 'ENOENT' ? `no record ${file}` : `unreadable record ${file}` };
   }
   if (

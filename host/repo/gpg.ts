@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 
 /**
@@ -28,7 +29,7 @@ export async function repoSigner(ctx: OperationContext, keyId: string): Promise<
     });
   } catch (err) {
     throw new HostOperationError(
-      `signing key ${keyId} has no secret key in ${gpgHome}: ${(err as Error).message.split('\n')[0]}`,
+      `signing key ${keyId} has no secret key in ${gpgHome}: ${errorMessage(err).split('\n')[0]}`,
     );
   }
   return { gpgHome, keyId };

@@ -2,9 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { MajorSettings } from '../../shared/config/schema.ts';
+import { errorMessage } from '../../shared/errors.ts';
 import { type ClosureSet, checkedArches, closureSets, describeSet } from '../../shared/repoclosure.ts';
 import type { OperationContext } from '../framework/context.ts';
-import { CommandError } from '../framework/exec.ts';
 import { mapLimit } from './parallel.ts';
 
 /**
@@ -99,7 +99,7 @@ export async function closeSet(
   try {
     result = await ctx.read(repoclosureArgv(set, repoDirs, major, scratch), { okCodes: [0, 1] });
   } catch (err) {
-    const message = err instanceof CommandError ? err.message : String((err as Error).message);
+    const message = errorMessage(err);
     if (/cannot run dnf/.test(message))
       throw new SolverMissingError(`${SOLVER}: dnf is not installed or not on PATH (${message})`);
     throw new Error(`${SOLVER} ${describeSet(set)}: ${message}`);
@@ -165,7 +165,7 @@ async function closeArch(
       sets.push(report);
       problems.push(...closureProblems(report));
     } catch (err) {
-      problems.push((err as Error).message);
+      problems.push(errorMessage(err));
       if (err instanceof SolverMissingError) return { sets, problems, solverMissing: true };
     }
   }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { isErrno } from '../../shared/errors.ts';
 import type { ReleasePaths } from '../../shared/release.ts';
 import { writeFileAtomic } from '../framework/fsutil.ts';
 
@@ -27,7 +28,7 @@ export async function readStaged(paths: ReleasePaths, stagingDir: string): Promi
   try {
     return StagedComposes.parse(JSON.parse(await readFile(stagedFile(paths, stagingDir), 'utf8')));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { stagingDir, composes: {} };
+    if (isErrno(err, 'ENOENT')) return { stagingDir, composes: {} };
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { MajorSettings } from '../../shared/config/schema.ts';
+import { isErrno } from '../../shared/errors.ts';
 import { allRepos } from '../../shared/release.ts';
 
 /**
@@ -64,7 +65,7 @@ export async function findRepoDirs(tree: string): Promise<string[]> {
     try {
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if (isErrno(err, 'ENOENT')) return;
       throw err;
     }
     const repodata = entries.find((e) => e.isDirectory() && e.name === 'repodata');

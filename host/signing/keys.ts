@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage } from '../../shared/errors.ts';
 import { CommandError, execFile } from '../framework/exec.ts';
 
 /** One OpenPGP key as `gpg --with-colons` lists it. */
@@ -89,7 +90,7 @@ export function gpgFailure(what: string, err: unknown): Error {
   const detail =
     err instanceof CommandError
       ? `gpg exited ${err.result.code}: ${redactKeyMaterial(err.result.stderr).trim().split('\n').slice(-3).join(' | ')}`
-      : redactKeyMaterial((err as Error).message);
+      : redactKeyMaterial(errorMessage(err));
   return new Error(`${what}: ${detail}`);
 }
 

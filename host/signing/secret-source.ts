@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { errnoCode, errorMessage } from '../../shared/errors.ts';
 import type { SecretSource } from '../../shared/ports.ts';
 
 /**
@@ -36,9 +37,9 @@ export class FileSecretSource implements SecretSource {
     try {
       return await readFile(path, 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code === 'ENOENT') throw new Error(`secret ${name} does not exist: no file ${path}`);
-      throw new Error(`secret ${name}: cannot read ${path}: ${code ?? (err as Error).message}`);
+      throw new Error(`secret ${name}: cannot read ${path}: ${code ?? errorMessage(err)}`);
     }
   }
 }

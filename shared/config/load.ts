@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { errorMessage, RelengError } from '../errors.ts';
 import { DEFAULT_CONFIG } from './defaults.ts';
 import { ConfigSchema, type ReleaseConfig } from './schema.ts';
 
@@ -14,7 +15,7 @@ export interface ConfigProblem {
   value: unknown;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends RelengError {
   override readonly name = 'ConfigError';
   constructor(
     readonly source: string,
@@ -137,12 +138,12 @@ function readConfigText(path: string): { data: unknown; text: string } {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(path, [{ key: '(file)', message: (err as Error).message, value: path }]);
+    throw new ConfigError(path, [{ key: '(file)', message: errorMessage(err), value: path }]);
   }
   try {
     return { data: JSON.parse(text), text };
   } catch (err) {
-    const message = (err as Error).message;
+    const message = errorMessage(err);
     const offset = /at position ([0-9]+)/.exec(message)?.[1];
     const where = offset === undefined ? '' : ` at ${lineAndColumn(text, Number(offset))}`;
     throw new ConfigError(path, [

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { errorMessage } from '../errors.ts';
 import {
   checkParam,
   HOST_FIXED_PARAMS,
@@ -75,7 +76,7 @@ export function checkTaskParameters(
     try {
       checkParam(operation, param, value);
     } catch (err) {
-      throw new HostCommandRejectedError((err as Error).message);
+      throw new HostCommandRejectedError(errorMessage(err));
     }
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage, errorName } from '../errors.ts';
 import { coalesceLane, type IntakeDeps, type LaneOutcome } from './coalesce.ts';
 import { type LaneChange, type RoutedEvent, routeKojiMessage } from './parse.ts';
 import { cleanReason, RejectedMessageError } from './reason.ts';
@@ -36,7 +37,7 @@ export class KojiBatch {
       try {
         outcomes.push(await coalesceLane(this.deps, changes[0]!.lane, laneKey, changes));
       } catch (err) {
-        const reason = cleanReason(`lane ${laneKey}: ${(err as Error).name}: ${(err as Error).message}`);
+        const reason = cleanReason(`lane ${laneKey}: ${errorName(err)}: ${errorMessage(err)}`);
         for (const recordId of recordIds) failures.push({ recordId, reason });
       }
     }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { errorMessage, RelengError } from '../errors.ts';
 
 /** Longest reason kept: reasons go to logs, DLQ diagnostics and CLI output, never unbounded. */
 const MAX_REASON = 300;
@@ -20,7 +21,7 @@ export function describeIssues(error: z.ZodError, limit = 3): string {
 }
 
 /** A message that is wrong in itself: retrying cannot help, it belongs in the dead-letter queue. */
-export class RejectedMessageError extends Error {
+export class RejectedMessageError extends RelengError {
   override readonly name = 'RejectedMessageError';
   constructor(reason: string) {
     super(cleanReason(reason));
@@ -39,6 +40,6 @@ export function parseJsonBody(body: unknown): unknown {
   try {
     return JSON.parse(body);
   } catch (err) {
-    throw new RejectedMessageError(`body is not JSON: ${(err as Error).message}`);
+    throw new RejectedMessageError(`body is not JSON: ${errorMessage(err)}`);
   }
 }

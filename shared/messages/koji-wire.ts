@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { errorMessage } from '../errors.ts';
 import { KojiTag, PackageName, UserName, VersionOrRelease } from './fields.ts';
 import { BuildState, checkNvr, KojiEvent } from './koji.ts';
 
@@ -70,7 +71,7 @@ function unwrap(
       try {
         message = JSON.parse(record.Message);
       } catch (err) {
-        return { issue: { path, message: `SNS Message is not JSON: ${(err as Error).message}` } };
+        return { issue: { path, message: `SNS Message is not JSON: ${errorMessage(err)}` } };
       }
       envelopes.push('sns');
     } else {
@@ -100,7 +101,7 @@ const JsonBody = <T extends z.ZodType>(schema: T) =>
     try {
       return JSON.parse(value);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `is not JSON: ${(err as Error).message}`, input: value });
+      ctx.addIssue({ code: 'custom', message: `is not JSON: ${errorMessage(err)}`, input: value });
       return z.NEVER;
     }
   }, schema);

@@ -1,4 +1,5 @@
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
+import { errorMessage } from '../errors.ts';
 import { scanXml } from './scan.ts';
 
 /**
@@ -104,7 +105,7 @@ export function parseXml(text: string, what: string): XmlElement {
       },
     });
   } catch (err) {
-    throw new XmlDocumentError(`${what}: not well-formed XML (${(err as Error).message})`);
+    throw new XmlDocumentError(`${what}: not well-formed XML (${errorMessage(err)})`);
   }
   let top: XmlNode[];
   try {
@@ -112,7 +113,7 @@ export function parseXml(text: string, what: string): XmlElement {
       xml: 'http://www.w3.org/XML/1998/namespace',
     });
   } catch (err) {
-    throw new XmlDocumentError(`${what}: ${(err as Error).message}`);
+    throw new XmlDocumentError(`${what}: ${errorMessage(err)}`);
   }
   const roots = top.filter(isElement);
   if (roots.length !== 1)

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createContext } from '../../host/framework/context.ts';
 import { CommandError, execFile } from '../../host/framework/exec.ts';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
@@ -29,7 +29,23 @@ describe('operation arguments come only through the catalogue', () => {
       major: '8',
       compose: 'Rocky-devel',
       'dry-run': true,
+      json: false,
     });
+  });
+  it('types each option from the catalogue: flags boolean, required values string, enums their values', () => {
+    const options = parseOperationArgs('sync-to-prod', [
+      '--root',
+      '/',
+      '--major',
+      '8',
+      '--approved-digest',
+      'f'.repeat(64),
+    ]);
+    expectTypeOf(options['approved-digest']).toEqualTypeOf<string>();
+    expectTypeOf(options['allow-shrink']).toEqualTypeOf<string | undefined>();
+    expectTypeOf(options.channel).toEqualTypeOf<'stable' | 'beta' | 'lh' | undefined>();
+    expectTypeOf(options['dry-run']).toEqualTypeOf<boolean>();
+    expect(options).toMatchObject({ 'allow-shrink': undefined, 'dry-run': false, json: false });
   });
   it.each([
     [['--root', '/srv', '--major', '8'], /--compose is required/],
@@ -50,6 +66,10 @@ describe('operation arguments come only through the catalogue', () => {
     [['--root', '/srv', '--major', '8', '--compose'], /--compose needs a value/],
     [['--root', '/srv', '--major', '8', '--major', '9', '--compose', 'Rocky'], /--major given twice/],
     [['--root', '/srv', '--major', '8', '--compose', 'Rocky', '--json=yes'], /--json takes no value/],
+    [['--root', '/srv', '--major', '8', '--compose', 'Rocky', 'extra'], /unexpected argument "extra"/],
+    [['--root', '/srv', '--major', '8', '--compose', 'Rocky', '-x'], /unknown option -x/],
+    [['--root', '/srv', '--major', '8', '--compose', 'Rocky', '--', '--json'], /unknown option --$/],
+    [['--root', '/srv', '--major', '8', '--compose', '--dry-run'], /--compose needs a value/],
   ])('refuses %j naming the flag and value', (argv, expected) => {
     expect(() => parseOperationArgs('sync-to-staging', argv)).toThrow(expected);
   });
@@ -93,7 +113,7 @@ describe('operation context', () => {
       config,
       root,
       dryRun: true,
-      options: {},
+      options: parseOperationArgs('file-lists', ['--root', root, '--dry-run']),
       clock: fixedClock('2026-11-27T10:00:00Z'),
       progress: (l) => lines.push(l),
     });
@@ -111,7 +131,7 @@ describe('operation context', () => {
       config,
       root,
       dryRun: false,
-      options: {},
+      options: parseOperationArgs('file-lists', ['--root', root]),
       clock: fixedClock('2026-11-27T10:00:00Z'),
       progress: () => {},
     });

@@ -11,6 +11,7 @@ import { imageListText } from '../../host/filelist/imagelist.ts';
 import { journalFile, markProductionDirty, productionStateDir } from '../../host/filelist/journal.ts';
 import { type ListedTree, listedTrees } from '../../host/filelist/trees.ts';
 import { createContext } from '../../host/framework/context.ts';
+import { parseOperationArgs } from '../../host/framework/options.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { runOperation } from './run.ts';
@@ -109,7 +110,14 @@ const context = (dryRun = false) =>
     config,
     root,
     dryRun,
-    options: {},
+    options: parseOperationArgs('sync-to-prod', [
+      '--root',
+      root,
+      '--major',
+      '8',
+      '--approved-digest',
+      'f'.repeat(64),
+    ]),
     clock: { now: () => new Date() },
     progress: () => {},
   });

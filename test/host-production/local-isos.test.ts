@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeLocalIsos, volumeId } from '../../host/compose/local-isos.ts';
 import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
+import { parseOperationArgs } from '../../host/framework/options.ts';
 import { buildPackages, noarch, type PackageSet, testRelease, writeRepo } from './fixtures.ts';
 
 const VARIANTS = ['BaseOS', 'AppStream', 'Minimal'];
@@ -21,7 +22,16 @@ function context() {
     config,
     root: work,
     dryRun: false,
-    options: {},
+    options: parseOperationArgs('compose', [
+      '--root',
+      work,
+      '--major',
+      '8',
+      '--compose',
+      'Rocky',
+      '--kind',
+      'produce',
+    ]),
     clock: { now: () => new Date() },
     progress: () => {},
   });

@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
+import { parseOperationArgs } from '../../host/framework/options.ts';
 import { appendPackages, packageFiles } from '../../host/repo/incremental.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
 import { buildConfig } from '../../shared/config/load.ts';
@@ -44,7 +45,7 @@ describe('appending packages to existing metadata', () => {
       config: buildConfig(),
       root: dir,
       dryRun: false,
-      options: {},
+      options: parseOperationArgs('prep-staging', ['--root', dir, '--major', '8']),
       clock: systemClock,
       progress: () => {},
     });

@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
+import { parseOperationArgs } from '../../host/framework/options.ts';
 import { checkClosure, parseRepoclosure } from '../../host/repo/repoclosure.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/ports.ts';
@@ -46,7 +47,7 @@ describe('repoclosure over the repo sets of a staged tree', () => {
       config,
       root: dir,
       dryRun: true,
-      options: {},
+      options: parseOperationArgs('verify-staging', ['--root', dir, '--major', '8']),
       clock: systemClock,
       progress: () => {},
       env,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { errorMessage, errorName as nameOf } from '../../../shared/errors.ts';
 import { lookupResource, type ResourceIndex } from '../definitions.ts';
 import type { AttributeValue, Item } from '../expressions.ts';
 import { ConditionalCheckFailedError, LocalTable } from '../local-table.ts';
@@ -60,8 +61,8 @@ export function createDynamoDbAdapter(engineDir: string, index: ResourceIndex): 
       if (err instanceof ConditionalCheckFailedError) {
         throw serviceError(errorName(task, 'ConditionalCheckFailedException'), err.message);
       }
-      if ((err as Error).name === 'ValidationException') {
-        throw serviceError(errorName(task, 'ValidationException'), (err as Error).message);
+      if (nameOf(err) === 'ValidationException') {
+        throw serviceError(errorName(task, 'ValidationException'), errorMessage(err));
       }
       throw err;
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../../../shared/errors.ts';
 import type {
   HostCommandInvocation,
   HostCommandRequest,
@@ -38,7 +39,7 @@ export class LocalHostCommands implements HostCommands {
     try {
       [, document] = lookupResource(this.options.documents, request.documentName, 'SSM document');
     } catch (err) {
-      throw serviceError('InvalidDocument', (err as Error).message);
+      throw serviceError('InvalidDocument', errorMessage(err));
     }
     const commandId = randomUUID();
     let command: StartedCommand;
@@ -48,7 +49,7 @@ export class LocalHostCommands implements HostCommands {
         onOutput: ({ stream, text }) => this.options.onOutput?.(commandId, stream, text),
       });
     } catch (err) {
-      throw serviceError('InvalidParameters', (err as Error).message);
+      throw serviceError('InvalidParameters', errorMessage(err));
     }
     this.started.set(commandId, Object.assign(command, { instanceId: request.instanceId }));
     void command.done.then((invocation) =>
