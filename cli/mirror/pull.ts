@@ -103,11 +103,22 @@ async function protectedPackages(mirror: string): Promise<string[]> {
   return [...new Set(out)];
 }
 
+/** What every stage of one pull works with. */
+interface PullRun {
+  sourceUrl: string;
+  mirror: string;
+  dirs: StateDirs;
+  key: Awaited<ReturnType<typeof trustedKey>>;
+  /** rsync options every stage passes. */
+  common: string[];
+  keepMs: number;
+  log: (line: string) => void;
+}
+
 export async function pullMirror(options: PullOptions): Promise<PullReport> {
   const source = parseRsyncSource(options.from);
   if (!Number.isFinite(options.keepHours) || options.keepHours < 0)
     throw new Error(`--keep-hours ${options.keepHours}: expected a number of hours, 0 or more`);
-  const log = options.log ?? (() => {});
   const mirror = resolve(options.to);
   const dirs = stateDirs(mirror);
   const tmp = join(dirs.state, 'tmp');
@@ -117,9 +128,15 @@ export async function pullMirror(options: PullOptions): Promise<PullReport> {
   const release = await takeLock(dirs);
   try {
     const restored = await recoverSwaps(mirror, dirs);
-    const key = await trustedKey(dirs.state, options.keyFile);
-    const common = ['-a', `--temp-dir=${tmp}`, ...(options.bwlimit ? [`--bwlimit=${options.bwlimit}`] : [])];
-    const keepMs = options.keepHours * 3_600_000;
+    const run: PullRun = {
+      sourceUrl: source.url,
+      mirror,
+      dirs,
+      key: await trustedKey(dirs.state, options.keyFile),
+      common: ['-a', `--temp-dir=${tmp}`, ...(options.bwlimit ? [`--bwlimit=${options.bwlimit}`] : [])],
+      keepMs: options.keepHours * 3_600_000,
+      log: options.log ?? (() => {}),
+    };
     const report: PullReport = {
       from: source.url,
       to: mirror,
@@ -131,64 +148,89 @@ export async function pullMirror(options: PullOptions): Promise<PullReport> {
       attempts: 0,
       listsCopied: false,
     };
-    const maxAttempts = options.attempts ?? 3;
-    let repos: string[] = [];
-    while (report.attempts < maxAttempts) {
-      report.attempts++;
-      log(`stage 1: content without metadata (attempt ${report.attempts})`);
-      await rsync([...common, ...contentFilters(), source.url, `${mirror}/`], log);
-      log('stage 2: metadata into the staging place');
-      await rsync([...common, '--delete', ...metadataFilters(), source.url, `${dirs.incoming}/`], log);
-      repos = await findRepoDirs(dirs.incoming);
-      report.kept = [];
-      for (const repo of repos) {
-        const fetched = join(dirs.incoming, repo, 'repodata', 'repomd.xml');
-        const served = join(mirror, repo, 'repodata', 'repomd.xml');
-        if ((await same(fetched, served)) && (await same(`${fetched}.asc`, `${served}.asc`))) {
-          if (!report.swapped.includes(repo) && !report.unchanged.includes(repo)) report.unchanged.push(repo);
-          continue;
-        }
-        const check = await checkNewMetadata(key, join(dirs.incoming, repo), join(mirror, repo));
-        if (check.problems.length) {
-          report.kept.push({ repo, problems: check.problems, badSignature: check.badSignature });
-          continue;
-        }
-        const hrefs = check.records.map((r) => r.href);
-        report.expired += (await swapIn({ mirror, dirs, repo, hrefs, keepMs, now: Date.now() })).length;
-        if (!report.swapped.includes(repo)) report.swapped.push(repo);
-        report.unchanged = report.unchanged.filter((r) => r !== repo);
-        log(`swapped in ${repo}/repodata`);
-      }
-      if (!report.kept.length) break;
-      for (const kept of report.kept) log(`${kept.repo}: not yet: ${kept.problems.join('; ')}`);
-    }
-    for (const repo of report.unchanged) {
-      const repomd = join(mirror, repo, 'repodata', 'repomd.xml');
-      const hrefs = parseRepomd(await readFile(repomd, 'utf8')).records.map((r) => r.href);
-      report.expired += (await pruneExpired({ mirror, dirs, repo, hrefs, keepMs, now: Date.now() })).length;
-    }
-    log('stage 3: delete what the source no longer has (never a package a served primary names)');
-    const protect = join(dirs.state, 'protect');
-    await writeFile(protect, `${(await protectedPackages(mirror)).join('\n')}\n`);
-    await rsync(
-      [
-        ...common,
-        '--delete',
-        '--existing',
-        '--ignore-existing',
-        ...contentFilters(),
-        `--exclude-from=${protect}`,
-      ].concat([source.url, `${mirror}/`]),
-      log,
-    );
+    await pullContentAndMetadata(run, report, options.attempts ?? 3);
+    await pruneUnchanged(run, report);
+    await deleteRemoved(run);
     if (!report.kept.length) {
-      log('stage 4: top-level lists');
-      const lists = [...TOP_LEVEL_LISTS.map((name) => `--include=/${name}`), '--exclude=*'];
-      await rsync([...common, ...lists, source.url, `${mirror}/`], log);
+      await copyTopLevelLists(run);
       report.listsCopied = true;
     }
     return report;
   } finally {
     await release();
   }
+}
+
+/** Stages 1 and 2, retried while some repo's new metadata does not pass yet (its packages still arriving). */
+async function pullContentAndMetadata(run: PullRun, report: PullReport, maxAttempts: number): Promise<void> {
+  const { common, sourceUrl, mirror, dirs, log } = run;
+  while (report.attempts < maxAttempts) {
+    report.attempts++;
+    log(`stage 1: content without metadata (attempt ${report.attempts})`);
+    await rsync([...common, ...contentFilters(), sourceUrl, `${mirror}/`], log);
+    log('stage 2: metadata into the staging place');
+    await rsync([...common, '--delete', ...metadataFilters(), sourceUrl, `${dirs.incoming}/`], log);
+    report.kept = [];
+    for (const repo of await findRepoDirs(dirs.incoming)) await takeRepoMetadata(run, report, repo);
+    if (!report.kept.length) break;
+    for (const kept of report.kept) log(`${kept.repo}: not yet: ${kept.problems.join('; ')}`);
+  }
+}
+
+/** One repo's fetched repodata: unchanged, kept out (with its problems), or checked and swapped in. */
+async function takeRepoMetadata(run: PullRun, report: PullReport, repo: string): Promise<void> {
+  const { mirror, dirs, keepMs } = run;
+  const fetched = join(dirs.incoming, repo, 'repodata', 'repomd.xml');
+  const served = join(mirror, repo, 'repodata', 'repomd.xml');
+  if ((await same(fetched, served)) && (await same(`${fetched}.asc`, `${served}.asc`))) {
+    if (!report.swapped.includes(repo) && !report.unchanged.includes(repo)) report.unchanged.push(repo);
+    return;
+  }
+  const check = await checkNewMetadata(run.key, join(dirs.incoming, repo), join(mirror, repo));
+  if (check.problems.length) {
+    report.kept.push({ repo, problems: check.problems, badSignature: check.badSignature });
+    return;
+  }
+  const hrefs = check.records.map((r) => r.href);
+  report.expired += (await swapIn({ mirror, dirs, repo, hrefs, keepMs, now: Date.now() })).length;
+  if (!report.swapped.includes(repo)) report.swapped.push(repo);
+  report.unchanged = report.unchanged.filter((r) => r !== repo);
+  run.log(`swapped in ${repo}/repodata`);
+}
+
+/** Repos whose metadata did not change still age out the superseded files of earlier pulls. */
+async function pruneUnchanged(run: PullRun, report: PullReport): Promise<void> {
+  const { mirror, dirs, keepMs } = run;
+  for (const repo of report.unchanged) {
+    const repomd = join(mirror, repo, 'repodata', 'repomd.xml');
+    const hrefs = parseRepomd(await readFile(repomd, 'utf8')).records.map((r) => r.href);
+    report.expired += (await pruneExpired({ mirror, dirs, repo, hrefs, keepMs, now: Date.now() })).length;
+  }
+}
+
+/** Stage 3: what the source dropped goes, except packages a served (or grace-period) primary names. */
+async function deleteRemoved(run: PullRun): Promise<void> {
+  const { common, sourceUrl, mirror, dirs, log } = run;
+  log('stage 3: delete what the source no longer has (never a package a served primary names)');
+  const protect = join(dirs.state, 'protect');
+  await writeFile(protect, `${(await protectedPackages(mirror)).join('\n')}\n`);
+  await rsync(
+    [
+      ...common,
+      '--delete',
+      '--existing',
+      '--ignore-existing',
+      ...contentFilters(),
+      `--exclude-from=${protect}`,
+    ].concat([sourceUrl, `${mirror}/`]),
+    log,
+  );
+}
+
+/** Stage 4, only once every repo's metadata is in: the lists name what the mirror now serves. */
+async function copyTopLevelLists(run: PullRun): Promise<void> {
+  const { common, sourceUrl, mirror, log } = run;
+  log('stage 4: top-level lists');
+  const lists = [...TOP_LEVEL_LISTS.map((name) => `--include=/${name}`), '--exclude=*'];
+  await rsync([...common, ...lists, sourceUrl, `${mirror}/`], log);
 }
