@@ -72,6 +72,45 @@ function spliceable(old: MetadataLayout, added: MetadataLayout): boolean {
   );
 }
 
+/** primary, filelists and other as createrepo_c wrote them for the new packages alone. */
+async function readScratchMetadata(scratch: string): Promise<Parsed[]> {
+  const scratchRecords = (await readRepomd(join(scratch, 'repodata', 'repomd.xml'))).records;
+  return Promise.all(
+    MAIN_TYPES.map(async (type) => {
+      const href = scratchRecords.find((r) => r.type === type)!.href;
+      const xml = gunzipSync(await readFile(join(scratch, href))).toString('utf8');
+      return { xml, layout: metadataLayout(xml, `new ${type}.xml`) };
+    }),
+  );
+}
+
+/** Writes each spliced document under its checksum name; returns the repomd records for them. */
+async function writeMerged(
+  ctx: OperationContext,
+  repoDir: string,
+  old: Parsed[],
+  added: Parsed[],
+  count: number,
+): Promise<Map<string, RecordFields>> {
+  const now = Math.floor(ctx.clock.now().getTime() / 1000);
+  const records = new Map<string, RecordFields>();
+  for (const [i, type] of MAIN_TYPES.entries()) {
+    const merged = splice(old[i]!, added[i]!, count);
+    const gz = gzipSync(merged);
+    const href = `repodata/${sha256(gz)}-${type}.xml.gz`;
+    await writeFileAtomic(join(repoDir, href), gz);
+    records.set(type, {
+      checksum: sha256(gz),
+      openChecksum: sha256(merged),
+      href,
+      timestamp: now,
+      size: gz.length,
+      openSize: Buffer.byteLength(merged),
+    });
+  }
+  return records;
+}
+
 /**
  * Appends `files` (relative to the repo, all under Packages/) when the repo's metadata is a
  * plain prefix of them. Returns the new packages appended, or undefined to fall back.
@@ -123,36 +162,14 @@ export async function appendPackages(
       await createrepo.catch(() => {}); // its own failure is reported just below
     }
     await createrepo;
-    const scratchRecords = (await readRepomd(join(scratch, 'repodata', 'repomd.xml'))).records;
-    const added: Parsed[] = await Promise.all(
-      MAIN_TYPES.map(async (type) => {
-        const href = scratchRecords.find((r) => r.type === type)!.href;
-        const xml = gunzipSync(await readFile(join(scratch, href))).toString('utf8');
-        return { xml, layout: metadataLayout(xml, `new ${type}.xml`) };
-      }),
-    );
+    const added = await readScratchMetadata(scratch);
     if (old.some((o, i) => !spliceable(o.layout, added[i]!.layout))) return undefined;
-    const now = Math.floor(ctx.clock.now().getTime() / 1000);
-    const records = new Map<string, RecordFields>();
-    for (const [i, type] of MAIN_TYPES.entries()) {
-      const merged = splice(old[i]!, added[i]!, listed.size + fresh.length);
-      const gz = gzipSync(merged);
-      const href = `repodata/${sha256(gz)}-${type}.xml.gz`;
-      await writeFileAtomic(join(repoDir, href), gz);
-      records.set(type, {
-        checksum: sha256(gz),
-        openChecksum: sha256(merged),
-        href,
-        timestamp: now,
-        size: gz.length,
-        openSize: Buffer.byteLength(merged),
-      });
-    }
+    const merged = await writeMerged(ctx, repoDir, old, added, listed.size + fresh.length);
     // SQLite copies of the old metadata would now list too few packages: drop them, as
     // createrepo_c --no-database does.
     await writeFileAtomic(
       repomdPath,
-      editRepomd(repomdXml, records, (type) => type.endsWith('_db')),
+      editRepomd(repomdXml, merged, (type) => type.endsWith('_db')),
     );
     return fresh;
   } finally {
