@@ -227,6 +227,79 @@ const KojiSettings = z.strictObject({
   pollMinutes: z.number().int().min(1).max(1440).default(5),
 });
 
+/** Reports a problem at `path` inside one major's settings. */
+type ReportIssue = (path: (string | number)[], message: string, input: unknown) => void;
+
+const configuredRepos = (m: MajorSettings) => new Set([...m.reposWithComps, ...m.reposWithoutComps]);
+
+/** Module repos carry comps too: each must be among reposWithComps. */
+function checkModuleRepos(m: MajorSettings, report: ReportIssue): void {
+  m.moduleRepos.forEach((repo, i) => {
+    if (!m.reposWithComps.includes(repo)) report(['moduleRepos', i], 'is not in reposWithComps', repo);
+  });
+}
+
+function checkRepoclosureBase(m: MajorSettings, report: ReportIssue): void {
+  const repos = configuredRepos(m);
+  m.repoclosureBase.forEach((repo, i) => {
+    if (!repos.has(repo)) report(['repoclosureBase', i], 'is not a configured repo', repo);
+  });
+}
+
+function checkLinkRepos(m: MajorSettings, report: ReportIssue): void {
+  const repos = configuredRepos(m);
+  for (const repo of Object.keys(m.linkRepos)) {
+    if (!repos.has(repo)) report(['linkRepos', repo], 'links a repo that is not configured', repo);
+  }
+}
+
+/** stagingOrder lists every compose exactly as configured: none unknown, none missing. */
+function checkStagingOrder(m: MajorSettings, report: ReportIssue): void {
+  m.stagingOrder.forEach((name, i) => {
+    if (!(name in m.composes)) report(['stagingOrder', i], 'names no configured compose', name);
+  });
+  for (const name of Object.keys(m.composes)) {
+    if (!m.stagingOrder.includes(name)) report(['stagingOrder'], `misses compose ${name}`, m.stagingOrder);
+  }
+}
+
+function checkSigsStagedWith(m: MajorSettings, report: ReportIssue): void {
+  for (const [compose, sigs] of Object.entries(m.sigsStagedWith)) {
+    if (!(compose in m.composes)) report(['sigsStagedWith', compose], 'names no configured compose', compose);
+    sigs.forEach((sig, i) => {
+      if (!(sig in m.sigComposes)) report(['sigsStagedWith', compose, i], 'names no configured SIG', sig);
+    });
+  }
+}
+
+function checkKojiTags(m: MajorSettings, report: ReportIssue): void {
+  for (const [tag, compose] of Object.entries(m.kojiTags)) {
+    if (!(compose in m.composes)) report(['kojiTags', tag], 'maps to no configured compose', compose);
+  }
+}
+
+/** A compose's variants are repos of the release, or ISO-only variants. */
+function checkComposeVariants(m: MajorSettings, report: ReportIssue): void {
+  const repos = configuredRepos(m);
+  for (const [name, c] of Object.entries(m.composes)) {
+    c.variants.forEach((v, i) => {
+      if (!repos.has(v) && !m.isoOnlyVariants.includes(v))
+        report(['composes', name, 'variants', i], 'is not a configured repo', v);
+    });
+  }
+}
+
+/** Cross-references inside one major's settings, each naming something that major configures. */
+const MAJOR_CHECKS = [
+  checkModuleRepos,
+  checkRepoclosureBase,
+  checkLinkRepos,
+  checkStagingOrder,
+  checkSigsStagedWith,
+  checkKojiTags,
+  checkComposeVariants,
+];
+
 export const ConfigSchema = z
   .strictObject({
     stage: z
@@ -297,91 +370,9 @@ export const ConfigSchema = z
       });
     }
     for (const [major, m] of Object.entries(config.majors)) {
-      const at = (...path: (string | number)[]) => ['majors', major, ...path];
-      const repos = new Set([...m.reposWithComps, ...m.reposWithoutComps]);
-      m.moduleRepos.forEach((repo, i) => {
-        if (!m.reposWithComps.includes(repo))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('moduleRepos', i),
-            message: 'is not in reposWithComps',
-            input: repo,
-          });
-      });
-      m.repoclosureBase.forEach((repo, i) => {
-        if (!repos.has(repo))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('repoclosureBase', i),
-            message: 'is not a configured repo',
-            input: repo,
-          });
-      });
-      for (const repo of Object.keys(m.linkRepos)) {
-        if (!repos.has(repo))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('linkRepos', repo),
-            message: 'links a repo that is not configured',
-            input: repo,
-          });
-      }
-      m.stagingOrder.forEach((name, i) => {
-        if (!(name in m.composes))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('stagingOrder', i),
-            message: 'names no configured compose',
-            input: name,
-          });
-      });
-      for (const name of Object.keys(m.composes)) {
-        if (!m.stagingOrder.includes(name))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('stagingOrder'),
-            message: `misses compose ${name}`,
-            input: m.stagingOrder,
-          });
-      }
-      for (const [compose, sigs] of Object.entries(m.sigsStagedWith)) {
-        if (!(compose in m.composes))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('sigsStagedWith', compose),
-            message: 'names no configured compose',
-            input: compose,
-          });
-        sigs.forEach((sig, i) => {
-          if (!(sig in m.sigComposes))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('sigsStagedWith', compose, i),
-              message: 'names no configured SIG',
-              input: sig,
-            });
-        });
-      }
-      for (const [tag, compose] of Object.entries(m.kojiTags)) {
-        if (!(compose in m.composes))
-          ctx.addIssue({
-            code: 'custom',
-            path: at('kojiTags', tag),
-            message: 'maps to no configured compose',
-            input: compose,
-          });
-      }
-      for (const [name, c] of Object.entries(m.composes)) {
-        c.variants.forEach((v, i) => {
-          if (!repos.has(v) && !m.isoOnlyVariants.includes(v))
-            ctx.addIssue({
-              code: 'custom',
-              path: at('composes', name, 'variants', i),
-              message: 'is not a configured repo',
-              input: v,
-            });
-        });
-      }
+      const report: ReportIssue = (path, message, input) =>
+        ctx.addIssue({ code: 'custom', path: ['majors', major, ...path], message, input });
+      for (const check of MAJOR_CHECKS) check(m, report);
     }
   });
 

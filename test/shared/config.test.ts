@@ -185,6 +185,33 @@ describe('config overrides', () => {
     expect(ok.majors['8']!.sigsStagedWith).toEqual({ Rocky: ['kernel'] });
     expect(ok.promotion.coalesceSeconds).toBe(180);
   });
+  it('reports each cross-reference that names nothing configured, in rule order', () => {
+    const problems = problemsOf(() =>
+      buildConfig({
+        defaultMajor: '7',
+        majors: {
+          '8': {
+            repoclosureBase: ['BaseOS', 'Nope'],
+            linkRepos: { Gone: 'gone' },
+            stagingOrder: ['Plus', 'Extras', 'Rocky-devel', 'Rocky', 'Nowhere'],
+            composes: { Extras: { variants: ['extras', 'Mystery'] } },
+          },
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      { key: 'defaultMajor', message: 'names no configured major (have 8, 9)', value: '7' },
+      { key: 'majors.8.repoclosureBase.1', message: 'is not a configured repo', value: 'Nope' },
+      { key: 'majors.8.linkRepos.Gone', message: 'links a repo that is not configured', value: 'Gone' },
+      { key: 'majors.8.stagingOrder.4', message: 'names no configured compose', value: 'Nowhere' },
+      {
+        key: 'majors.8.stagingOrder',
+        message: 'misses compose NFV',
+        value: ['Plus', 'Extras', 'Rocky-devel', 'Rocky', 'Nowhere'],
+      },
+      { key: 'majors.8.composes.Extras.variants.1', message: 'is not a configured repo', value: 'Mystery' },
+    ]);
+  });
   it('the error message of a bad file lists the file, each key and the value', () => {
     const dir = mkdtempSync(join(tmpdir(), 'releng-config-'));
     const file = join(dir, 'bad.json');
