@@ -63,6 +63,27 @@ export const DEFAULT_WAIT_MS = 500;
 
 export { executionArn } from './adapters/states.ts';
 
+/** The `$$` context object a state reads: execution, state machine, task token and state. */
+function executionContext(machine: StateMachineName, name: string, input: unknown) {
+  return {
+    Execution: {
+      Id: executionArn(machine, name),
+      Name: name,
+      StartTime: new Date().toISOString(),
+      Input: input as never,
+    },
+    StateMachine: { Id: `arn:aws:states:local:000000000000:stateMachine:${machine}`, Name: machine },
+    Task: { Token: TASK_TOKEN_PLACEHOLDER },
+    // aws-local-stepfunctions keeps no $$.State; a getter answers "now" when a state reads
+    // it, which is when that state runs (the approval timeout records its time this way).
+    State: {
+      get EnteredTime() {
+        return new Date().toISOString();
+      },
+    },
+  };
+}
+
 /**
  * Runs the CDK-defined state machines with aws-local-stepfunctions, every Task served by a local
  * adapter, and keeps executions, events and logs under the root. It is the ExecutionStarter the
@@ -284,23 +305,7 @@ export class LocalEngine implements ExecutionStarter {
         ),
         retryIntervalOverrides: retryIntervals(definition, this.options.retryMsPerSecond ?? 20),
       },
-      context: {
-        Execution: {
-          Id: executionArn(machine, name),
-          Name: name,
-          StartTime: new Date().toISOString(),
-          Input: input as never,
-        },
-        StateMachine: { Id: `arn:aws:states:local:000000000000:stateMachine:${machine}`, Name: machine },
-        Task: { Token: TASK_TOKEN_PLACEHOLDER },
-        // aws-local-stepfunctions keeps no $$.State; a getter answers "now" when a state reads
-        // it, which is when that state runs (the approval timeout records its time this way).
-        State: {
-          get EnteredTime() {
-            return new Date().toISOString();
-          },
-        },
-      },
+      context: executionContext(machine, name, input),
     });
     this.stoppers.set(name, (reason) => {
       stopReason = reason;
@@ -340,6 +345,12 @@ export class LocalEngine implements ExecutionStarter {
     }
     this.stoppers.delete(name);
     abort.abort();
+    this.announceEnd(machine, name, record);
+    return record;
+  }
+
+  /** Tells the execution-cleanup rule (when the execution ended from outside) and the listener. */
+  private announceEnd(machine: StateMachineName, name: string, record: ExecutionRecord): void {
     if ((ENDED_FROM_OUTSIDE as readonly string[]).includes(record.status)) {
       // As Step Functions tells EventBridge: what no Catch cleaned up, execution-cleanup does.
       this.events.emit('execution-cleanup', {
@@ -362,7 +373,6 @@ export class LocalEngine implements ExecutionStarter {
           ? 'succeeded'
           : `${record.status}: ${record.error ?? ''} ${record.cause ?? ''}`.trim(),
     });
-    return record;
   }
 
   /**
