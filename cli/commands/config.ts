@@ -16,25 +16,7 @@ export async function configCommand(argv: string[], out: Output): Promise<number
     root: { type: 'string' },
   });
   const [action, named] = positionals;
-  if (action === 'check') {
-    const file = named ?? CONFIG_FILE;
-    if (!existsSync(file)) {
-      throw new UsageError(
-        `config check: ${file} does not exist${named ? '' : ' in this directory; name the file: releng config check FILE'}`,
-      );
-    }
-    try {
-      const config = loadConfig(file);
-      if (values.json) out.json({ file, valid: true, majors: Object.keys(config.majors) });
-      else out.line(`${file}: valid (majors ${Object.keys(config.majors).join(', ')})`);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      if (values.json) out.json({ file, valid: false, problems: err.problems });
-      else out.error(err.message);
-      return 1;
-    }
-  }
+  if (action === 'check') return checkConfigFile(named, values.json, out);
   if (action !== 'show') throw new UsageError(`config ${action ?? ''}: expected "show" or "check [FILE]"`);
 
   // With --root: the config the pipeline in that root runs with (its releng.config.json, or --config).
@@ -85,4 +67,25 @@ export async function configCommand(argv: string[], out: Output): Promise<number
     }
   }
   return 0;
+}
+
+/** `releng config check [FILE]`: 0 when the file is valid, 1 (with every problem) when not. */
+function checkConfigFile(named: string | undefined, json: boolean, out: Output): number {
+  const file = named ?? CONFIG_FILE;
+  if (!existsSync(file)) {
+    throw new UsageError(
+      `config check: ${file} does not exist${named ? '' : ' in this directory; name the file: releng config check FILE'}`,
+    );
+  }
+  try {
+    const config = loadConfig(file);
+    if (json) out.json({ file, valid: true, majors: Object.keys(config.majors) });
+    else out.line(`${file}: valid (majors ${Object.keys(config.majors).join(', ')})`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (json) out.json({ file, valid: false, problems: err.problems });
+    else out.error(err.message);
+    return 1;
+  }
 }
