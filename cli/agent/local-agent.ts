@@ -88,6 +88,27 @@ interface CommandDocument {
   mainSteps: DocumentStep[];
 }
 
+/** A new invocation of `doc`, every step Pending, as SendCommand leaves it. */
+function newInvocation(commandId: string, instanceId: string, doc: CommandDocument): AgentInvocation {
+  return {
+    commandId,
+    instanceId,
+    status: 'InProgress',
+    statusDetails: 'InProgress',
+    responseCode: -1,
+    stdout: '',
+    stderr: '',
+    steps: doc.mainSteps.map((step) => ({
+      name: step.name,
+      action: step.action,
+      status: 'Pending',
+      responseCode: -1,
+      stdout: '',
+      stderr: '',
+    })),
+  };
+}
+
 /**
  * The SSM agent of the local twin: runs an SSM Command document (schema 2.x, as synthesized)
  * the way the agent on a compose host does, against a host root instead of `/`. SendCommand's
@@ -120,23 +141,7 @@ export class LocalAgent {
     const values = resolveParameters(declared, parameters);
     const commandId = options.commandId ?? randomUUID();
     if (this.invocations.has(commandId)) throw new Error(`command ${commandId} already exists on this agent`);
-    const invocation: AgentInvocation = {
-      commandId,
-      instanceId: this.instanceId,
-      status: 'InProgress',
-      statusDetails: 'InProgress',
-      responseCode: -1,
-      stdout: '',
-      stderr: '',
-      steps: doc.mainSteps.map((step) => ({
-        name: step.name,
-        action: step.action,
-        status: 'Pending',
-        responseCode: -1,
-        stdout: '',
-        stderr: '',
-      })),
-    };
+    const invocation = newInvocation(commandId, this.instanceId, doc);
     this.invocations.set(commandId, invocation);
     let running: ScriptRun | undefined;
     let cancelled = false;
@@ -155,16 +160,16 @@ export class LocalAgent {
       running = undefined;
       return { ...invocation, steps: invocation.steps.map((s) => ({ ...s })) };
     };
+    /** Ends the invocation as Failed with `lines` on its stderr. */
+    const failed = (lines: string[]) => {
+      for (const line of lines) out.stderr.append(`${line}\n`);
+      invocation.stderr = out.stderr.value;
+      return finish('Failed', 1);
+    };
 
     const run = async (): Promise<AgentInvocation> => {
       const problems = validateParameters(declared, values);
-      if (problems.length > 0) {
-        for (const problem of problems) {
-          out.stderr.append(`${problem}\n`);
-          invocation.stderr = out.stderr.value;
-        }
-        return finish('Failed', 1);
-      }
+      if (problems.length > 0) return failed(problems);
       const orchestrationDir = `/var/lib/amazon/ssm/${this.instanceId}/document/orchestration/${commandId}`;
       for (const [index, raw] of doc.mainSteps.entries()) {
         const step = invocation.steps[index]!;
@@ -183,22 +188,13 @@ export class LocalAgent {
         running = undefined;
         step.status = result.status;
         step.responseCode = result.code;
-        if (result.status !== 'Success') {
-          return finish(
-            result.status,
-            result.code,
-            result.status === 'TimedOut' ? 'ExecutionTimedOut' : result.status,
-          );
-        }
+        const details = result.status === 'TimedOut' ? 'ExecutionTimedOut' : result.status;
+        if (result.status !== 'Success') return finish(result.status, result.code, details);
       }
       const last = invocation.steps.at(-1)!;
       return finish('Success', last.responseCode);
     };
-    const done = run().catch((err: Error) => {
-      out.stderr.append(`${err.message}\n`);
-      invocation.stderr = out.stderr.value;
-      return finish('Failed', 1);
-    });
+    const done = run().catch((err: Error) => failed([err.message]));
     return {
       commandId,
       get pid() {
