@@ -45,11 +45,16 @@ function wrongType(op: string, v: AttributeValue | undefined): ExpressionError {
   );
 }
 
-function arithmetic(op: string, a: AttributeValue | undefined, b: AttributeValue | undefined) {
+function arithmetic(
+  op: '+' | '-',
+  a: AttributeValue | undefined,
+  b: AttributeValue | undefined,
+  operator: string = op,
+) {
   const x = scalar(a);
   const y = scalar(b);
-  if (typeof x !== 'number' || !a || !('N' in a)) throw wrongType(op, a);
-  if (typeof y !== 'number' || !b || !('N' in b)) throw wrongType(op, b);
+  if (typeof x !== 'number' || !a || !('N' in a)) throw wrongType(operator, a);
+  if (typeof y !== 'number' || !b || !('N' in b)) throw wrongType(operator, b);
   return { N: String(op === '+' ? x + y : x - y) };
 }
 
@@ -103,7 +108,8 @@ function parseSetValue(p: Parser): ValueExpr {
   }
   p.next();
   const right = parseValueTerm(p);
-  return (before) => arithmetic(op.text, left(before), right(before));
+  const sign = op.text;
+  return (before) => arithmetic(sign, left(before), right(before));
 }
 
 const overlaps = (a: Path, b: Path) => a.every((part, i) => i >= b.length || b[i] === part);
@@ -176,14 +182,9 @@ function write(item: Item, path: Path, value: AttributeValue): void {
   } else container[key as string] = value;
 }
 
+/** A missing attribute or list element is no error; a missing parent map is, as in DynamoDB. */
 function remove(item: Item, path: Path): void {
-  let target: ReturnType<typeof parentOf>;
-  try {
-    target = parentOf(item, path);
-  } catch {
-    return; // removing what is not there is no error
-  }
-  const { container, key } = target;
+  const { container, key } = parentOf(item, path);
   if (Array.isArray(container)) container.splice(key as number, 1);
   else delete container[key as string];
 }
@@ -192,7 +193,7 @@ function addTo(current: AttributeValue | undefined, value: AttributeValue): Attr
   const type = setTypeOf(value);
   if (!type && !('N' in value)) throw wrongType('ADD', value);
   if (current === undefined) return value;
-  if (!type) return arithmetic('ADD', current, value);
+  if (!type) return arithmetic('+', current, value, 'ADD');
   if (!(type in current)) throw wrongType('ADD', current);
   return { [type]: [...new Set([...(current[type] as string[]), ...(value[type] as string[])])] };
 }

@@ -239,6 +239,28 @@ function expressionContract(make: () => Promise<Target> | Target) {
     });
   });
 
+  it('adds to a number, unions a set, and refuses REMOVE under a map that is not there', async () => {
+    await t.doc.send(
+      new PutCommand({ TableName: t.table, Item: { ...key('add'), n: 5, tags: new Set(['a']) } }),
+    );
+    const out = await t.doc.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: key('add'),
+        UpdateExpression: 'ADD n :two, tags :more',
+        ExpressionAttributeValues: { ':two': 2, ':more': new Set(['b', 'a']) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    expect(out.Attributes?.n).toBe(7);
+    expect([...((out.Attributes?.tags as Set<string> | undefined) ?? [])].sort()).toEqual(['a', 'b']);
+    await refused(
+      t.doc.send(
+        new UpdateCommand({ TableName: t.table, Key: key('add'), UpdateExpression: 'REMOVE nothing.here' }),
+      ),
+    );
+  });
+
   it('returns the old item of a failed condition only when asked, in wire form', async () => {
     await t.doc.send(new PutCommand({ TableName: t.table, Item: { ...key('held'), owner: 'a' } }));
     const put = (extra: object) =>
