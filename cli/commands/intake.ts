@@ -11,16 +11,16 @@ import {
   type Clock,
   type ExecutionStarter,
   type ExecutionStatus,
+  type LaneStateStore,
   type LockStore,
   systemClock,
 } from '../../shared/ports.ts';
 import { parse, UsageError } from '../args.ts';
-import { tableFor } from '../engine/adapters/dynamodb.ts';
 import type { LocalEngine } from '../engine/engine.ts';
-import { DEMO_APPROVER, type LocalSession } from '../engine/local-app.ts';
+import { DEMO_APPROVER } from '../engine/local-app.ts';
 import { EXIT } from '../exit-codes.ts';
 import { DryRunExecutionStarter, DryRunLaneStateStore } from '../local/executions.ts';
-import { createLocalAdapters, TableLockStore } from '../local/index.ts';
+import { createLocalAdapters } from '../local/index.ts';
 import type { Output } from '../output.ts';
 import { ENGINE_OPTIONS, openLocal } from './session.ts';
 
@@ -35,8 +35,10 @@ export interface KojiIntakeOptions {
   config: ReleaseConfig;
   /** Starts compose executions; the recording store under the root when not given. */
   starter?: ExecutionStarter;
-  /** Where lane locks are read; the local lock file under the root when not given. */
+  /** Where lane locks are read; the engine's state table under the root when not given. */
   locks?: LockStore;
+  /** Lane state; the engine's state table under the root when not given. */
+  lanes?: LaneStateStore;
   clock?: Clock;
   logger?: LogPort;
 }
@@ -84,7 +86,8 @@ export async function runKojiIntake(options: KojiIntakeOptions): Promise<KojiInt
   const local = createLocalAdapters(options.root, clock);
   const realStarter = options.starter ?? local.recordedExecutions;
   const starter = options.dryRun ? new DryRunExecutionStarter(realStarter) : realStarter;
-  const lanes = options.dryRun ? new DryRunLaneStateStore(local.lanes) : local.lanes;
+  const realLanes = options.lanes ?? local.lanes;
+  const lanes = options.dryRun ? new DryRunLaneStateStore(realLanes) : realLanes;
 
   const report: KojiIntakeReport = {
     received: 0,
@@ -144,16 +147,6 @@ function engineStarter(engine: LocalEngine): ExecutionStarter {
   };
 }
 
-/** Intake reads lane locks where the engine's state machines take them: its local state table. */
-function engineLocks(session: LocalSession): LockStore {
-  const [table] = Object.keys(session.engine.options.definitions.index.tables);
-  if (!table) return session.adapters.locks;
-  return new TableLockStore(
-    tableFor(session.engine.engineDir, session.engine.options.definitions.index, table),
-    systemClock,
-  );
-}
-
 /**
  * `releng intake koji FILE|- [--root DIR] [--json] [--dry-run] [--yes] [--engine local|record]`.
  * On the local engine the compose executions it starts run (and what they start in turn) before
@@ -184,7 +177,13 @@ export async function intakeCommand(argv: string[], out: Output): Promise<number
     root,
     dryRun: values['dry-run'],
     config: session?.config ?? loadConfig(values.config),
-    ...(session ? { starter: engineStarter(session.engine), locks: engineLocks(session) } : {}),
+    ...(session
+      ? {
+          starter: engineStarter(session.engine),
+          locks: session.adapters.locks,
+          lanes: session.adapters.lanes,
+        }
+      : {}),
   });
   let ok = true;
   if (session && !report.dryRun) {

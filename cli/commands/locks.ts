@@ -8,19 +8,19 @@ import { type Clock, type LockAdmin, type LockAuditEntry, systemClock } from '..
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
 import { parse, UsageError } from '../args.ts';
 import { localUser } from '../engine/local-app.ts';
-import { EXIT } from '../exit-codes.ts';
-import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
-import type { Output } from '../output.ts';
 import {
   ageText,
   type HolderLookup,
   holderText,
-  hostFileLockViews,
   type LockView,
   localHolderLookup,
   localLockAdmin,
   tableLockViews,
-} from './lock-holders.ts';
+} from '../engine/lock-views.ts';
+import { EXIT } from '../exit-codes.ts';
+import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
+import type { Output } from '../output.ts';
+import { hostFileLockViews } from './host-file-locks.ts';
 import { ENGINE_OPTIONS, type EngineValues, engineKind, openAws, openLocal } from './session.ts';
 
 export const LOCKS_OPTIONS = {
@@ -60,24 +60,14 @@ async function openLocalLocks(values: EngineValues, out: Output, clock: Clock): 
   const lookup = localHolderLookup(session.engine.store);
   const host = hostname();
   return {
-    admin: admin ?? noLocks,
+    admin,
     lookup,
     views: async () => [
-      ...(admin ? await tableLockViews(admin, lookup, clock, host) : []),
+      ...(await tableLockViews(admin, lookup, clock, host)),
       ...(await hostFileLockViews(session.config, session.engine.root, clock)),
     ],
   };
 }
-
-/** A root whose engine never ran has no state table: no locks, and nothing to audit. */
-const noLocks: LockAdmin = {
-  records: async () => [],
-  releaseOwned: async () => false,
-  recordAudit: async () => {
-    throw new Error('this root has no state table yet: nothing was ever locked here');
-  },
-  auditTrail: async () => [],
-};
 
 function openLocks(values: EngineValues & { table?: string }, out: Output, clock = systemClock) {
   return engineKind(values) === 'aws' ? openAwsLocks(values, clock) : openLocalLocks(values, out, clock);

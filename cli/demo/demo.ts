@@ -12,7 +12,6 @@ import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
-import { engineLockStore } from '../engine/local-functions.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
 import { runGaCycle } from './ga.ts';
 import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
@@ -356,7 +355,8 @@ async function runCycle(
       dryRun: false,
       config,
       starter: session.engine,
-      locks: engineLockStore(session.engine, session.adapters.locks),
+      locks: session.adapters.locks,
+      lanes: session.adapters.lanes,
     }),
   );
   if (report.rejected.length) {

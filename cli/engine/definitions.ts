@@ -96,6 +96,12 @@ export function definitionsFromTemplate(template: CfnTemplate): EngineDefinition
         .map((k) => k.AttributeName);
     }
   }
+  const tables = Object.keys(index.tables);
+  // Locally every port and task shares the engine's one state table (local-table.ts).
+  if (tables.length > 1)
+    throw new Error(
+      `the local engine keeps one state table; this app declares ${tables.length}: ${tables.join(', ')}`,
+    );
   for (const resource of Object.values(resources)) {
     if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
     const queue = referencedId(resource.Properties?.EventSourceArn);

@@ -1,9 +1,12 @@
 /**
- * DynamoDB ConditionExpression and UpdateExpression for the local table: the subset the state
- * machines use (attribute_exists/attribute_not_exists/begins_with, comparisons, BETWEEN, IN,
- * AND/OR/NOT, parentheses; SET with +/- and if_not_exists, REMOVE). Anything else is an error
- * naming the expression, never a silent pass.
+ * DynamoDB ConditionExpression and FilterExpression for the local table, parsed once into a tree
+ * and evaluated per item: attribute_exists/attribute_not_exists/begins_with/contains,
+ * comparisons, BETWEEN, IN, AND/OR/NOT and parentheses over document paths (`a.b`, `a[0]`).
+ * Anything else is an error naming the expression, never a silent pass; the parser records
+ * which #names and :values it used, so a request can be refused for unused ones as DynamoDB does.
  */
+
+import { RESERVED_WORDS } from './reserved-words.ts';
 
 /** A DynamoDB attribute value in its wire form: `{S: 'x'}`, `{N: '3'}`, `{BOOL: true}`, … */
 export type AttributeValue = Record<string, unknown>;
@@ -18,12 +21,12 @@ export class ExpressionError extends Error {
   override readonly name = 'ValidationException';
 }
 
-type Token = { kind: 'word' | 'name' | 'value' | 'op' | 'punct'; text: string };
+type Token = { kind: 'word' | 'name' | 'value' | 'number' | 'op' | 'punct'; text: string };
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   const re =
-    /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|(<>|<=|>=|=|<|>|\+|-)|([(),.[\]])|([A-Za-z_][A-Za-z0-9_]*))/y;
+    /\s*(?:(#[A-Za-z0-9_]+)|(:[A-Za-z0-9_]+)|(<>|<=|>=|=|<|>|\+|-)|([(),.[\]])|([A-Za-z_][A-Za-z0-9_]*)|([0-9]+))/y;
   let pos = 0;
   while (pos < text.length) {
     if (/^\s*$/.test(text.slice(pos))) break;
@@ -35,20 +38,53 @@ function tokenize(text: string): Token[] {
     else if (m[2]) tokens.push({ kind: 'value', text: m[2] });
     else if (m[3]) tokens.push({ kind: 'op', text: m[3] });
     else if (m[4]) tokens.push({ kind: 'punct', text: m[4] });
-    else tokens.push({ kind: 'word', text: m[5]! });
+    else if (m[5]) tokens.push({ kind: 'word', text: m[5] });
+    else tokens.push({ kind: 'number', text: m[6]! });
   }
   return tokens;
 }
 
-type Operand = { path: string[] } | { value: AttributeValue };
+/** A document path: attribute names, and list indexes as numbers. */
+export type Path = Array<string | number>;
+export type Operand = { path: Path } | { value: AttributeValue };
 
-class Parser {
+/** Which #names and :values the expressions of one request used. */
+export interface Usage {
+  names: Set<string>;
+  values: Set<string>;
+}
+
+export const newUsage = (): Usage => ({ names: new Set(), values: new Set() });
+
+/**
+ * DynamoDB refuses a request whose ExpressionAttributeNames or ExpressionAttributeValues name
+ * something none of its expressions uses; so does the local table.
+ */
+export function requireAllUsed(input: ExpressionInput, usage: Usage): void {
+  const unusedValues = Object.keys(input.values ?? {}).filter((k) => !usage.values.has(k));
+  if (unusedValues.length)
+    throw new ExpressionError(
+      `Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(', ')}}`,
+    );
+  const unusedNames = Object.keys(input.names ?? {}).filter((k) => !usage.names.has(k));
+  if (unusedNames.length)
+    throw new ExpressionError(
+      `Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(', ')}}`,
+    );
+}
+
+export class Parser {
   private pos = 0;
+  private readonly tokens: Token[];
+
   constructor(
-    private readonly tokens: Token[],
+    readonly source: string,
     private readonly input: ExpressionInput,
-    private readonly source: string,
-  ) {}
+    private readonly usage: Usage = newUsage(),
+  ) {
+    this.tokens = tokenize(source);
+    if (this.tokens.length === 0) throw new ExpressionError('an expression must not be empty');
+  }
 
   peek(): Token | undefined {
     return this.tokens[this.pos];
@@ -68,26 +104,50 @@ class Parser {
       throw new ExpressionError(`expected ${text} but found ${t.text} in ${JSON.stringify(this.source)}`);
     }
   }
+  /** The next word is a function name: `(` follows it. */
+  callFollows(): boolean {
+    return this.tokens[this.pos + 1]?.text === '(';
+  }
   done(): boolean {
     return this.pos >= this.tokens.length;
   }
-
-  path(): string[] {
-    const parts = [this.pathPart()];
-    while (this.peek()?.text === '.') {
-      this.next();
-      parts.push(this.pathPart());
-    }
-    return parts;
+  requireDone(): void {
+    if (!this.done())
+      throw new ExpressionError(`unexpected ${this.peek()!.text} in ${JSON.stringify(this.source)}`);
   }
-  private pathPart(): string {
+
+  path(): Path {
+    const parts: Path = [this.pathName()];
+    for (;;) {
+      const t = this.peek();
+      if (t?.text === '.') {
+        this.next();
+        parts.push(this.pathName());
+      } else if (t?.text === '[') {
+        this.next();
+        const index = this.next();
+        if (index.kind !== 'number')
+          throw new ExpressionError(`a list index must be a number in ${JSON.stringify(this.source)}`);
+        this.expect(']');
+        parts.push(Number(index.text));
+      } else return parts;
+    }
+  }
+  private pathName(): string {
     const t = this.next();
     if (t.kind === 'name') {
       const name = this.input.names?.[t.text];
       if (name === undefined) throw new ExpressionError(`${t.text} is not in ExpressionAttributeNames`);
+      this.usage.names.add(t.text);
       return name;
     }
-    if (t.kind === 'word') return t.text;
+    if (t.kind === 'word') {
+      if (RESERVED_WORDS.has(t.text.toUpperCase()))
+        throw new ExpressionError(
+          `Attribute name is a reserved keyword; reserved keyword: ${t.text} (name it through ExpressionAttributeNames)`,
+        );
+      return t.text;
+    }
     throw new ExpressionError(
       `expected an attribute name, found ${t.text} in ${JSON.stringify(this.source)}`,
     );
@@ -98,26 +158,27 @@ class Parser {
       this.next();
       const value = this.input.values?.[t.text];
       if (value === undefined) throw new ExpressionError(`${t.text} is not in ExpressionAttributeValues`);
+      this.usage.values.add(t.text);
       return { value };
     }
     return { path: this.path() };
   }
 }
 
-function lookup(item: Item | undefined, path: string[]): AttributeValue | undefined {
-  let cur: AttributeValue | undefined = item?.[path[0]!];
+export function lookup(item: Item | undefined, path: Path): AttributeValue | undefined {
+  let cur: AttributeValue | undefined = item?.[path[0] as string];
   for (const key of path.slice(1)) {
-    const map = cur?.M as Item | undefined;
-    cur = map?.[key];
+    if (typeof key === 'number') cur = (cur?.L as AttributeValue[] | undefined)?.[key];
+    else cur = (cur?.M as Item | undefined)?.[key];
   }
   return cur;
 }
 
-function resolveOperand(item: Item | undefined, operand: Operand): AttributeValue | undefined {
+export function resolveOperand(item: Item | undefined, operand: Operand): AttributeValue | undefined {
   return 'value' in operand ? operand.value : lookup(item, operand.path);
 }
 
-function scalar(v: AttributeValue | undefined): string | number | boolean | undefined {
+export function scalar(v: AttributeValue | undefined): string | number | boolean | undefined {
   if (!v) return undefined;
   if ('S' in v) return v.S as string;
   if ('N' in v) return Number(v.N);
@@ -147,84 +208,116 @@ function compare(op: string, a: AttributeValue | undefined, b: AttributeValue | 
   throw new ExpressionError(`unknown comparator ${op}`);
 }
 
-function evalOr(p: Parser, item: Item | undefined): boolean {
-  let result = evalAnd(p, item);
+/** A parsed condition: evaluate it against an item (undefined: no such item). */
+export type Condition = (item: Item | undefined) => boolean;
+
+function parseOr(p: Parser): Condition {
+  let result = parseAnd(p);
   while (p.isWord('OR')) {
     p.next();
-    const rhs = evalAnd(p, item);
-    result = result || rhs;
+    const [lhs, rhs] = [result, parseAnd(p)];
+    result = (item) => lhs(item) || rhs(item);
   }
   return result;
 }
 
-function evalAnd(p: Parser, item: Item | undefined): boolean {
-  let result = evalNot(p, item);
+function parseAnd(p: Parser): Condition {
+  let result = parseNot(p);
   while (p.isWord('AND')) {
     p.next();
-    const rhs = evalNot(p, item);
-    result = result && rhs;
+    const [lhs, rhs] = [result, parseNot(p)];
+    result = (item) => lhs(item) && rhs(item);
   }
   return result;
 }
 
-function evalNot(p: Parser, item: Item | undefined): boolean {
+function parseNot(p: Parser): Condition {
   if (p.isWord('NOT')) {
     p.next();
-    return !evalNot(p, item);
+    const inner = parseNot(p);
+    return (item) => !inner(item);
   }
-  return evalPrimary(p, item);
+  return parsePrimary(p);
 }
 
 const FUNCTIONS = new Set(['attribute_exists', 'attribute_not_exists', 'begins_with', 'contains']);
 
-function evalPrimary(p: Parser, item: Item | undefined): boolean {
+function parseFunction(p: Parser, name: string): Condition {
+  p.expect('(');
+  const path = p.path();
+  let arg: Operand | undefined;
+  if (name === 'begins_with' || name === 'contains') {
+    p.expect(',');
+    arg = p.operand();
+  }
+  p.expect(')');
+  if (name === 'attribute_exists') return (item) => lookup(item, path) !== undefined;
+  if (name === 'attribute_not_exists') return (item) => lookup(item, path) === undefined;
+  return (item) => {
+    const value = lookup(item, path);
+    const needle = resolveOperand(item, arg!);
+    if (name === 'contains' && (value?.SS || value?.L)) {
+      const members = (value.SS as unknown[] | undefined) ?? (value.L as AttributeValue[]);
+      return members.some((m) => JSON.stringify(m) === JSON.stringify(value.SS ? needle?.S : needle));
+    }
+    const text = scalar(value);
+    const part = scalar(needle);
+    if (typeof text !== 'string' || typeof part !== 'string') return false;
+    return name === 'begins_with' ? text.startsWith(part) : text.includes(part);
+  };
+}
+
+function parsePrimary(p: Parser): Condition {
   const t = p.peek();
   if (t?.text === '(') {
     p.next();
-    const inner = evalOr(p, item);
+    const inner = parseOr(p);
     p.expect(')');
     return inner;
   }
-  if (t?.kind === 'word' && FUNCTIONS.has(t.text)) {
+  if (t?.kind === 'word' && p.callFollows()) {
+    if (!FUNCTIONS.has(t.text))
+      throw new ExpressionError(
+        `${t.text}() is not served by the local table in ${JSON.stringify(p.source)}`,
+      );
     p.next();
-    p.expect('(');
-    const path = p.path();
-    const value = lookup(item, path);
-    let arg: AttributeValue | undefined;
-    if (t.text === 'begins_with' || t.text === 'contains') {
-      p.expect(',');
-      arg = resolveOperand(item, p.operand());
-    }
-    p.expect(')');
-    if (t.text === 'attribute_exists') return value !== undefined;
-    if (t.text === 'attribute_not_exists') return value === undefined;
-    const text = scalar(value);
-    const needle = scalar(arg);
-    if (typeof text !== 'string' || typeof needle !== 'string') return false;
-    return t.text === 'begins_with' ? text.startsWith(needle) : text.includes(needle);
+    return parseFunction(p, t.text);
   }
-  const left = resolveOperand(item, p.operand());
+  const left = p.operand();
   if (p.isWord('BETWEEN')) {
     p.next();
-    const low = resolveOperand(item, p.operand());
+    const low = p.operand();
     p.expect('AND');
-    const high = resolveOperand(item, p.operand());
-    return compare('>=', left, low) && compare('<=', left, high);
+    const high = p.operand();
+    return (item) =>
+      compare('>=', resolveOperand(item, left), resolveOperand(item, low)) &&
+      compare('<=', resolveOperand(item, left), resolveOperand(item, high));
   }
   if (p.isWord('IN')) {
     p.next();
     p.expect('(');
-    const candidates = [resolveOperand(item, p.operand())];
+    const candidates = [p.operand()];
     while (p.peek()?.text === ',') {
       p.next();
-      candidates.push(resolveOperand(item, p.operand()));
+      candidates.push(p.operand());
     }
     p.expect(')');
-    return candidates.some((c) => compare('=', left, c));
+    return (item) =>
+      candidates.some((c) => compare('=', resolveOperand(item, left), resolveOperand(item, c)));
   }
   const op = p.next();
-  if (op.kind !== 'op') throw new ExpressionError(`expected a comparator, found ${op.text}`);
-  return compare(op.text, left, resolveOperand(item, p.operand()));
+  if (op.kind !== 'op' || op.text === '+' || op.text === '-')
+    throw new ExpressionError(`expected a comparator, found ${op.text} in ${JSON.stringify(p.source)}`);
+  const right = p.operand();
+  return (item) => compare(op.text, resolveOperand(item, left), resolveOperand(item, right));
+}
+
+/** Parses a ConditionExpression or FilterExpression, recording the names and values it uses. */
+export function parseCondition(expression: string, input: ExpressionInput, usage?: Usage): Condition {
+  const p = new Parser(expression, input, usage);
+  const condition = parseOr(p);
+  p.requireDone();
+  return condition;
 }
 
 /** True when `item` (undefined: no such item) satisfies the ConditionExpression. */
@@ -233,77 +326,5 @@ export function evaluateCondition(
   item: Item | undefined,
   input: ExpressionInput,
 ): boolean {
-  const p = new Parser(tokenize(expression), input, expression);
-  const result = evalOr(p, item);
-  if (!p.done()) throw new ExpressionError(`unexpected ${p.peek()!.text} in ${JSON.stringify(expression)}`);
-  return result;
-}
-
-function setAt(item: Item, path: string[], value: AttributeValue | undefined): void {
-  let target = item;
-  for (const key of path.slice(0, -1)) {
-    const next = target[key]?.M as Item | undefined;
-    if (!next) throw new ExpressionError(`cannot set ${path.join('.')}: ${key} is not a map`);
-    target = next;
-  }
-  const last = path[path.length - 1]!;
-  if (value === undefined) delete target[last];
-  else target[last] = value;
-}
-
-function arithmetic(
-  op: string,
-  a: AttributeValue | undefined,
-  b: AttributeValue | undefined,
-): AttributeValue {
-  const x = scalar(a);
-  const y = scalar(b);
-  if (typeof x !== 'number' || typeof y !== 'number') {
-    throw new ExpressionError(`${op} needs two numbers`);
-  }
-  return { N: String(op === '+' ? x + y : x - y) };
-}
-
-function setValue(p: Parser, item: Item): AttributeValue | undefined {
-  let value: AttributeValue | undefined;
-  if (p.isWord('IF_NOT_EXISTS')) {
-    p.next();
-    p.expect('(');
-    const existing = lookup(item, p.path());
-    p.expect(',');
-    const fallback = resolveOperand(item, p.operand());
-    p.expect(')');
-    value = existing ?? fallback;
-  } else {
-    value = resolveOperand(item, p.operand());
-  }
-  const op = p.peek();
-  if (op?.text === '+' || op?.text === '-') {
-    p.next();
-    return arithmetic(op.text, value, resolveOperand(item, p.operand()));
-  }
-  return value;
-}
-
-/** Applies an UpdateExpression (SET and REMOVE clauses) to a copy of `item`. */
-export function applyUpdate(expression: string, item: Item, input: ExpressionInput): Item {
-  const updated = structuredClone(item);
-  const p = new Parser(tokenize(expression), input, expression);
-  while (!p.done()) {
-    const clause = p.next().text.toUpperCase();
-    if (clause !== 'SET' && clause !== 'REMOVE') {
-      throw new ExpressionError(`unsupported clause ${clause} in ${JSON.stringify(expression)}`);
-    }
-    do {
-      if (p.peek()?.text === ',') p.next();
-      const path = p.path();
-      if (clause === 'SET') {
-        p.expect('=');
-        setAt(updated, path, setValue(p, item));
-      } else {
-        setAt(updated, path, undefined);
-      }
-    } while (p.peek()?.text === ',');
-  }
-  return updated;
+  return parseCondition(expression, input)(item);
 }

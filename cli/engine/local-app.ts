@@ -8,8 +8,9 @@ import { loadConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { errorMessage } from '../../shared/errors.ts';
 import { systemClock } from '../../shared/ports.ts';
-import { createLocalAdapters, type LocalAdapters } from '../local/index.ts';
+import { createLocalAdapters, type LocalAdapters, localEngineDir } from '../local/index.ts';
 import { shareWithGroupIfRootIs } from '../local/shared-root.ts';
+import { engineTableOf } from './adapters/dynamodb.ts';
 import type { EngineEvent, EngineListener } from './adapters/types.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { LocalEngine } from './engine.ts';
@@ -143,26 +144,25 @@ export async function openLocalSession(options: LocalSessionOptions): Promise<Lo
       );
     }
   };
-  const fileAdapters = createLocalAdapters(root);
-  // The handlers' adapters: the file ones with approvals on the engine's state table.
-  let adapters: LocalAdapters = fileAdapters;
+  // Every port on the engine's one state table, keyed as the app declares it.
+  const adapters = createLocalAdapters(
+    root,
+    systemClock,
+    engineTableOf(localEngineDir(root), definitions.index),
+  );
   const engine = new LocalEngine({
-    notifier: echoNotifier(fileAdapters.notifier, listener),
+    notifier: echoNotifier(adapters.notifier, listener),
     root,
     definitions,
     listener,
     ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
     waitMsByState: { [COALESCE_WAIT_STATE]: localCoalesceMs(config) },
-    functions: (e) => {
-      const built = createLocalFunctions(e, {
+    functions: (e) =>
+      createLocalFunctions(e, adapters, {
         config,
         approvers: [localUser(), ...(options.autoApproveAs ? [options.autoApproveAs] : [])],
         listener,
-        adapters: fileAdapters,
-      });
-      adapters = built.adapters;
-      return built.functions;
-    },
+      }),
   });
   session = { engine, adapters, config, ...(configFile ? { configFile } : {}) };
   if (options.stopOnInterrupt) stopOnInterrupt(engine);

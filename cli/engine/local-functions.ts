@@ -1,9 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { DynamoApprovalStore } from '../../functions/adapters/dynamodb.ts';
+import type { DocumentClient } from '../../functions/adapters/dynamodb.ts';
 import { DynamoHostCommandStore } from '../../functions/adapters/host-command-store.ts';
 import { DynamoPromotionBatchStore } from '../../functions/adapters/promotion-batches.ts';
 import type { LogPort } from '../../functions/adapters/runtime.ts';
@@ -16,21 +14,11 @@ import { createPromotionEventsHandler } from '../../functions/promotion-events/p
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import type { HostCommandDeps } from '../../shared/host-commands/lifecycle.ts';
 import { EfsPreflightOutputV1 } from '../../shared/messages/tasks.ts';
-import {
-  type ApprovalStore,
-  type Clock,
-  type LockStore,
-  type Notifier,
-  systemClock,
-} from '../../shared/ports.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
-import { createLocalAdapters, type LocalAdapters, TableLockStore } from '../local/index.ts';
-import { tableFor } from './adapters/dynamodb.ts';
+import { type Clock, type Notifier, systemClock } from '../../shared/ports.ts';
+import type { LocalAdapters } from '../local/index.ts';
 import type { LocalFunctions } from './adapters/lambda.ts';
 import type { EngineListener } from './adapters/types.ts';
 import type { LocalEngine } from './engine.ts';
-import { LocalDocumentClient } from './local-document-client.ts';
-import { LocalTable } from './local-table.ts';
 
 export interface LocalFunctionOptions {
   config: ReleaseConfig;
@@ -39,8 +27,6 @@ export interface LocalFunctionOptions {
   clock?: Clock;
   listener?: EngineListener;
   kojiObserver?: KojiEventsObserver;
-  /** The local adapters to use (default: those under the engine's root). */
-  adapters?: LocalAdapters;
 }
 
 /** Handler logs go to the engine's listener: a terminal shows them as progress. */
@@ -73,82 +59,26 @@ export async function ensureLocalMounts(root: string, config: ReleaseConfig): Pr
 }
 
 /**
- * The LockStore over the engine's state table, where the state machines take their locks, so
- * intake sees a running compose's lane lock; `fallback` when the app has no single state table.
- */
-export function engineLockStore(
-  engine: LocalEngine,
-  fallback: LockStore,
-  clock: Clock = systemClock,
-): LockStore {
-  const { index } = engine.options.definitions;
-  const [stateTable, ...others] = Object.keys(index.tables);
-  if (!stateTable || others.length > 0) return fallback;
-  return new TableLockStore(tableFor(engine.engineDir, index, stateTable), clock);
-}
-
-/**
- * The ApprovalStore over the engine's state table: functions/' DynamoDB adapter itself, on the
- * table the promotion state machine records approval timeouts in, so `releng approvals` and the
- * handlers see what the state machine wrote; `fallback` when the app has no single state table.
- */
-export function engineApprovalStore(engine: LocalEngine, fallback: ApprovalStore): ApprovalStore {
-  const { index } = engine.options.definitions;
-  const tables = Object.keys(index.tables);
-  let table: LocalTable | undefined;
-  if (tables.length === 1) table = tableFor(engine.engineDir, index, tables[0]);
-  else if (tables.length === 0) {
-    // A read-only session (`releng approvals`) synthesizes nothing: use the one table on disk.
-    const dir = join(engine.engineDir, 'tables');
-    const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
-    if (files.length === 1)
-      table = new LocalTable(join(dir, files[0]!), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
-  }
-  if (!table) return fallback;
-  const client = new LocalDocumentClient(table);
-  return new DynamoApprovalStore(client as unknown as DynamoDBDocumentClient, 'local');
-}
-
-/** Promotion batches in the engine's state table, as the promotion state machine closes them. */
-function enginePromotionBatches(engine: LocalEngine, clock: Clock): { batches?: DynamoPromotionBatchStore } {
-  const { index } = engine.options.definitions;
-  const [stateTable, ...others] = Object.keys(index.tables);
-  if (!stateTable || others.length > 0) return {};
-  const client = new LocalDocumentClient(tableFor(engine.engineDir, index, stateTable));
-  return { batches: new DynamoPromotionBatchStore(client, 'local', clock) };
-}
-
-/**
  * What the host-command Lambdas run on locally: the local agent for SSM, the engine's task
- * tokens, and functions/' DynamoDB store over the engine's state table (none without one).
+ * tokens, and functions/' DynamoDB store over the engine's state table.
  */
-function engineHostCommandDeps(engine: LocalEngine, clock: Clock): HostCommandDeps | undefined {
-  const { index } = engine.options.definitions;
-  const [stateTable, ...others] = Object.keys(index.tables);
-  if (!stateTable || others.length > 0) return undefined;
-  const client = new LocalDocumentClient(tableFor(engine.engineDir, index, stateTable));
+function engineHostCommandDeps(engine: LocalEngine, doc: DocumentClient, clock: Clock): HostCommandDeps {
   return {
     commands: engine.hostCommands,
-    store: new DynamoHostCommandStore(client, 'local', clock),
+    store: new DynamoHostCommandStore(doc, 'local', clock),
     callbacks: engine.tokens,
     clock,
   };
 }
 
-/**
- * host-command, host-command-events and execution-cleanup over the engine's local agent, task
- * tokens and state table (none when the app has no single state table).
- */
+/** host-command, host-command-events and execution-cleanup over the engine's local agent, task tokens and state table. */
 export function localHostCommandFunctions(
   engine: LocalEngine,
-  options: { clock?: Clock; locks?: LockStore; listener?: EngineListener } = {},
+  adapters: Pick<LocalAdapters, 'doc' | 'locks'>,
+  options: { clock?: Clock; listener?: EngineListener } = {},
 ): LocalFunctions {
   const clock = options.clock ?? systemClock;
-  const deps = engineHostCommandDeps(engine, clock);
-  if (!deps) return {};
-  const { index } = engine.options.definitions;
-  const [stateTable] = Object.keys(index.tables);
-  const locks = options.locks ?? new TableLockStore(tableFor(engine.engineDir, index, stateTable!), clock);
+  const deps = engineHostCommandDeps(engine, adapters.doc, clock);
   return {
     'host-command': createHostCommandHandler(deps, engineLogger(options.listener, 'host-command')),
     'host-command-events': createHostCommandEventsHandler(
@@ -156,30 +86,28 @@ export function localHostCommandFunctions(
       engineLogger(options.listener, 'host-command-events'),
     ),
     'execution-cleanup': createExecutionCleanupHandler(
-      { ...deps, locks },
+      { ...deps, locks: adapters.locks },
       engineLogger(options.listener, 'execution-cleanup'),
     ),
   };
 }
 
 /**
- * The Lambda handlers of functions/ with the local adapters of cli/local injected, the engine as
- * their ExecutionStarter and its task tokens as their TaskCallbacks: the same code paths AWS
- * runs, with the AWS edge swapped for files under the root.
+ * The Lambda handlers of functions/ with the local adapters injected (functions/' own DynamoDB
+ * stores over the engine's state table), the engine as their ExecutionStarter and its task
+ * tokens as their TaskCallbacks: the same code paths AWS runs, with the AWS edge swapped for
+ * files under the root.
  */
 export function createLocalFunctions(
   engine: LocalEngine,
+  adapters: LocalAdapters,
   options: LocalFunctionOptions,
-): { functions: LocalFunctions; adapters: LocalAdapters } {
+): LocalFunctions {
   const clock = options.clock ?? systemClock;
-  const given = options.adapters ?? createLocalAdapters(engine.root, clock);
-  // Every user of these adapters (handlers, `releng approvals/approve`) reads approvals from the table.
-  const adapters: LocalAdapters = { ...given, approvals: engineApprovalStore(engine, given.approvals) };
   const notifier = echoNotifier(adapters.notifier, options.listener);
   const { config } = options;
-  const locks = engineLockStore(engine, adapters.locks, clock);
   const kojiEvents = createKojiEventsHandler(
-    { config, lanes: adapters.lanes, locks, starter: engine, clock },
+    { config, lanes: adapters.lanes, locks: adapters.locks, starter: engine, clock },
     engineLogger(options.listener, 'koji-events'),
     options.kojiObserver,
   );
@@ -192,7 +120,7 @@ export function createLocalFunctions(
       approvers: [...config.aws.approvers, ...options.approvers],
       starter: engine,
       lanes: adapters.lanes,
-      ...enginePromotionBatches(engine, clock),
+      batches: new DynamoPromotionBatchStore(adapters.doc, 'local', clock),
     },
     engineLogger(options.listener, 'promotion-events'),
   );
@@ -200,9 +128,8 @@ export function createLocalFunctions(
     { config, approvals: adapters.approvals, notifier, clock },
     engineLogger(options.listener, 'approval-request'),
   );
-  const hostCommandFunctions = localHostCommandFunctions(engine, {
+  const hostCommandFunctions = localHostCommandFunctions(engine, adapters, {
     clock,
-    locks,
     listener: options.listener,
   });
   const functions: LocalFunctions = {
@@ -225,5 +152,5 @@ export function createLocalFunctions(
       });
     },
   };
-  return { functions, adapters };
+  return functions;
 }

@@ -1,15 +1,11 @@
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decideApproval } from '../../shared/approvals/decide.ts';
 import { withdrawApproval } from '../../shared/approvals/withdraw.ts';
 import type { ApprovalDecisionV1, WithdrawalV1 } from '../../shared/messages/promotion.ts';
 import { type StateMachineName, systemClock } from '../../shared/ports.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
 import { UsageError } from '../args.ts';
-import { lockHeldDetail, reportLockWaits } from '../commands/lock-wait.ts';
 import type { ExecutionRecord } from './execution-store.ts';
 import { type LocalSession, localUser } from './local-app.ts';
-import { LocalTable } from './local-table.ts';
+import { lockHeldDetail, reportLockWaits } from './lock-waits.ts';
 import type {
   ApprovalView,
   DecisionOutcome,
@@ -67,30 +63,13 @@ export class LocalPipelineEngine implements PipelineEngine {
     return this.session.engine.store.logs(execution, step);
   }
 
-  /** Intake's locks, and the unexpired lock items (`LOCK#<name>`) of the local state tables. */
+  /** The unexpired lock items (`LOCK#<name>`) of the engine's state table: intake's and the pipelines'. */
   async locks(): Promise<LockView[]> {
-    const locks: LockView[] = (await this.session.adapters.locks.list()).map((l) => ({
+    return (await this.session.adapters.locks.list()).map((l) => ({
       name: l.name,
       holder: l.owner,
       expiresAt: l.expiresAt,
     }));
-    const dir = join(this.session.engine.engineDir, 'tables');
-    for (const file of await readdir(dir).catch(() => [] as string[])) {
-      if (!file.endsWith('.json')) continue;
-      for (const item of await new LocalTable(join(dir, file), [STATE_TABLE.partitionKey]).scan()) {
-        const key = String(item[STATE_TABLE.partitionKey]?.S ?? '');
-        const owner = item.owner?.S;
-        if (!key.startsWith('LOCK#') || typeof owner !== 'string') continue;
-        const expires = Number(item.expiresAtEpoch?.N ?? 0);
-        if (expires * 1000 < Date.now()) continue;
-        locks.push({
-          name: key.slice('LOCK#'.length),
-          holder: owner,
-          expiresAt: new Date(expires * 1000).toISOString(),
-        });
-      }
-    }
-    return locks;
   }
 
   async approvals(): Promise<ApprovalView[]> {

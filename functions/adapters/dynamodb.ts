@@ -30,12 +30,15 @@ export const createDynamoClient = () => new DynamoDBClient({ ...AWS_CALL_LIMITS 
 export const createDocumentClient = (client = createDynamoClient()) =>
   DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 
+/** What the adapters need of a document client: AWS's, or the embedded engine's over its local table. */
+export type DocumentClient = Pick<DynamoDBDocumentClient, 'send'>;
+
 export const epoch = (date: Date) => Math.floor(date.getTime() / 1000);
 export const isConditionFailure = (err: unknown) => errorName(err) === 'ConditionalCheckFailedException';
 
 /** Every item a scan matches, across pages. */
 export async function scanAll(
-  doc: Pick<DynamoDBDocumentClient, 'send'>,
+  doc: DocumentClient,
   input: ScanCommandInput,
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
@@ -54,7 +57,7 @@ export async function scanAll(
  */
 export class DynamoLockStore implements LockStore, LockAdmin {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly table: string,
     private readonly clock: Clock,
   ) {}
@@ -180,7 +183,7 @@ export class DynamoLockStore implements LockStore, LockAdmin {
 /** Approval items: the request under `approval`, `status` and `decision` beside it for conditions. */
 export class DynamoApprovalStore implements ApprovalStore {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly table: string,
   ) {}
 
@@ -257,7 +260,7 @@ const STARTED_KEPT = 10;
 /** Lane state: the NVR set is a DynamoDB string set, so ADD/DELETE are atomic and idempotent. */
 export class DynamoLaneStateStore implements LaneStateStore {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DocumentClient,
     private readonly table: string,
   ) {}
 

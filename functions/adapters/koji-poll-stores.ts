@@ -22,7 +22,7 @@ export const createSqsClient = () => new SQSClient({ ...AWS_CALL_LIMITS });
 /** The poller's checkpoint per hub, in the state table, moved only from where it was read. */
 export class DynamoKojiCheckpointStore implements KojiCheckpointStore {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: Pick<DynamoDBDocumentClient, 'send'>,
     private readonly table: string,
     private readonly clock: Clock,
   ) {}
@@ -67,7 +67,7 @@ export class SqsKojiEventQueue implements KojiEventQueue {
   constructor(
     private readonly sqs: Pick<SQSClient, 'send'>,
     private readonly queueUrl: string,
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: Pick<DynamoDBDocumentClient, 'send'>,
     private readonly table: string,
     private readonly hub: string,
     private readonly clock: Clock,

@@ -6,11 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LANE_LOCK_TTL } from '../../cdk/state-machines/compose-each.ts';
 import { PUBLISH_LOCK_TTL } from '../../cdk/state-machines/promotion.ts';
 import { STAGING_LOCK_TTL } from '../../cdk/state-machines/staging.ts';
-import { lockHeldDetail } from '../../cli/commands/lock-wait.ts';
 import { executionArn } from '../../cli/engine/engine.ts';
 import { ExecutionStore } from '../../cli/engine/execution-store.ts';
-import { LocalTable } from '../../cli/engine/local-table.ts';
-import { TableLockStore } from '../../cli/local/table-locks.ts';
+import { lockHeldDetail } from '../../cli/engine/lock-waits.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { LOCK_TTL_SECONDS } from '../../shared/state-table.ts';
 
@@ -57,8 +56,7 @@ describe('LockHeld failure detail', () => {
       currentStates: ['Compose'],
       pid: holder.pid!,
     });
-    const table = new LocalTable(join(engineDir, 'tables', 'State.json'), ['pk', 'sk']);
-    const locks = new TableLockStore(table, systemClock);
+    const { locks } = createLocalAdapters(join(engineDir, '..'), systemClock);
     await locks.acquire('lane:8/Rocky', executionArn('compose', 'holder-2'), LOCK_TTL_SECONDS.lane);
 
     expect(await lockHeldDetail({ engineDir, store }, failedCompose)).toMatch(

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hostFileLockViews } from '../../cli/commands/lock-holders.ts';
+import { hostFileLockViews } from '../../cli/commands/host-file-locks.ts';
 import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/ports.ts';

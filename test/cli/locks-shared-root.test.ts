@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executionArn } from '../../cli/engine/engine.ts';
 import { ExecutionStore } from '../../cli/engine/execution-store.ts';
-import { LocalTable } from '../../cli/engine/local-table.ts';
-import { TableLockStore } from '../../cli/local/table-locks.ts';
+import { engineStateTable } from '../../cli/engine/local-table.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
 import { systemClock } from '../../shared/ports.ts';
 
 /**
@@ -36,8 +36,8 @@ async function rootWithDeadLock(mode: number): Promise<string> {
     currentStates: [],
     pid: gone.pid!,
   });
-  const table = new LocalTable(join(root, 'engine', 'tables', 'State.json'), ['pk', 'sk']);
-  await new TableLockStore(table, systemClock).acquire(
+  const table = engineStateTable(join(root, 'engine'));
+  await createLocalAdapters(root, systemClock).locks.acquire(
     'lane:8/Rocky',
     executionArn('compose', 'gone-1'),
     3600,
@@ -66,13 +66,13 @@ describe('a group-writable root', () => {
     const root = await rootWithDeadLock(0o2775);
     const run = unlockAs022(root);
     expect(run.status, run.stderr).toBe(0);
-    expect((await stat(join(root, 'engine', 'tables', 'State.json'))).mode & 0o777).toBe(0o664);
+    expect((await stat(engineStateTable(join(root, 'engine')).file)).mode & 0o777).toBe(0o664);
   });
 
   it('leaves a private root to the umask', { timeout: 120_000 }, async () => {
     const root = await rootWithDeadLock(0o755);
     const run = unlockAs022(root);
     expect(run.status, run.stderr).toBe(0);
-    expect((await stat(join(root, 'engine', 'tables', 'State.json'))).mode & 0o777).toBe(0o644);
+    expect((await stat(engineStateTable(join(root, 'engine')).file)).mode & 0o777).toBe(0o644);
   });
 });

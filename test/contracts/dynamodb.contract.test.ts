@@ -2,18 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalDocumentClient } from '../../cli/engine/local-document-client.ts';
-import { LocalTable } from '../../cli/engine/local-table.ts';
-import {
-  LocalApprovalStore,
-  LocalLaneStateStore,
-  LocalLockStore,
-  TableLockStore,
-} from '../../cli/local/index.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
 import {
   createDocumentClient,
+  type DocumentClient,
   DynamoApprovalStore,
   DynamoLaneStateStore,
   DynamoLockStore,
@@ -28,9 +21,9 @@ import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
 
 /**
  * The state table adapters' contract, run with the same test bodies against DynamoDB as moto
- * speaks it over HTTP and against the local twin (the engine's LocalTable, through the
- * LocalDocumentClient the embedded engine gives functions/' adapters, and the engine's own
- * TableLockStore), so the twin cannot drift from the service.
+ * speaks it over HTTP and against the local twin: the same adapters over the engine's
+ * LocalTable through its LocalDocumentClient, as every local port runs them, so the twin
+ * cannot drift from the service.
  */
 
 const moto = useMoto();
@@ -46,7 +39,7 @@ interface Backend {
 type MakeBackend = () => Promise<Backend>;
 
 /** The state table in moto, with the key schema of shared/state-table.ts. */
-async function motoTable(): Promise<{ doc: DynamoDBDocumentClient; table: string }> {
+async function motoTable(): Promise<{ doc: DocumentClient; table: string }> {
   const client = new DynamoDBClient(clientConfig(moto));
   const table = `releng-state-${Math.random().toString(36).slice(2, 8)}`;
   await client.send(
@@ -77,42 +70,15 @@ const viaMoto: MakeBackend = async () => {
   };
 };
 
-function tempDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'releng-contract-ddb-'));
-  const table = new LocalTable(join(dir, 'StateTable.json'), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
-  return { dir, table, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/**
- * What the embedded engine runs (cli/engine/local-functions.ts): locks in its state table through
- * TableLockStore, functions/' approval adapter itself over the LocalDocumentClient on that table,
- * lane state in the local lane store.
- */
+/** What the embedded engine runs: createLocalAdapters over the engine's state table under a root. */
 const viaEngine: MakeBackend = async () => {
-  const { dir, table, cleanup } = tempDir();
-  const doc = new LocalDocumentClient(table) as unknown as DynamoDBDocumentClient;
+  const root = mkdtempSync(join(tmpdir(), 'releng-contract-ddb-'));
+  const adapters = (clock?: Clock) => createLocalAdapters(root, clock);
   return {
-    locks: (clock) => new TableLockStore(table, clock),
-    approvals: () => new DynamoApprovalStore(doc, 'local'),
-    lanes: () => new LocalLaneStateStore(join(dir, 'lanes.json')),
-    cleanup,
-  };
-};
-
-/** functions/' lock adapter over the LocalDocumentClient: the local table's conditions as DynamoDB's. */
-const viaLocalDocumentClient: MakeBackend = async () => {
-  const { table, cleanup } = tempDir();
-  const doc = new LocalDocumentClient(table) as unknown as DynamoDBDocumentClient;
-  return { locks: (clock) => new DynamoLockStore(doc, 'local', clock), cleanup };
-};
-
-/** The file stores the engine falls back to when an app has no single state table. */
-const viaFileStores: MakeBackend = async () => {
-  const { dir, cleanup } = tempDir();
-  return {
-    locks: (clock) => new LocalLockStore(join(dir, 'locks.json'), clock),
-    approvals: () => new LocalApprovalStore(join(dir, 'approvals.json')),
-    cleanup,
+    locks: (clock) => adapters(clock).locks,
+    approvals: () => adapters().approvals,
+    lanes: () => adapters().lanes,
+    cleanup: async () => rmSync(root, { recursive: true, force: true }),
   };
 };
 
@@ -293,7 +259,3 @@ describeMoto(moto, 'state table adapters against DynamoDB (moto over HTTP)', () 
   stateTableContract(viaMoto, ALL),
 );
 describe('state table ports on the embedded engine (local twin)', () => stateTableContract(viaEngine, ALL));
-describe('the lock adapter over the LocalDocumentClient (local twin)', () =>
-  stateTableContract(viaLocalDocumentClient, ['locks']));
-describe('the file stores the engine falls back to (local twin)', () =>
-  stateTableContract(viaFileStores, ['locks', 'approvals']));

@@ -12,7 +12,7 @@ import {
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { AwsEngine } from '../../cli/engine/aws-engine.ts';
-import { LocalApprovalStore, LocalLaneStateStore, LocalLockStore } from '../../cli/local/index.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
 import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { createPromotionEventsHandler } from '../../functions/promotion-events/process.ts';
 import { requestApproval } from '../../shared/approvals/request.ts';
@@ -90,8 +90,8 @@ describeMoto(moto, 'SQS intake against moto', () => {
     await sqs.send(new SendMessageCommand({ QueueUrl: koji.url, MessageBody: bashBuild(3) }));
     const event = await koji.receive();
     expect(event.Records).toHaveLength(1);
-    const lanes = new LocalLaneStateStore(join(dir, 'lanes.json'));
     const clock = manualClock();
+    const { lanes, locks } = createLocalAdapters(dir, clock);
     const started: string[] = [];
     const starter: ExecutionStarter = {
       start: async (_machine, name) => {
@@ -103,7 +103,7 @@ describeMoto(moto, 'SQS intake against moto', () => {
       {
         config: testConfig(),
         lanes,
-        locks: new LocalLockStore(join(dir, 'locks.json'), clock),
+        locks,
         starter,
         clock,
       },
@@ -116,7 +116,7 @@ describeMoto(moto, 'SQS intake against moto', () => {
   it('a decision sent by `releng approve --engine aws` is decided as the SenderId SQS reports', async () => {
     const promotion = await queue('promotion-events');
     const clock = manualClock();
-    const approvals = new LocalApprovalStore(join(dir, 'approvals.json'));
+    const { approvals } = createLocalAdapters(dir, clock);
     await requestApproval(
       { config: testConfig(), approvals, notifier: { publish: async () => {} }, clock },
       { version: 1, taskToken: 'token-1', approvalId: 'promote-8-stable-0', request: stagingReady() },

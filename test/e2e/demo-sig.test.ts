@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoResult, runDemo } from '../../cli/demo/demo.ts';
-import { LocalTable } from '../../cli/engine/local-table.ts';
+import { engineStateTable } from '../../cli/engine/local-table.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { PromotionBatchRequestV1 } from '../../shared/messages/promotion.ts';
 
@@ -80,8 +80,7 @@ describe('releng demo with a SIG release', () => {
     ) as { input: unknown };
     const { batch: started } = PromotionBatchRequestV1.parse(record.input);
     // Its batch, closed, holds both releases; two approvals, both APPROVED by the demo approver.
-    const tables = await readdir(join(root, 'engine/tables'));
-    const table = new LocalTable(join(root, 'engine/tables', tables[0]!), ['pk', 'sk']);
+    const table = engineStateTable(join(root, 'engine'));
     const items = await table.scan();
     const batch = items.find((i) => i.pk?.S === `PROMOTION-BATCH#${started.id}`);
     expect(batch?.closed).toEqual({ BOOL: true });

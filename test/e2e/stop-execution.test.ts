@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalSession, openLocalSession } from '../../cli/engine/local-app.ts';
-import { engineLockStore } from '../../cli/engine/local-functions.ts';
 import { installStubHost, SLEEPING_COMPOSE } from '../support/host-root.ts';
 
 /**
@@ -49,7 +48,7 @@ describe('stopping an execution', () => {
     timeout: 120_000,
   }, async () => {
     const { engine } = session;
-    const locks = engineLockStore(engine, session.adapters.locks);
+    const { locks } = session.adapters;
     await engine.start('compose', 'stopped-1', {
       version: 1,
       major: '8',

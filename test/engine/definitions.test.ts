@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allStates, parseTaskResource, taskStates, UnservedResourceError } from '../../cli/engine/asl.ts';
-import type { EngineDefinitions } from '../../cli/engine/definitions.ts';
+import { definitionsFromTemplate, type EngineDefinitions } from '../../cli/engine/definitions.ts';
 import { LocalEngine } from '../../cli/engine/engine.ts';
 import { toDot, toMermaid } from '../../cli/engine/graph.ts';
 import { localDefinitions } from '../../cli/engine/synth.ts';
@@ -60,6 +60,19 @@ describe('the CDK app as the engine sees it', () => {
           expect(named(params.StateMachineArn, index.stateMachines), task.name).toBe(true);
       }
     }
+  });
+
+  it('has one state table, the one every local port shares, keyed as shared/state-table.ts says', () => {
+    expect(Object.values(definitions.index.tables)).toEqual([['pk', 'sk']]);
+    const table = (id: string) => ({
+      [id]: {
+        Type: 'AWS::DynamoDB::Table',
+        Properties: { KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] },
+      },
+    });
+    expect(() => definitionsFromTemplate({ Resources: { ...table('StateA'), ...table('StateB') } })).toThrow(
+      'the local engine keeps one state table; this app declares 2: StateA, StateB',
+    );
   });
 
   it('refuses a resource it cannot serve, naming the state', () => {

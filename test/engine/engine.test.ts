@@ -3,11 +3,15 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { engineTableOf } from '../../cli/engine/adapters/dynamodb.ts';
 import type { EngineDefinitions } from '../../cli/engine/definitions.ts';
 import { LocalEngine } from '../../cli/engine/engine.ts';
 import { ExecutionStore } from '../../cli/engine/execution-store.ts';
 import { localHostCommandFunctions } from '../../cli/engine/local-functions.ts';
+import { engineStateTable } from '../../cli/engine/local-table.ts';
 import { LocalTaskTokens } from '../../cli/engine/task-tokens.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
+import { systemClock } from '../../shared/ports.ts';
 import { installDevHost } from '../support/host-root.ts';
 import { fixtureDefinitions } from './fixture-stack.ts';
 
@@ -37,7 +41,10 @@ function engine(): LocalEngine {
     waitMs: 20,
     retryMsPerSecond: 10,
     functions: (e) => ({
-      ...localHostCommandFunctions(e),
+      ...localHostCommandFunctions(
+        e,
+        createLocalAdapters(root, systemClock, engineTableOf(e.engineDir, definitions.index)),
+      ),
       'approval-request': async (event) => {
         approvals.push(event as { taskToken: string; digest: string });
         return {};
@@ -53,7 +60,7 @@ function engine(): LocalEngine {
 }
 
 async function tableItems(): Promise<Array<Record<string, string>>> {
-  const file = join(root, 'engine/tables', `${Object.keys(definitions.index.tables)[0]}.json`);
+  const file = engineStateTable(join(root, 'engine')).file;
   const items = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, { S?: string }>>;
   return Object.values(items).map((item) =>
     Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v.S ?? JSON.stringify(v)])),

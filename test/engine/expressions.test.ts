@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyUpdate, ExpressionError, evaluateCondition } from '../../cli/engine/expressions.ts';
+import { ExpressionError, evaluateCondition } from '../../cli/engine/expressions.ts';
 import { ConditionalCheckFailedError, LocalTable } from '../../cli/engine/local-table.ts';
+import { applyUpdate } from '../../cli/engine/update-expression.ts';
 
 const lock = { pk: { S: 'LOCK#lane:8/Rocky' }, owner: { S: 'exec-a' }, expiresAtEpoch: { N: '100' } };
 const values = { ':owner': { S: 'exec-b' }, ':now': { N: '150' } };
@@ -24,12 +25,15 @@ describe('ConditionExpression', () => {
       values: { ':a': { N: '50' }, ':b': { N: '150' }, ':p': { S: 'LOCK#' }, ':x': { S: 'exec-a' } },
     };
     expect(evaluateCondition('expiresAtEpoch BETWEEN :a AND :b', lock, input)).toBe(true);
-    expect(evaluateCondition('NOT (owner IN (:x) AND begins_with(pk, :p))', lock, input)).toBe(false);
+    const names = { '#o': 'owner' };
+    expect(evaluateCondition('NOT (#o IN (:x) AND begins_with(pk, :p))', lock, { ...input, names })).toBe(
+      false,
+    );
     expect(evaluateCondition('(attribute_exists(pk))', lock, input)).toBe(true);
   });
 
   it('names what is wrong in a bad expression', () => {
-    expect(() => evaluateCondition('owner = :missing', lock, {})).toThrow(
+    expect(() => evaluateCondition('pk = :missing', lock, {})).toThrow(
       /:missing is not in ExpressionAttributeValues/,
     );
     expect(() => evaluateCondition('owner ~ :x', lock, { values })).toThrow(ExpressionError);
@@ -38,8 +42,8 @@ describe('ConditionExpression', () => {
 
 describe('UpdateExpression', () => {
   it('sets, adds and removes from the item as it was', () => {
-    const updated = applyUpdate('SET #s = :s, n = if_not_exists(n, :zero) + :one REMOVE owner', lock, {
-      names: { '#s': 'status' },
+    const updated = applyUpdate('SET #s = :s, n = if_not_exists(n, :zero) + :one REMOVE #o', lock, {
+      names: { '#s': 'status', '#o': 'owner' },
       values: { ':s': { S: 'APPROVED' }, ':zero': { N: '0' }, ':one': { N: '1' } },
     });
     expect(updated).toEqual({
@@ -69,6 +73,24 @@ describe('LocalTable', () => {
       const winners = (await Promise.all(['a', 'b', 'c', 'd'].map(take))).filter(Boolean);
       expect(winners).toHaveLength(1);
       expect((await new LocalTable(file, ['pk']).get({ pk: { S: 'L' } }))?.owner).toEqual({ S: winners[0] });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('LocalTable refuses what DynamoDB refuses', () => {
+  it('names unused ExpressionAttributeValues in a put or a scan (moto checks them in updates only)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'releng-table-'));
+    try {
+      const table = new LocalTable(join(dir, 'state.json'), ['pk', 'sk']);
+      const item = { pk: { S: 'L' }, sk: { S: 'LOCK' } };
+      await expect(
+        table.put(item, { condition: 'attribute_not_exists(pk)', values: { ':now': { N: '1' } } }),
+      ).rejects.toThrow(/unused in expressions: keys: \{:now\}/);
+      await expect(table.scan({ values: { ':p': { S: 'LOCK#' } } })).rejects.toThrow(/keys: \{:p\}/);
+      // Nothing was written by the refused put.
+      expect(await table.scan()).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -27,6 +27,8 @@ function buildStack(): Stack {
   const stack = new Stack(app, 'EngineFixture', { env: { account: '000000000000', region: 'us-east-1' } });
   const table = new dynamodb.Table(stack, 'State', {
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    // The key schema of the app's state table: the functions/ stores the engine serves key by both.
+    sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
   });
   const topic = new sns.Topic(stack, 'Notify');
   const queue = new sqs.Queue(stack, 'PromotionQueue');
@@ -46,7 +48,10 @@ function buildStack(): Stack {
   const hostCommandFn = fn('HostCommandFn', 'host-command');
   const commandLogs = new logs.LogGroup(stack, 'CommandLogs');
 
-  const lockKey = { pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.lane')) };
+  const lockKey = {
+    pk: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.lane')),
+    sk: tasks.DynamoAttributeValue.fromString('LOCK'),
+  };
   const holder = tasks.DynamoAttributeValue.fromString(sfn.JsonPath.executionId);
   const takeLock = new tasks.DynamoPutItem(stack, 'Take lane lock', {
     table,

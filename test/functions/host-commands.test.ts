@@ -7,7 +7,7 @@ import { LocalHostCommands } from '../../cli/engine/adapters/host-commands.ts';
 import { LocalDocumentClient } from '../../cli/engine/local-document-client.ts';
 import { LocalTable } from '../../cli/engine/local-table.ts';
 import { LocalTaskTokens } from '../../cli/engine/task-tokens.ts';
-import { TableLockStore } from '../../cli/local/table-locks.ts';
+import { DynamoLockStore } from '../../functions/adapters/dynamodb.ts';
 import { DynamoHostCommandStore } from '../../functions/adapters/host-command-store.ts';
 import { createHostCommandEventsHandler } from '../../functions/host-command-events/process.ts';
 import {
@@ -192,7 +192,7 @@ describe('host commands, event-driven', () => {
 
   it('cleans up an aborted execution: its command killed, its locks released, others kept', async () => {
     const execution = 'arn:aws:states:local:0:execution:compose:aborted-1';
-    const locks = new TableLockStore(table, clock);
+    const locks = new DynamoLockStore(new LocalDocumentClient(table), 'local', clock);
     await locks.acquire('lane:8/Rocky', execution, 3600);
     await locks.acquire('lane:9/Rocky', 'arn:aws:states:local:0:execution:compose:other', 3600);
     const { commandId } = await sendHostCommand(deps, await task('7', execution));

@@ -92,7 +92,7 @@ export const testConfig = (overrides: unknown = {}) =>
     'test',
   );
 
-/** A temp root with the local (file-backed) stores: DynamoDB stand-ins are our code, not mocks. */
+/** A temp root with the local ports: functions/' DynamoDB adapters over the engine's local table. */
 export async function tempStores(clock: Clock) {
   const root = await mkdtemp(join(tmpdir(), 'releng-intake-'));
   return {

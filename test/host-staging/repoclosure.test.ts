@@ -122,6 +122,14 @@ describe('repoclosure over the repo sets of a staged tree', () => {
     ]);
   }, 60_000);
 
+  it('loads repos under a path with a space in it (dnf takes them as file: URLs)', async () => {
+    layout = closedLayout();
+    const root = await tree('release work', layout);
+    const { report, problems } = await check(root);
+    expect(problems).toEqual([]);
+    expect(report.status).toBe('passed');
+  }, 60_000);
+
   it('fails a package whose requirements nothing provides, naming the package and each capability', async () => {
     layout = closedLayout();
     layout['AppStream/x86_64/os']!.push({

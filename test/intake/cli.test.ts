@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { engineStateTable } from '../../cli/engine/local-table.ts';
 import { main } from '../../cli/main.ts';
 import type { Output } from '../../cli/output.ts';
 import { inSns } from '../functions/envelopes.ts';
@@ -106,7 +107,8 @@ describe('releng intake koji', () => {
     expect(report.dryRun).toBe(true);
     expect(report.executions).toHaveLength(2);
     expect(existsSync(join(root, 'state', 'executions.json'))).toBe(false);
-    expect(existsSync(join(root, 'state', 'lanes.json'))).toBe(false);
+    // Lane state lives in the engine's state table: a dry run never creates it.
+    expect(existsSync(engineStateTable(join(root, 'engine')).file)).toBe(false);
   });
 
   it('--dry-run on the local engine reads its executions and starts none', async () => {

@@ -2,12 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalTable } from '../../cli/engine/local-table.ts';
-import { TableLockStore } from '../../cli/local/index.ts';
+import { engineStateTable, type LocalTable } from '../../cli/engine/local-table.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
 import { coalesceLane } from '../../shared/intake/coalesce.ts';
 import { routeKojiMessage } from '../../shared/intake/parse.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
-import { bashBuild, manualClock, tempStores, testConfig } from '../functions/support.ts';
+import { bashBuild, manualClock, testConfig } from '../functions/support.ts';
 
 const COMPOSE_EXECUTION =
   'arn:aws:states:local:000000000000:execution:compose:compose-8-Rocky-20261127T100000Z';
@@ -15,16 +14,18 @@ const COMPOSE_EXECUTION =
 let dir: string;
 let table: LocalTable;
 const clock = manualClock();
+// The local ports: functions/' lock adapter over the engine's state table under the root.
+const lockStore = () => createLocalAdapters(dir, clock).locks;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'releng-table-locks-'));
   // The engine's durable local DynamoDB table, the one its state machines take locks in.
-  table = new LocalTable(join(dir, 'StateTable.json'), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
+  table = engineStateTable(join(dir, 'engine'));
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-describe('TableLockStore over the engine table', () => {
+describe('local lock port over the engine table', () => {
   it('takes, refuses, expires and releases locks with the state machines item shape', async () => {
-    const locks = new TableLockStore(table, clock);
+    const locks = lockStore();
     expect(await locks.acquire('publish', 'a', 60)).toEqual({ acquired: true });
     expect(await locks.acquire('publish', 'b', 60)).toMatchObject({
       acquired: false,
@@ -53,7 +54,7 @@ describe('TableLockStore over the engine table', () => {
       expiresAtEpoch: { N: String(now + 3600) },
       expiration: { N: String(now + 3600) },
     });
-    const stores = await tempStores(clock);
+    const stores = createLocalAdapters(dir, clock);
     const started: string[] = [];
     const config = testConfig();
     const change = routeKojiMessage(config, bashBuild(7));
@@ -62,7 +63,7 @@ describe('TableLockStore over the engine table', () => {
       {
         config,
         lanes: stores.lanes,
-        locks: new TableLockStore(table, clock),
+        locks: stores.locks,
         starter: {
           start: async (_machine, name) => {
             started.push(name);
@@ -75,7 +76,6 @@ describe('TableLockStore over the engine table', () => {
       change.laneId,
       [change],
     );
-    await stores.cleanup();
     expect(outcome).toMatchObject({
       action: 'follow-up',
       reason: 'runs after compose-8-Rocky-20261127T100000Z, which is composing',

@@ -1,14 +1,27 @@
-import { join } from 'node:path';
 import { errorMessage, errorName as nameOf } from '../../../shared/errors.ts';
 import { lookupResource, type ResourceIndex } from '../definitions.ts';
 import type { AttributeValue, Item } from '../expressions.ts';
-import { ConditionalCheckFailedError, LocalTable } from '../local-table.ts';
+import {
+  ConditionalCheckFailedError,
+  engineStateTable,
+  type LocalTable,
+  returnedAttributes,
+} from '../local-table.ts';
 import { requireString, serviceError, type TaskAdapter, type TaskContext } from './types.ts';
 
-/** The local table behind a template's DynamoDB table, by logical id. */
+/**
+ * The local table behind a template's DynamoDB table: the engine's one state table (an app
+ * declares at most one, definitions.ts checks), with the key schema the template gives it.
+ */
 export function tableFor(engineDir: string, index: ResourceIndex, tableName: unknown): LocalTable {
-  const [logicalId, keys] = lookupResource(index.tables, tableName, 'DynamoDB table');
-  return new LocalTable(join(engineDir, 'tables', `${logicalId}.json`), keys);
+  const [, keys] = lookupResource(index.tables, tableName, 'DynamoDB table');
+  return engineStateTable(engineDir, keys);
+}
+
+/** The engine's state table with the key schema of the app's table, if it declares one. */
+export function engineTableOf(engineDir: string, index: ResourceIndex): LocalTable {
+  const [keys] = Object.values(index.tables);
+  return keys ? engineStateTable(engineDir, keys) : engineStateTable(engineDir);
 }
 
 /** `DynamoDB.X` for optimized integrations, `DynamoDb.X` for aws-sdk ones: what Catch matches. */
@@ -24,11 +37,8 @@ function writeOptions(input: Record<string, unknown>) {
   };
 }
 
-function returned(input: Record<string, unknown>, before: Item | undefined, after: Item | undefined) {
-  const mode = input.ReturnValues;
-  if (mode === 'ALL_OLD' && before) return { Attributes: before };
-  if ((mode === 'ALL_NEW' || mode === 'UPDATED_NEW') && after) return { Attributes: after };
-  return {};
+function returned(input: Record<string, unknown>, before: Item | undefined) {
+  return input.ReturnValues === 'ALL_OLD' && before ? { Attributes: before } : {};
 }
 
 /** dynamodb:putItem/getItem/deleteItem/updateItem against the durable local tables. */
@@ -39,22 +49,19 @@ export function createDynamoDbAdapter(engineDir: string, index: ResourceIndex): 
       switch (task.resource.action) {
         case 'putItem': {
           const item = input.Item as Item;
-          return returned(input, await table.put(item, writeOptions(input)), item);
+          return returned(input, await table.put(item, writeOptions(input)));
         }
         case 'getItem': {
           const item = await table.get(input.Key as Item);
           return item ? { Item: item } : {};
         }
         case 'deleteItem':
-          return returned(input, await table.delete(input.Key as Item, writeOptions(input)), undefined);
+          return returned(input, await table.delete(input.Key as Item, writeOptions(input)));
         case 'updateItem': {
           const expression = requireString(input, 'UpdateExpression', task);
-          const before = await table.get(input.Key as Item);
-          return returned(
-            input,
-            before,
-            await table.update(input.Key as Item, expression, writeOptions(input)),
-          );
+          const result = await table.update(input.Key as Item, expression, writeOptions(input));
+          const attributes = returnedAttributes(input.ReturnValues, result);
+          return attributes ? { Attributes: attributes } : {};
         }
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type ApprovalStore, type LockAuditEntry, systemClock } from '../../shared/ports.ts';
-import type { LocalEngine } from '../engine/engine.ts';
-import type { ExecutionRecord } from '../engine/execution-store.ts';
+import type { LocalEngine } from './engine.ts';
+import type { ExecutionRecord } from './execution-store.ts';
 import {
   ageText,
   blockingLocks,
@@ -10,7 +10,7 @@ import {
   localHolderLookup,
   localLockAdmin,
   tableLockViews,
-} from './lock-holders.ts';
+} from './lock-views.ts';
 
 /** What these need of the engine: its state directory and execution records. */
 type EngineState = Pick<LocalEngine, 'engineDir' | 'store'>;
@@ -18,7 +18,6 @@ type EngineState = Pick<LocalEngine, 'engineDir' | 'store'>;
 /** The lock items of the engine's state table with their holders (none before the engine first ran). */
 async function engineLockViews(engine: EngineState): Promise<LockView[]> {
   const admin = localLockAdmin(engine.engineDir, systemClock);
-  if (!admin) return [];
   return tableLockViews(admin, localHolderLookup(engine.store), systemClock, hostname());
 }
 
@@ -109,7 +108,6 @@ export async function releaseDeadHolders(
   by: string,
 ): Promise<string[]> {
   const admin = localLockAdmin(engine.engineDir, systemClock);
-  if (!admin) return [];
   const freed: string[] = [];
   for (const view of await engineLockViews(engine)) {
     if (view.expired || view.holderStatus !== 'ABORTED (EngineGone)') continue;

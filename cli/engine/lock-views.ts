@@ -1,22 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoLockStore } from '../../functions/adapters/dynamodb.ts';
-import { DEFAULT_LOCK_TIMING, type FileLockHolder, lockDir } from '../../host/framework/locks.ts';
-import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { laneLockName, PUBLISH_LOCK, stagingLockName } from '../../shared/lanes.ts';
 import type { Clock, LockAdmin, LockRecord } from '../../shared/ports.ts';
-import { lockTtlSeconds, STATE_TABLE } from '../../shared/state-table.ts';
-import {
-  ExecutionNotFoundError,
-  type ExecutionRecord,
-  type ExecutionStore,
-} from '../engine/execution-store.ts';
-import { alive } from '../engine/file-mutex.ts';
-import { LocalDocumentClient } from '../engine/local-document-client.ts';
-import { LocalTable } from '../engine/local-table.ts';
+import { lockTtlSeconds } from '../../shared/state-table.ts';
+import { ExecutionNotFoundError, type ExecutionRecord, type ExecutionStore } from './execution-store.ts';
+import { LocalDocumentClient } from './local-document-client.ts';
+import { engineStateTable } from './local-table.ts';
 
 /** One lock as `releng locks` shows it: the item, its holding execution and that execution's state. */
 export interface LockView {
@@ -45,20 +33,9 @@ export interface LockView {
 export const executionNameOf = (owner: string) =>
   owner.startsWith('arn:') ? owner.split(':').at(-1)! : owner;
 
-/** The engine's one state table under `<root>/engine/tables` (a read-only session synthesizes nothing). */
-export function localStateTable(engineDir: string): LocalTable | undefined {
-  const dir = join(engineDir, 'tables');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
-  if (files.length !== 1) return undefined;
-  return new LocalTable(join(dir, files[0]!), [STATE_TABLE.partitionKey, STATE_TABLE.sortKey]);
-}
-
-/** functions/' DynamoDB lock store over the local state table: one code path for both engines. */
-export function localLockAdmin(engineDir: string, clock: Clock): LockAdmin | undefined {
-  const table = localStateTable(engineDir);
-  if (!table) return undefined;
-  const client = new LocalDocumentClient(table) as unknown as DynamoDBDocumentClient;
-  return new DynamoLockStore(client, 'local', clock);
+/** functions/' DynamoDB lock store over the engine's state table: one code path for both engines. */
+export function localLockAdmin(engineDir: string, clock: Clock): LockAdmin {
+  return new DynamoLockStore(new LocalDocumentClient(engineStateTable(engineDir)), 'local', clock);
 }
 
 /** How a holding execution stands, as the execution store or DescribeExecution tells it. */
@@ -110,52 +87,6 @@ export async function tableLockViews(
   const now = clock.now();
   const views: LockView[] = [];
   for (const lock of await admin.records()) views.push(viewOf(lock, await lookup(lock.owner), now, host));
-  return views;
-}
-
-/**
- * Host-side file locks (host/framework/locks.ts): `<lock dir>/<name>.lock` holds or links to the
- * holder's JSON; a released one is gone or dangles. Read only: their holders free them.
- */
-export async function hostFileLockViews(
-  config: ReleaseConfig,
-  root: string,
-  clock: Clock,
-): Promise<LockView[]> {
-  const dir = lockDir(config, root);
-  const views: LockView[] = [];
-  for (const file of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.lock'))) {
-    // A released lock's link dangles: nothing to read, nothing held.
-    const [text, info] = await Promise.all([
-      readFile(join(dir, file), 'utf8').catch(() => undefined),
-      stat(join(dir, file)).catch(() => undefined),
-    ]);
-    if (!text || !info) continue;
-    let holder: FileLockHolder;
-    try {
-      holder = JSON.parse(text) as FileLockHolder;
-    } catch {
-      continue;
-    }
-    const expired = Date.parse(holder.expiresAt) <= clock.now().getTime();
-    const dead = holder.host === hostname() && holder.pid > 0 && !alive(holder.pid);
-    // Its holder rewrites it every heartbeat (host/framework/locks.ts): an old one was abandoned.
-    const stale = clock.now().getTime() - info.mtimeMs > DEFAULT_LOCK_TIMING.staleAfterMs;
-    views.push({
-      name: holder.name,
-      source: 'host-file',
-      owner: holder.owner,
-      execution: holder.owner,
-      expiresAt: holder.expiresAt,
-      expired,
-      takenAt: holder.acquiredAt,
-      ageSeconds: Math.round((clock.now().getTime() - Date.parse(holder.acquiredAt)) / 1000),
-      host: holder.host,
-      pid: holder.pid,
-      holderStatus: dead ? 'process gone' : stale ? 'heartbeat stale' : 'process running',
-      gone: expired || dead || stale,
-    });
-  }
   return views;
 }
 

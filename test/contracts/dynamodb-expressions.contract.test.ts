@@ -1,0 +1,283 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineStateTable } from '../../cli/engine/local-table.ts';
+import { createLocalAdapters } from '../../cli/local/index.ts';
+import { createDocumentClient, type DocumentClient } from '../../functions/adapters/dynamodb.ts';
+import { STATE_TABLE } from '../../shared/state-table.ts';
+import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
+
+/**
+ * The local table must never be more forgiving than DynamoDB: every request below is sent, as
+ * the document client sends it, to moto and to the engine's state table, and both must refuse
+ * it (or answer it) alike. An adapter that only works locally would fail here first.
+ */
+
+const moto = useMoto();
+
+interface Target {
+  doc: DocumentClient;
+  table: string;
+  cleanup(): void;
+}
+
+async function motoTarget(): Promise<Target> {
+  const client = new DynamoDBClient(clientConfig(moto));
+  const table = `releng-expr-${Math.random().toString(36).slice(2, 8)}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
+      ],
+    }),
+  );
+  return { doc: createDocumentClient(client), table, cleanup: () => {} };
+}
+
+function localTarget(): Target {
+  const root = mkdtempSync(join(tmpdir(), 'releng-contract-expr-'));
+  // The document client every local port shares, over the engine's state table.
+  const { doc } = createLocalAdapters(root, undefined, engineStateTable(join(root, 'engine')));
+  return { doc, table: 'local', cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+const key = (pk: string) => ({ pk, sk: 'X' });
+
+function expressionContract(make: () => Promise<Target> | Target) {
+  let t: Target;
+  beforeAll(async () => {
+    t = await make();
+  });
+  afterAll(() => t?.cleanup());
+  const refused = (sent: Promise<unknown>) =>
+    expect(sent).rejects.toMatchObject({ name: 'ValidationException' });
+
+  // (DynamoDB refuses unused values in every request; moto checks them in UpdateItem only, so
+  // the local table's refusal elsewhere is tested in test/engine/expressions.test.ts.)
+  it('refuses ExpressionAttributeNames, and UpdateItem values, that no expression uses', async () => {
+    await refused(
+      t.doc.send(
+        new PutCommand({
+          TableName: t.table,
+          Item: key('unused'),
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new DeleteCommand({
+          TableName: t.table,
+          Key: key('unused'),
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new ScanCommand({
+          TableName: t.table,
+          FilterExpression: 'begins_with(pk, :p)',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':p': 'LOCK#' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('unused'),
+          UpdateExpression: 'SET a = :a',
+          ExpressionAttributeValues: { ':a': 1, ':spare': 2 },
+        }),
+      ),
+    );
+  });
+
+  it('refuses a reserved word as a bare attribute name', async () => {
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('reserved'),
+          UpdateExpression: 'SET status = :s',
+          ExpressionAttributeValues: { ':s': 'PENDING' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new ScanCommand({
+          TableName: t.table,
+          FilterExpression: 'owner = :o',
+          ExpressionAttributeValues: { ':o': 'a' },
+        }),
+      ),
+    );
+  });
+
+  it('refuses an update of a key attribute, overlapping paths and a clause used twice', async () => {
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('keys'),
+          UpdateExpression: 'SET pk = :other',
+          ExpressionAttributeValues: { ':other': 'elsewhere' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('keys'),
+          UpdateExpression: 'SET a = :a REMOVE a',
+          ExpressionAttributeValues: { ':a': 1 },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('keys'),
+          UpdateExpression: 'SET a = :a SET b = :a',
+          ExpressionAttributeValues: { ':a': 1 },
+        }),
+      ),
+    );
+  });
+
+  it('refuses a value of the wrong type or from a missing attribute', async () => {
+    await t.doc.send(new PutCommand({ TableName: t.table, Item: { ...key('types'), word: 'x', n: 1 } }));
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('types'),
+          UpdateExpression: 'ADD word :more',
+          ExpressionAttributeValues: { ':more': 'y' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key('types'),
+          UpdateExpression: 'SET n = n + :one',
+          ExpressionAttributeValues: { ':one': 'one' },
+        }),
+      ),
+    );
+    await refused(
+      t.doc.send(
+        new UpdateCommand({ TableName: t.table, Key: key('types'), UpdateExpression: 'SET dup = absent' }),
+      ),
+    );
+    // Nothing of the refused updates was written.
+    expect((await t.doc.send(new GetCommand({ TableName: t.table, Key: key('types') }))).Item).toEqual({
+      ...key('types'),
+      word: 'x',
+      n: 1,
+    });
+  });
+
+  it('refuses a key that is not the schema, an empty key string and an item over 400 KB', async () => {
+    await refused(t.doc.send(new GetCommand({ TableName: t.table, Key: { ...key('schema'), extra: 'x' } })));
+    await refused(t.doc.send(new PutCommand({ TableName: t.table, Item: { pk: '', sk: 'X' } })));
+    await refused(
+      t.doc.send(
+        new PutCommand({ TableName: t.table, Item: { ...key('big'), blob: 'x'.repeat(410 * 1024) } }),
+      ),
+    );
+  });
+
+  it('answers UPDATED_NEW with the written attributes, removes list elements by their old index, and drops an emptied set', async () => {
+    await t.doc.send(
+      new PutCommand({
+        TableName: t.table,
+        Item: { ...key('answers'), kept: 'k', nums: [0, 1, 2, 3, 4], tags: new Set(['a', 'b']) },
+      }),
+    );
+    const out = await t.doc.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: key('answers'),
+        UpdateExpression: 'SET fresh = :v DELETE tags :all',
+        ExpressionAttributeValues: { ':v': 'new', ':all': new Set(['a', 'b']) },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    expect(out.Attributes).toEqual({ fresh: 'new' });
+    await t.doc.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: key('answers'),
+        UpdateExpression: 'REMOVE nums[0], nums[2]',
+      }),
+    );
+    expect((await t.doc.send(new GetCommand({ TableName: t.table, Key: key('answers') }))).Item).toEqual({
+      ...key('answers'),
+      kept: 'k',
+      fresh: 'new',
+      nums: [1, 3, 4],
+    });
+  });
+
+  it('adds to a number, unions a set, and refuses REMOVE under a map that is not there', async () => {
+    await t.doc.send(
+      new PutCommand({ TableName: t.table, Item: { ...key('add'), n: 5, tags: new Set(['a']) } }),
+    );
+    const out = await t.doc.send(
+      new UpdateCommand({
+        TableName: t.table,
+        Key: key('add'),
+        UpdateExpression: 'ADD n :two, tags :more',
+        ExpressionAttributeValues: { ':two': 2, ':more': new Set(['b', 'a']) },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    expect(out.Attributes?.n).toBe(7);
+    expect([...((out.Attributes?.tags as Set<string> | undefined) ?? [])].sort()).toEqual(['a', 'b']);
+    await refused(
+      t.doc.send(
+        new UpdateCommand({ TableName: t.table, Key: key('add'), UpdateExpression: 'REMOVE nothing.here' }),
+      ),
+    );
+  });
+
+  it('returns the old item of a failed condition only when asked, in wire form', async () => {
+    await t.doc.send(new PutCommand({ TableName: t.table, Item: { ...key('held'), owner: 'a' } }));
+    const put = (extra: object) =>
+      t.doc.send(
+        new PutCommand({
+          TableName: t.table,
+          Item: { ...key('held'), owner: 'b' },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ...extra,
+        }),
+      );
+    await expect(put({})).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    const err = await put({ ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }).catch((e: unknown) => e);
+    expect((err as { Item?: unknown }).Item).toMatchObject({ owner: { S: 'a' } });
+  });
+}
+
+describeMoto(moto, 'DynamoDB expressions (moto over HTTP)', () => expressionContract(motoTarget));
+describe('DynamoDB expressions on the engine state table (local twin)', () =>
+  expressionContract(localTarget));
