@@ -31,6 +31,7 @@ interface TreeSummary {
   racy?: number;
   journaled?: number;
   removed?: number;
+  statted?: number;
 }
 
 const config = buildConfig();
