@@ -1,4 +1,4 @@
-import { findRecords } from './walk.ts';
+import { findRecords } from './create-filelist.ts';
 
 /** One entry of a directory as getdents gives it: no stat needed. */
 export interface ListedName {
