@@ -110,27 +110,31 @@ export async function copyByList(ctx: OperationContext, copy: ListCopy): Promise
     `compare ${copy.units.length} unit(s) of ${copy.source} with ${copy.target}`,
     () => mapLimit(copy.units, copy.jobs, (unit) => unitList(copy, unit)),
   );
-  const argv = [
+  // Whole units go by path (--relative), the rest by list: rsync reads a --files-from list
+  // with more round trips per file than the same files named as its arguments.
+  const argvFor = (whole: string[], listed: boolean) => [
     ...copy.rsync,
-    '-r',
     '--exclude=repodata/',
-    '--files-from=-',
-    '--from0',
-    `${copy.source}/`,
+    ...(listed ? ['-r', '--files-from=-', '--from0', `${copy.source}/`] : ['--relative']),
+    ...whole.map((unit) => `${copy.source}/./${unit}`),
     `${copy.shadow}/`,
   ];
   if (!lists) {
     // Dry run: which entries a batch lists is only known from the walks it skips.
-    for (const _ of copy.batches) await ctx.run(argv);
+    for (const batch of copy.batches) await ctx.run(argvFor(batch, false));
     return 0;
   }
+  await mkdir(copy.shadow, { recursive: true });
   const byUnit = new Map(copy.units.map((unit, i) => [unit, lists[i]!]));
   let listed = 0;
   await mapLimit(copy.batches, copy.jobs, async (batch) => {
-    const list = batch.flatMap((unit) => byUnit.get(unit)!);
+    const whole = batch.filter((unit) => byUnit.get(unit)![0] === unit);
+    const partial = batch.filter((unit) => !whole.includes(unit)).flatMap((unit) => byUnit.get(unit)!);
+    const list = [...whole, ...partial];
     if (list.length === 0) return;
     listed += list.length;
-    await ctx.run(argv, { input: `${list.join('\0')}\0` });
+    if (whole.length) await ctx.run(argvFor(whole, false));
+    if (partial.length) await ctx.run(argvFor([], true), { input: `${partial.join('\0')}\0` });
     await ctx.step(
       `rename ${list.length} copied entr${list.length === 1 ? 'y' : 'ies'} into ${copy.target}`,
       () => renameIntoPlace(copy, list),
