@@ -197,6 +197,8 @@ async function listChangedDirs(
  */
 class KeptLines implements TimeListSink {
   readonly checksums: Checksum[] = [];
+  /** Checksums of files other than repomd.xml: the lists' own (see trees.ts). */
+  readonly own: Checksum[] = [];
   private lastParent: Buffer | undefined;
   private parentState: DirState | undefined;
   private nested = false;
@@ -271,6 +273,11 @@ class KeptLines implements TimeListSink {
   }
 
   checksum(checksum: Checksum): void {
+    // The lists' own checksums (imagelist-rocky): written afresh by the caller, compared there.
+    if (nameOf(checksum.path) !== 'repomd.xml') {
+      this.own.push(checksum);
+      return;
+    }
     const parent = parentOf(checksum.path);
     if (underAny(this.prune, parent)) return;
     const state = this.states.get(parent);
@@ -285,7 +292,8 @@ class KeptLines implements TimeListSink {
  * lines of unchanged entries, and lstats only new or replaced names, the entries of journaled
  * directories and everything under new ones, appended after the kept lines. Directories in
  * `prune` (nested trees) get their own line, nothing under them. `sameContent` says the lines
- * are those of the list on disk (in another order). Throws StaleCache when the cache does not
+ * are those of the list on disk (in another order), repomd.xml checksums included; the list's
+ * other checksums (`ownChecksums`, the image list's) are the caller's to compare. Throws StaleCache when the cache does not
  * describe that list.
  */
 export async function incrementalWalk(
@@ -295,7 +303,7 @@ export async function incrementalWalk(
   dirty: ReadonlySet<string>,
   draft: ListDraft,
   prune: ReadonlySet<string> = new Set(),
-): Promise<TreeScan & { counts: IncrementalCounts; sameContent: boolean }> {
+): Promise<TreeScan & { counts: IncrementalCounts; sameContent: boolean; ownChecksums: Checksum[] }> {
   const counts: IncrementalCounts = { reread: 0, racy: 0, journaled: 0, removed: 0, statted: 0 };
   const states = statCachedDirs(tree, cache, dirty, counts);
   await listChangedDirs(tree, cache, states, dirty, prune);
@@ -382,5 +390,6 @@ export async function incrementalWalk(
     cacheable: true,
     counts,
     sameContent: balance.balanced,
+    ownChecksums: kept.own,
   };
 }

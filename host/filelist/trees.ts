@@ -58,6 +58,9 @@ export function listedTrees(config: ReleaseConfig, root: string): ListedTree[] {
   ];
 }
 
+const sameChecksums = (a: Checksum[], b: Checksum[]) =>
+  a.length === b.length && a.every((c) => b.some((d) => d.path === c.path && d.sha1 === c.sha1));
+
 /** The owner of published files, applied only when we may chown (running as root). */
 export function publishOwner(config: ReleaseConfig): { uid: number; gid: number } | undefined {
   return process.getuid?.() === 0 ? config.owner : undefined;
@@ -125,7 +128,8 @@ export async function writeTreeLists(
     let scan: TreeScan | undefined;
     let counts: IncrementalCounts | undefined;
     let onDisk: Pick<CommitOptions, 'onDiskSha1' | 'sameContentAs'> = {};
-    let sameNested = false;
+    let keepsContent = false;
+    let previousOwn: Checksum[] = [];
     if ('cache' in start) {
       try {
         const { cache } = start;
@@ -139,8 +143,8 @@ export async function writeTreeLists(
           draft,
           prune,
         );
-        ({ counts, ...scan } = walk);
-        sameNested = walk.sameContent;
+        ({ counts, ownChecksums: previousOwn, ...scan } = walk);
+        keepsContent = walk.sameContent;
         onDisk = { onDiskSha1: cache.listSha1 };
       } catch (err) {
         if (!(err instanceof StaleCache)) throw err;
@@ -157,15 +161,16 @@ export async function writeTreeLists(
       const copied = copyNestedList(n, draft);
       nestedSums.push(...copied.checksums);
       nestedLists.set(n.path, copied.sha1);
-      if ('cache' in start && start.cache.nested.get(n.path) !== copied.sha1) sameNested = false;
+      if ('cache' in start && start.cache.nested.get(n.path) !== copied.sha1) keepsContent = false;
     }
-    if (sameNested && 'cache' in start && !reason) onDisk.sameContentAs = start.cache;
     const entries = draft.entries;
     // Written before the time list, which names its SHA-1.
     const images = names.imageList
       ? await writeImageList(tree, names.imageList, scan.dirs.keys(), options)
       : undefined;
-    // An incremental walk carries the previous list's checksum lines over, the image list's too.
+    // The image list's checksum is not in the walk's account: unchanged lists need it unchanged.
+    if (!sameChecksums(previousOwn, images ? [images.checksum] : [])) keepsContent = false;
+    if (keepsContent && 'cache' in start && !reason) onDisk.sameContentAs = start.cache;
     const checksums = [...checksumsOf(tree, scan), ...nestedSums].filter(
       (c) => !images || c.path !== images.checksum.path,
     );

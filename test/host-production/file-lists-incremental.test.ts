@@ -412,6 +412,21 @@ describe('what an incremental run reads', () => {
     expect(summaryOf(summaries, 'category').statted).toBe(2);
   });
 
+  it('a rerun within the racy window, every line read again in another order, leaves the lists as they are', async () => {
+    await writeFiles(packages('BaseOS', 'k'), ['k8-1.0.rpm']);
+    // Lists rewritten, then the top directory's stamp moved by that, then taken again.
+    for (let run = 0; run < 3; run++) await runFileLists();
+    const inodes = () => trees.map((t) => statSync(join(t.dir, t.timeList)).ino);
+    const before = inodes();
+    // The category's top directory, where the lists were just renamed in, is racy now: its
+    // entries are read again and their lines written after the kept ones.
+    const summaries = await runFileLists();
+    expect(summaryOf(summaries, 'category').racy).toBeGreaterThanOrEqual(1);
+    expect(summaryOf(summaries, 'category').statted).toBeGreaterThanOrEqual(3);
+    expect(inodes()).toEqual(before);
+    for (const tree of trees) expect(contentOnDisk(tree), tree.label).toEqual(await fullWalkContent(tree));
+  });
+
   it('the root list takes the category and SIG lines from their fresh lists: the root walks only its own directories', async () => {
     await writeFiles(packages('BaseOS', 'k'), ['k9-1.0.rpm']);
     const summaries = await expectIncrementalEqualsFull();
