@@ -1,23 +1,24 @@
 import { createHash } from 'node:crypto';
-import { type BigIntStats, closeSync, lstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { isErrno } from '../../shared/errors.ts';
+import { type BigIntStats, lstatSync, readdirSync, statSync } from 'node:fs';
+import { errorMessage, isErrno } from '../../shared/errors.ts';
+import { type DirCache, type DirStamp, isRacy, sameStamp, stampOf } from './dir-cache.ts';
+import { inodesOf, type ListedName, listDirs } from './dir-listing.ts';
 import {
-  CHECKSUMS_HEADER,
   type Checksum,
   checksumLine,
   dirLine,
   isListed,
   isRepomd,
-  LIST_HEADER,
-  type ListDraft,
   mtimeSeconds,
   repomdChecksum,
   type TreeScan,
   timeLine,
   typeLetter,
   walksInto,
-} from './create-filelist.ts';
-import { type DirCache, type DirStamp, isRacy, sameStamp, stampOf } from './dir-cache.ts';
+} from './format.ts';
+import type { ListDraft } from './list-draft.ts';
+import { MalformedList, readTimeList, type TimeListSink } from './list-reader.ts';
+import { noteEntry } from './walk.ts';
 
 /** The cache cannot be trusted for this run: the caller walks the whole tree instead. */
 export class StaleCache extends Error {
@@ -32,13 +33,27 @@ export interface IncrementalCounts {
   /** Of those, named by the dirty-path journal. */
   journaled: number;
   removed: number;
+  /** Entries of the directories read again that were lstat'ed (new, replaced, or journaled). */
+  statted: number;
 }
 
-type DirState = { status: 'unchanged' | 'changed'; info: BigIntStats } | { status: 'removed' };
+type DirState =
+  | { status: 'unchanged'; info: BigIntStats }
+  | {
+      status: 'changed';
+      info: BigIntStats;
+      /** Its stamp moved (rather than racy or journaled: then every entry is read again). */
+      moved: boolean;
+      /** Its entries by getdents (when not journaled), and the names whose line still holds. */
+      listing?: ListedName[];
+      kept?: Set<string>;
+    }
+  | { status: 'removed' };
 
 const REMOVED: DirState = { status: 'removed' };
 
 const parentOf = (path: string) => path.slice(0, Math.max(0, path.lastIndexOf('/')));
+const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 /** Absolute path of a tree-relative one; plain concatenation, as path.join costs per entry. */
 const inTree = (tree: string) => {
@@ -85,6 +100,12 @@ class LineBalance {
 /** Checksum lines go through the balance too, told apart from file lines. */
 const balanceLine = (c: Checksum) => `[Checksums SHA1]${checksumLine(c)}`;
 
+/** Whether `path` is a nested tree in `prune` or under one. */
+const underAny = (prune: ReadonlySet<string>, path: string) => {
+  for (let p = path; p !== ''; p = parentOf(p)) if (prune.has(p)) return true;
+  return false;
+};
+
 /**
  * Stats every cached directory (parents first: under a removed one everything is removed) and
  * decides which can keep the previous list's lines for its entries.
@@ -123,223 +144,253 @@ function statCachedDirs(
     const journaled = !moved && !racy && dirty.has(path);
     if (racy) counts.racy++;
     if (journaled) counts.journaled++;
-    states.set(path, { status: moved || racy || journaled ? 'changed' : 'unchanged', info });
+    states.set(
+      path,
+      moved || racy || journaled ? { status: 'changed', info, moved } : { status: 'unchanged', info },
+    );
   }
   return states;
 }
 
-const READ_CHUNK = 1 << 20;
-const NEWLINE = 10;
-const TAB = 9;
-const SLASH = 47;
-const D = 100;
-
-const HEADER_LINES = LIST_HEADER.split('\n').slice(0, -1);
-
 /**
- * Streams the previous time list into the draft: a line stays when its directory did not change
- * (a directory's own line is written from its fresh stat: its mtime and size move with its
- * entries); repomd.xml checksums of unchanged directories stay too. Kept lines are copied as
- * bytes, never decoded: only a line's directory is, once per run of lines in the same one.
- * Returns those checksums and the SHA-1 of the list read.
+ * Lists the changed directories' entries with their inode numbers (one find for all of them)
+ * and marks the names whose line still holds: a file or link whose inode is the one the cache
+ * noted. Only directories whose stamp moved: a journaled one had entries changed in place, and
+ * a racy one may have had (within the stamp's tick, as it was read), so all theirs are read again.
  */
-function keepUnchangedLines(
-  timeListPath: string,
+async function listChangedDirs(
+  tree: string,
+  cache: DirCache,
   states: Map<string, DirState>,
-  draft: ListDraft,
-  balance: LineBalance,
-): { sha1: string; checksums: Checksum[] } {
-  let fd: number;
+  dirty: ReadonlySet<string>,
+  prune: ReadonlySet<string>,
+): Promise<void> {
+  const changed = [...states]
+    .filter(
+      ([path, state]) => state.status === 'changed' && state.moved && !dirty.has(path) && !prune.has(path),
+    )
+    .map(([path]) => path);
+  if (changed.length === 0) return;
+  let listings: Map<string, ListedName[]>;
   try {
-    fd = openSync(timeListPath, 'r');
+    listings = await listDirs(tree, changed);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new StaleCache('there is no time list yet');
-    throw err;
+    throw new StaleCache(`a changed directory could not be listed (${errorMessage(err)})`);
   }
-  const hash = createHash('sha1');
-  const checksums: Checksum[] = [];
-  type Section = 'header' | 'files' | 'checksums-header' | 'checksums' | 'end' | 'after';
-  let section = 'header' as Section;
-  let lineNo = 0;
-  const malformed = () => new StaleCache(`the time list is not one file-lists wrote (line ${lineNo})`);
-  // Lines of one directory mostly come together: the last directory's bytes and its decision.
-  let lastParent: Buffer | undefined;
-  let keep = false;
-
-  /** Whether bytes [start, end) of `buf` are `lastParent`'s (compared from the end, where they differ). */
-  const sameParent = (buf: Buffer, start: number, end: number) => {
-    if (lastParent === undefined || end - start !== lastParent.length) return false;
-    for (let i = end - 1, j = lastParent.length - 1; i >= start; i--, j--)
-      if (buf[i] !== lastParent[j]) return false;
-    return true;
-  };
-
-  const stateOf = (path: string) => {
-    const state = states.get(path);
-    if (!state)
-      throw new StaleCache(`the time list names ${path || '.'}, which the directory cache does not`);
-    return state;
-  };
-
-  /** A line outside [Files]: few, decoded. */
-  const otherLine = (line: string) => {
-    if (section === 'checksums') {
-      if (line === '') section = 'end';
-      else {
-        const tab = line.indexOf('\t');
-        if (tab < 0) throw malformed();
-        const checksum = { path: line.slice(tab + 1), sha1: line.slice(0, tab) };
-        // A generated list's line (imagelist-rocky) is the caller's to write anew: not content.
-        if (!checksum.path.endsWith('repomd.xml')) return;
-        if (states.get(parentOf(checksum.path))?.status === 'unchanged') checksums.push(checksum);
-        else balance.remove(balanceLine(checksum));
-      }
-    } else if (section === 'header') {
-      if (line !== HEADER_LINES[lineNo - 1]) throw malformed();
-      if (lineNo === HEADER_LINES.length) section = 'files';
-    } else if (section === 'checksums-header') {
-      if (line !== CHECKSUMS_HEADER) throw malformed();
-      section = 'checksums';
-    } else if (section === 'end') {
-      if (line !== '[End]') throw malformed();
-      section = 'after';
-    } else throw malformed();
-  };
-
-  /** Handles the whole lines in buf[0, end); returns where the first incomplete one starts. */
-  const lines = (buf: Buffer, end: number): number => {
-    let pos = 0;
-    let run = 0; // start of the kept lines not yet copied
-    for (let nl = buf.indexOf(NEWLINE, pos); nl >= 0 && nl < end; nl = buf.indexOf(NEWLINE, pos)) {
-      const start = pos;
-      pos = nl + 1;
-      lineNo++;
-      if (section !== 'files') {
-        otherLine(buf.toString('utf8', start, nl));
-        run = pos;
-        continue;
-      }
-      if (nl === start) {
-        draft.keepLines(buf, run, start);
-        section = 'checksums-header';
-        run = pos;
-        continue;
-      }
-      // `<mtime>\t<type>\t<size>\t<path>`: the path starts after the third tab, its directory
-      // ends at its last slash.
-      let type = 0;
-      let pathStart = start;
-      for (let tabs = 0; tabs < 3; pathStart++) {
-        if (pathStart === nl) throw malformed();
-        if (buf[pathStart] === TAB && ++tabs === 1) type = buf[pathStart + 1]!;
-      }
-      let parentEnd = nl - 1;
-      while (parentEnd > pathStart && buf[parentEnd] !== SLASH) parentEnd--;
-      if (!sameParent(buf, pathStart, parentEnd)) {
-        lastParent = Buffer.from(buf.subarray(pathStart, parentEnd));
-        keep = stateOf(lastParent.toString('utf8')).status === 'unchanged';
-      }
-      if (keep && type !== D) {
-        draft.keepPath(buf, pathStart, pos);
-        continue;
-      }
-      draft.keepLines(buf, run, start);
-      run = pos;
-      if (!keep) {
-        if (!balance.settled) balance.remove(buf.toString('utf8', start, nl));
-        continue;
-      }
-      // A directory's line, from its fresh stat; if it moved, the list's content did.
-      const path = buf.toString('utf8', pathStart, nl);
-      const dir = stateOf(path);
-      const fresh = dir.status === 'removed' ? undefined : dirLine(dir.info, path);
-      if (fresh !== undefined) draft.add(fresh, path);
-      if (fresh !== buf.toString('utf8', start, nl)) balance.differs();
-    }
-    if (section === 'files') draft.keepLines(buf, run, pos);
-    return pos;
-  };
-
-  let buf = Buffer.allocUnsafe(READ_CHUNK);
-  let have = 0;
-  try {
-    for (;;) {
-      if (have === buf.length) buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]); // a huge line
-      const n = readSync(fd, buf, have, buf.length - have, null);
-      if (n === 0) break;
-      hash.update(buf.subarray(have, have + n));
-      have += n;
-      const used = lines(buf, have);
-      buf.copyWithin(0, used, have);
-      have -= used;
-    }
-  } finally {
-    closeSync(fd);
+  for (const path of changed) {
+    const state = states.get(path) as Extract<DirState, { status: 'changed' }>;
+    const inodes = inodesOf(cache.entries.get(path));
+    state.listing = listings.get(path)!;
+    state.kept = new Set(
+      state.listing
+        .filter((e) => (e.type === 'f' || e.type === 'l') && inodes.get(e.name) === e.ino)
+        .map((e) => e.name),
+    );
   }
-  if (have > 0 || section !== 'after') throw malformed();
-  return { sha1: hash.digest('hex'), checksums };
 }
 
 /**
- * Rebuilds a tree's lists from the previous time list and the directory cache: stats every cached
- * directory, keeps the lines of unchanged ones, and reads afresh (readdir + lstat) the direct
- * entries of changed ones and everything under new ones, appended after the kept lines.
- * Directories the journal names count as changed. `sameContent` says the lines are those of the
- * list on disk (in another order). Throws StaleCache when the cache does not describe that list.
+ * The previous time list's lines into the draft: a file's or link's line stays when its
+ * directory did not change, or changed but the entry is the same inode; a directory's line is
+ * written from its fresh stat (its mtime and size move with its entries); repomd.xml checksums
+ * likewise. Lines under a nested tree are skipped: they come from its own list. Kept lines are
+ * copied as bytes, never decoded; a line's directory is, once per run of lines in the same one.
  */
-export function incrementalWalk(
+class KeptLines implements TimeListSink {
+  readonly checksums: Checksum[] = [];
+  /** Checksums of files other than repomd.xml: the lists' own (see trees.ts). */
+  readonly own: Checksum[] = [];
+  private lastParent: Buffer | undefined;
+  private parentState: DirState | undefined;
+  private nested = false;
+  /** Start of the kept lines not yet copied, or -1. */
+  private run = -1;
+
+  constructor(
+    private readonly states: Map<string, DirState>,
+    private readonly prune: ReadonlySet<string>,
+    private readonly draft: ListDraft,
+    private readonly balance: LineBalance,
+  ) {}
+
+  private stateOf(path: string): DirState {
+    const state = this.states.get(path);
+    if (!state)
+      throw new StaleCache(`the time list names ${path || '.'}, which the directory cache does not`);
+    return state;
+  }
+
+  /** Whether bytes [start, end) of `buf` are `lastParent`'s (compared from the end, where they differ). */
+  private sameParent(buf: Buffer, start: number, end: number): boolean {
+    const last = this.lastParent;
+    if (last === undefined || end - start !== last.length) return false;
+    for (let i = end - 1, j = last.length - 1; i >= start; i--, j--) if (buf[i] !== last[j]) return false;
+    return true;
+  }
+
+  private keepsFile(state: DirState, name: () => string): boolean {
+    if (state.status === 'unchanged') return true;
+    return state.status === 'changed' && state.kept !== undefined && state.kept.has(name());
+  }
+
+  file(buf: Buffer, start: number, pathStart: number, parentEnd: number, nl: number, type: number): void {
+    if (!this.sameParent(buf, pathStart, parentEnd)) {
+      this.lastParent = Buffer.from(buf.subarray(pathStart, parentEnd));
+      const parent = this.lastParent.toString('utf8');
+      this.nested = underAny(this.prune, parent);
+      this.parentState = this.nested ? undefined : this.stateOf(parent);
+    }
+    const state = this.parentState;
+    const isDir = type === 100; /* d */
+    if (
+      state &&
+      !isDir &&
+      this.keepsFile(state, () =>
+        buf.toString('utf8', parentEnd === pathStart ? pathStart : parentEnd + 1, nl),
+      )
+    ) {
+      if (this.run < 0) this.run = start;
+      this.draft.keepPath(buf, pathStart, nl + 1);
+      return;
+    }
+    this.flush(buf, start);
+    if (!state) return; // a nested tree's line
+    const line = buf.toString('utf8', start, nl);
+    if (isDir && (state.status === 'unchanged' || (state.status === 'changed' && state.kept))) {
+      // A directory's line, from its fresh stat; if it moved, the list's content did.
+      const path = buf.toString('utf8', pathStart, nl);
+      const dir = this.stateOf(path);
+      const fresh = dir.status === 'removed' ? undefined : dirLine(dir.info, path);
+      if (fresh !== undefined) this.draft.add(fresh, path);
+      if (fresh !== line) this.balance.differs();
+      return;
+    }
+    this.balance.remove(line);
+  }
+
+  flush(buf: Buffer, end: number): void {
+    if (this.run >= 0 && end > this.run) this.draft.keepLines(buf, this.run, end);
+    this.run = -1;
+  }
+
+  checksum(checksum: Checksum): void {
+    // The lists' own checksums (imagelist-rocky): written afresh by the caller, compared there.
+    if (nameOf(checksum.path) !== 'repomd.xml') {
+      this.own.push(checksum);
+      return;
+    }
+    const parent = parentOf(checksum.path);
+    if (underAny(this.prune, parent)) return;
+    const state = this.states.get(parent);
+    if (state && this.keepsFile(state, () => nameOf(checksum.path))) this.checksums.push(checksum);
+    else this.balance.remove(balanceLine(checksum));
+  }
+}
+
+/**
+ * Rebuilds a tree's lists from the previous time list and the directory cache: stats every
+ * cached directory, lists the changed ones (names, types and inode numbers, no stat), keeps the
+ * lines of unchanged entries, and lstats only new or replaced names, the entries of journaled
+ * directories and everything under new ones, appended after the kept lines. Directories in
+ * `prune` (nested trees) get their own line, nothing under them. `sameContent` says the lines
+ * are those of the list on disk (in another order), repomd.xml checksums included; the list's
+ * other checksums (`ownChecksums`, the image list's) are the caller's to compare. Throws StaleCache when the cache does not
+ * describe that list.
+ */
+export async function incrementalWalk(
   tree: string,
   timeListPath: string,
   cache: DirCache,
   dirty: ReadonlySet<string>,
   draft: ListDraft,
-): TreeScan & { counts: IncrementalCounts; sameContent: boolean } {
-  const counts: IncrementalCounts = { reread: 0, racy: 0, journaled: 0, removed: 0 };
+  prune: ReadonlySet<string> = new Set(),
+): Promise<TreeScan & { counts: IncrementalCounts; sameContent: boolean; ownChecksums: Checksum[] }> {
+  const counts: IncrementalCounts = { reread: 0, racy: 0, journaled: 0, removed: 0, statted: 0 };
   const states = statCachedDirs(tree, cache, dirty, counts);
+  await listChangedDirs(tree, cache, states, dirty, prune);
   const balance = new LineBalance();
   if (counts.removed) balance.differs();
-  const previous = keepUnchangedLines(timeListPath, states, draft, balance);
-  if (previous.sha1 !== cache.listSha1)
+  const kept = new KeptLines(states, prune, draft, balance);
+  let sha1: string;
+  try {
+    sha1 = readTimeList(timeListPath, kept);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new StaleCache('there is no time list yet');
+    if (err instanceof MalformedList) throw new StaleCache(err.message);
+    throw err;
+  }
+  if (sha1 !== cache.listSha1)
     throw new StaleCache('the time list on disk is not the one the directory cache describes');
 
   const dirs = new Map<string, DirStamp>();
+  const entries = new Map<string, string[]>();
   const queue: string[] = [];
   for (const [path, state] of states) {
     if (state.status === 'removed') continue;
     dirs.set(path, stampOf(state.info));
-    if (state.status === 'changed') queue.push(path);
+    if (state.status === 'changed' && !prune.has(path)) queue.push(path);
   }
-  const checksums = previous.checksums;
-  // A changed directory's entries, each stat'ed; a directory the cache does not know is new and
-  // read the same way, which walks it whole. Names sorted, so the output is deterministic.
+  const checksums = kept.checksums;
   const at = inTree(tree);
+  /** One entry read afresh: its line, its inode noted, a new directory stamped and queued. */
+  const readEntry = (dir: string, name: string, known?: ListedName) => {
+    const path = dir === '' ? name : `${dir}/${name}`;
+    if (!walksInto(path)) return;
+    if (name.includes('\uFFFD')) throw new StaleCache(`a name in ${dir || '.'} is not valid UTF-8`);
+    if (known && !isListed(path, name, known.type)) return;
+    const cached = states.get(path);
+    // A directory the cache knows got its line from its fresh stat.
+    if (known?.type === 'd' && cached && cached.status !== 'removed') return;
+    const absolute = at(path);
+    const info = lstatSync(absolute, { throwIfNoEntry: false });
+    counts.statted++;
+    const type = info && typeLetter(info);
+    if (!type) return;
+    if (type === 'd' && (cached?.status ?? 'removed') === 'removed' && !dirs.has(path)) {
+      // New: stamped before it is read, like every directory.
+      dirs.set(path, stampOf(lstatSync(absolute, { bigint: true })));
+      if (!prune.has(path)) queue.push(path);
+      balance.differs();
+    }
+    if (!isListed(path, name, type)) return;
+    if (type !== 'd') noteEntry(entries, dir, known?.ino ?? String(info.ino), name);
+    const line = timeLine(mtimeSeconds(info, absolute), type, info.size, path);
+    draft.add(line, path);
+    balance.add(line);
+    if (isRepomd(name, type)) {
+      const checksum = repomdChecksum(tree, path);
+      checksums.push(checksum);
+      balance.add(balanceLine(checksum));
+    }
+  };
   for (let i = 0; i < queue.length; i++) {
     const dir = queue[i]!;
     counts.reread++;
-    for (const name of readdirSync(at(dir)).sort()) {
-      const path = dir === '' ? name : `${dir}/${name}`;
-      if (!walksInto(path)) continue;
-      if (name.includes('\uFFFD')) throw new StaleCache(`a name in ${dir || '.'} is not valid UTF-8`);
-      const absolute = at(path);
-      const info = lstatSync(absolute, { throwIfNoEntry: false });
-      const type = info && typeLetter(info);
-      if (!type) continue;
-      if (type === 'd' && (states.get(path)?.status ?? 'removed') === 'removed' && !dirs.has(path)) {
-        // New: stamped before it is read, like every directory.
-        dirs.set(path, stampOf(lstatSync(absolute, { bigint: true })));
-        queue.push(path);
-        balance.differs();
-      }
-      if (!isListed(path, name, type)) continue;
-      const line = timeLine(mtimeSeconds(info, absolute), type, info.size, path);
-      draft.add(line, path);
-      balance.add(line);
-      if (isRepomd(name, type)) {
-        const checksum = repomdChecksum(tree, path);
-        checksums.push(checksum);
-        balance.add(balanceLine(checksum));
-      }
-    }
+    const state = states.get(dir);
+    if (state?.status === 'changed' && state.listing) {
+      for (const entry of state.listing)
+        if (state.kept!.has(entry.name)) noteEntry(entries, dir, entry.ino, entry.name);
+        else readEntry(dir, entry.name, entry);
+    } else for (const name of readdirSync(at(dir)).sort()) readEntry(dir, name);
   }
-  return { dirs, repomds: [], checksums, cacheable: true, counts, sameContent: balance.balanced };
+  const blocks = new Map<string, string>();
+  for (const path of dirs.keys()) {
+    const fresh = entries.get(path);
+    const block = fresh
+      ? `${fresh.join('\n')}\n`
+      : states.get(path)?.status === 'unchanged'
+        ? cache.entries.get(path)
+        : undefined;
+    if (block) blocks.set(path, block);
+  }
+  return {
+    dirs,
+    entries: blocks,
+    repomds: [],
+    checksums,
+    cacheable: true,
+    counts,
+    sameContent: balance.balanced,
+    ownChecksums: kept.own,
+  };
 }

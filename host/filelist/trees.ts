@@ -2,15 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
-import {
-  type CommitOptions,
-  checksumsOf,
-  commitLists,
-  fullWalk,
-  ListDraft,
-  type TreeListNames,
-  type TreeScan,
-} from './create-filelist.ts';
+import { type CommitOptions, commitLists } from './commit.ts';
 import {
   type DirCache,
   FULL_WALK_EVERY_MS,
@@ -18,9 +10,13 @@ import {
   readDirCache,
   writeDirCache,
 } from './dir-cache.ts';
+import { type Checksum, checksumsOf, type TreeListNames, type TreeScan } from './format.ts';
 import { writeImageList } from './imagelist.ts';
 import { type IncrementalCounts, incrementalWalk, StaleCache } from './incremental.ts';
 import { dirtyDirsIn, dropJournalEntries, journalFile, readJournal } from './journal.ts';
+import { ListDraft } from './list-draft.ts';
+import { copyNestedList, type NestedTree, nestedPath } from './nested.ts';
+import { fullWalk } from './walk.ts';
 
 /** One tree mirrors pull, and the names its lists go under. */
 /** A tree whose lists include an image list (`imagelist-rocky`, see imagelist.ts). */
@@ -62,6 +58,9 @@ export function listedTrees(config: ReleaseConfig, root: string): ListedTree[] {
   ];
 }
 
+const sameChecksums = (a: Checksum[], b: Checksum[]) =>
+  a.length === b.length && a.every((c) => b.some((d) => d.path === c.path && d.sha1 === c.sha1));
+
 /** The owner of published files, applied only when we may chown (running as root). */
 export function publishOwner(config: ReleaseConfig): { uid: number; gid: number } | undefined {
   return process.getuid?.() === 0 ? config.owner : undefined;
@@ -77,6 +76,8 @@ export interface TreeListOptions {
   full?: boolean;
   /** Tree-relative directories the dirty-path journal names: read again whatever their stamp. */
   dirty?: ReadonlySet<string>;
+  /** Trees inside this one whose lists were just written: their lines are copied, not walked. */
+  nested?: NestedTree[];
   now: Date;
 }
 
@@ -120,23 +121,31 @@ export async function writeTreeLists(
   const stampedAtNs = await fileSystemNow(join(options.cacheFile, '..'));
   const start = await usableCache(options);
   let reason = 'problem' in start ? start.problem : undefined;
+  const nested = [...(options.nested ?? [])].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const prune = new Set(nested.map((n) => n.path));
   let draft = new ListDraft(options.tempDir, names);
   try {
     let scan: TreeScan | undefined;
     let counts: IncrementalCounts | undefined;
     let onDisk: Pick<CommitOptions, 'onDiskSha1' | 'sameContentAs'> = {};
+    let keepsContent = false;
+    let previousOwn: Checksum[] = [];
     if ('cache' in start) {
       try {
         const { cache } = start;
-        const walk = incrementalWalk(
+        if ([...cache.nested.keys()].sort().join('\n') !== [...prune].join('\n'))
+          throw new StaleCache('the nested trees are not those the directory cache describes');
+        const walk = await incrementalWalk(
           tree,
           join(tree, names.timeList),
           cache,
           options.dirty ?? new Set(),
           draft,
+          prune,
         );
-        ({ counts, ...scan } = walk);
-        onDisk = { onDiskSha1: cache.listSha1, ...(walk.sameContent ? { sameContentAs: cache } : {}) };
+        ({ counts, ownChecksums: previousOwn, ...scan } = walk);
+        keepsContent = walk.sameContent;
+        onDisk = { onDiskSha1: cache.listSha1 };
       } catch (err) {
         if (!(err instanceof StaleCache)) throw err;
         reason = err.message;
@@ -144,15 +153,28 @@ export async function writeTreeLists(
         draft = new ListDraft(options.tempDir, names);
       }
     }
-    scan ??= await fullWalk(tree, draft);
+    scan ??= await fullWalk(tree, draft, [...prune]);
+    // The nested trees' lines, after this tree's own; unchanged nested lists keep its content.
+    const nestedSums: Checksum[] = [];
+    const nestedLists = new Map<string, string>();
+    for (const n of nested) {
+      const copied = copyNestedList(n, draft);
+      nestedSums.push(...copied.checksums);
+      nestedLists.set(n.path, copied.sha1);
+      if ('cache' in start && start.cache.nested.get(n.path) !== copied.sha1) keepsContent = false;
+    }
     const entries = draft.entries;
     // Written before the time list, which names its SHA-1.
     const images = names.imageList
       ? await writeImageList(tree, names.imageList, scan.dirs.keys(), options)
       : undefined;
-    // A new image list changes the time list (its checksum line) whatever the walk found.
-    if (images?.written) delete onDisk.sameContentAs;
-    const facts = draft.finish([...checksumsOf(tree, scan), ...(images ? [images.checksum] : [])]);
+    // The image list's checksum is not in the walk's account: unchanged lists need it unchanged.
+    if (!sameChecksums(previousOwn, images ? [images.checksum] : [])) keepsContent = false;
+    if (keepsContent && 'cache' in start && !reason) onDisk.sameContentAs = start.cache;
+    const checksums = [...checksumsOf(tree, scan), ...nestedSums].filter(
+      (c) => !images || c.path !== images.checksum.path,
+    );
+    const facts = draft.finish([...checksums, ...(images ? [images.checksum] : [])]);
     const { written, ...digests } = await commitLists(tree, names, draft, facts, { ...options, ...onDisk });
     if (scan.cacheable)
       await writeDirCache(options.cacheFile, {
@@ -160,12 +182,14 @@ export async function writeTreeLists(
         fullWalkAt: 'cache' in start && !reason ? start.cache.fullWalkAt : options.now,
         stampedAtNs,
         dirs: scan.dirs,
+        entries: scan.entries ?? new Map(),
+        nested: nestedLists,
       });
     else await rm(options.cacheFile, { force: true });
     return {
       tree,
       entries,
-      repomdFiles: scan.repomds.length + scan.checksums.length,
+      repomdFiles: scan.repomds.length + scan.checksums.length + nestedSums.length,
       written: images?.written ? [names.imageList!, ...written] : written,
       walk: reason ? 'full' : 'incremental',
       ...(reason ? { reason } : { counts }),
@@ -189,7 +213,7 @@ export async function writeAllLists(
   const tempDir = join(run.stateDir, 'filelist-tmp');
   await mkdir(tempDir, { recursive: true });
   const journal = await readJournal(journalFile(run.stateDir));
-  const write = (list: ListedTree[]) =>
+  const write = (list: ListedTree[], nested: (t: ListedTree) => NestedTree[] = () => []) =>
     Promise.all(
       list
         .filter((t) => existsSync(t.dir))
@@ -199,14 +223,28 @@ export async function writeAllLists(
             tempDir,
             cacheFile: join(run.stateDir, 'filelist-cache', `${t.label}.dirs`),
             dirty: dirtyDirsIn(t.dir, journal.paths),
+            nested: nested(t),
           }),
         ),
     );
   // The root's list names the category and SIG directories with their mtimes, which writing
   // their own lists moves: the root goes last, so its list matches them and a rerun finds
-  // nothing to change.
-  const inner = await write(trees.filter((t) => t.label !== 'root'));
-  const results = [...inner, ...(await write(trees.filter((t) => t.label === 'root')))];
+  // nothing to change. Their lines in it are copied from their fresh lists, not walked again.
+  const innerTrees = trees.filter((t) => t.label !== 'root');
+  const inner = await write(innerTrees);
+  const written = innerTrees.filter((t) => inner.some((r) => r.tree === t.dir));
+  const nestedIn = (outer: ListedTree) =>
+    written.flatMap((t) => {
+      const path = nestedPath(outer.dir, t.dir);
+      return path === undefined ? [] : [{ path, timeList: join(t.dir, t.timeList) }];
+    });
+  const results = [
+    ...inner,
+    ...(await write(
+      trees.filter((t) => t.label === 'root'),
+      nestedIn,
+    )),
+  ];
   await dropJournalEntries(journalFile(run.stateDir), journal);
   return results;
 }

@@ -146,7 +146,8 @@ export const verifyStaging: HostOperation<'verify-staging'> = {
       );
 
     const caches = hashCacheFiles(paths, release);
-    const content = await computeStagedContent(tree, { cache: await readHashCache(caches.staging) });
+    // The safety walk's entries: staging is walked once (every stat a round trip on EFS).
+    const content = await computeStagedContent(tree, { cache: await readHashCache(caches.staging), entries });
     const production = await computeStagedContent(paths.productionRelease, {
       cache: await readHashCache(caches.production),
     });

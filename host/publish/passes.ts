@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { lstat, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { markProductionDirty } from '../filelist/journal.ts';
 import { publishOwner } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink } from '../framework/fsutil.ts';
@@ -74,6 +75,15 @@ export async function publishPackages(
     ctx.log('packages pass: nothing to copy');
     return [];
   }
+  const copied = new Set(list);
+  // Files production already has are replaced or their times or modes set in place: file-lists
+  // is told (a replaced name's new inode number could be its old one, freed and reused).
+  await markProductionDirty(
+    ctx,
+    scan.changes
+      .filter((c) => c.previousSize !== undefined && copied.has(c.path))
+      .map((c) => join(production, c.path)),
+  );
   await ctx.run(
     [...rsyncCopy(ctx), '--mkpath', '--files-from=-', '--from0', `${staging}/`, `${production}/`],
     { input: `${list.join('\0')}\0` },

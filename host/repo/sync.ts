@@ -5,14 +5,16 @@ import { join, relative } from 'node:path';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { isFinished, readComposeStatus } from '../compose/pungi.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
+import { copyByList } from './copy-by-list.ts';
 import { mapLimit } from './parallel.ts';
 
 /**
  * The staging sync of the seed (depth-2 dirs, parallel rsync, --relative), made mirror-safe:
- * pass 1 copies every unit without its repodata, pass 2 copies the repodata once every
- * package of every repo is in place, each repodata dir landing at once (--delay-updates).
- * rsync's temp files go to a per-lane dir that a rerun clears, so a killed sync leaves no
- * half-written file in the tree and a rerun finishes it.
+ * pass 1 copies every unit without its repodata (by exact list through a shadow dir, see
+ * copy-by-list.ts), pass 2 copies the repodata once every package of every repo is in place,
+ * each repodata dir landing at once (--delay-updates). Temp files and the shadow live in a
+ * per-lane dir that a rerun clears, so a killed sync leaves no half-written file in the tree
+ * and a rerun finishes it.
  */
 
 export interface ComposeSource {
@@ -108,9 +110,16 @@ export async function syncTree(
   const target = `${sync.target}/`;
   const jobs = ctx.config.syncJobs;
   // Pass 1: packages and everything else but repodata, the units spread over the workers.
-  await mapLimit(batches(sync.units, jobs), jobs, (batch) =>
-    ctx.run([...base, '--exclude=repodata/', ...batch.map(at), target]),
-  );
+  await copyByList(ctx, {
+    source: sync.source,
+    target: sync.target,
+    units: sync.units,
+    batches: batches(sync.units, jobs),
+    shadow: join(sync.tempDir, 'shadow'),
+    rsync: base.filter((a) => !a.startsWith('--temp-dir=') && a !== '--relative'),
+    ...(process.getuid?.() === 0 ? { owner: ctx.config.owner } : {}),
+    jobs,
+  });
   // Pass 2: repodata, each dir landing at once; for deleting syncs (SIG trees, Rocky 9's
   // staging) the deletes come last, inside the synced units only.
   const repodata = (

@@ -32,6 +32,7 @@ interface TreeSummary {
   racy?: number;
   journaled?: number;
   removed?: number;
+  statted?: number;
 }
 
 const config = buildConfig();
@@ -401,6 +402,52 @@ describe('a list longer than the read and write buffers (1 MiB)', () => {
   });
 });
 
+describe('what an incremental run reads', () => {
+  it('a directory whose stamp moved lstats only its new names and those replaced by rename (a new inode)', async () => {
+    // Past the racy window: the directories' stamps are older than the last run's.
+    await runFileLists();
+    await sleep(Number(RACY_NS / 1_000_000n) + 100);
+    await runFileLists();
+    const dir = packages('AppStream', 'a');
+    const replaced = join(dir, 'a1-1.0.rpm');
+    // Same size, another mtime: only a fresh lstat of the new inode gives its line.
+    await writeFile(`${replaced}.new`, readFileSync(replaced));
+    await utimes(`${replaced}.new`, new Date('2004-05-06T07:08:09Z'), new Date('2004-05-06T07:08:09Z'));
+    await rename(`${replaced}.new`, replaced);
+    await writeFiles(dir, ['a9-1.0.rpm']);
+    const summaries = await expectIncrementalEqualsFull();
+    expect(lineOf(trees[0]!, '8.10/AppStream/x86_64/os/Packages/a/a1-1.0.rpm')).toMatch(/^1083827289\tf\t/);
+    // a1 and a9; a2, a3 and every entry of the category's top directory kept their lines.
+    expect(summaryOf(summaries, 'category').statted).toBe(2);
+  });
+
+  it('a rerun within the racy window, every line read again in another order, leaves the lists as they are', async () => {
+    await writeFiles(packages('BaseOS', 'k'), ['k8-1.0.rpm']);
+    // Lists rewritten, then the top directory's stamp moved by that, then taken again.
+    for (let run = 0; run < 3; run++) await runFileLists();
+    const inodes = () => trees.map((t) => statSync(join(t.dir, t.timeList)).ino);
+    const before = inodes();
+    // The category's top directory, where the lists were just renamed in, is racy now: its
+    // entries are read again and their lines written after the kept ones.
+    const summaries = await runFileLists();
+    expect(summaryOf(summaries, 'category').racy).toBeGreaterThanOrEqual(1);
+    expect(summaryOf(summaries, 'category').statted).toBeGreaterThanOrEqual(3);
+    expect(inodes()).toEqual(before);
+    for (const tree of trees) expect(contentOnDisk(tree), tree.label).toEqual(await fullWalkContent(tree));
+  });
+
+  it('the root list takes the category and SIG lines from their fresh lists: the root walks only its own directories', async () => {
+    await writeFiles(packages('BaseOS', 'k'), ['k9-1.0.rpm']);
+    const summaries = await expectIncrementalEqualsFull();
+    expect(lineOf(trees[1]!, 'rocky/8.10/BaseOS/x86_64/os/Packages/k/k9-1.0.rpm')).toBeDefined();
+    // mirror/pub itself, rocky and sig: nothing under the nested trees is stamped or read.
+    expect(summaryOf(summaries, 'root').dirs).toBe(3);
+    const full = await runFileLists(['--full']);
+    expect(summaryOf(full, 'root').dirs).toBe(3);
+    for (const tree of trees) expect(contentOnDisk(tree), tree.label).toEqual(await fullWalkContent(tree));
+  });
+});
+
 describe('a tree reached through a symlink', () => {
   it('is stamped through the link, so the next run is incremental too', async () => {
     const other = await mkdtemp(join(tmpdir(), 'releng-filelists-link-'));
@@ -413,6 +460,12 @@ describe('a tree reached through a symlink', () => {
       const [category] = result.trees as TreeSummary[];
       expect(category!.tree).toBe(join(pub, 'rocky'));
       expect(category!.walk, category!.reason).toBe('incremental');
+      // A category reached through a symlink is walked as the root finds it, not copied in.
+      const [, rootTree] = listedTrees(config, other);
+      expect(contentOnDisk(rootTree!)).toEqual(await fullWalkContent(rootTree!));
+      expect(readFileSync(join(pub, 'fullfilelist'), 'utf8')).toContain(
+        'rocky-real/8.10/BaseOS/COMPOSE_ID\n',
+      );
     } finally {
       await rm(other, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from '../../host/framework/exec.ts';
@@ -197,6 +197,26 @@ describe('sync-to-prod', () => {
     expect(incremental).toContain(`${stamp.getTime() / 1000}\tf\t27\t8.10/COMPOSE_ID`);
     await runOperation(fileLists, root, ['--full']);
     expect(incremental).toEqual(categoryList());
+  });
+
+  it('journals a package it replaces, so file-lists reads its directory again whatever inode it got', async () => {
+    await sleep(2100);
+    await runOperation(fileLists, root, []);
+    const rel = readdirSync(join(at().stagingRelease, 'BaseOS/x86_64/os/Packages'), { recursive: true })
+      .map(String)
+      .find((p) => p.endsWith('.rpm'))!;
+    const staged = join(at().stagingRelease, 'BaseOS/x86_64/os/Packages', rel);
+    const stamp = new Date(Math.floor(statSync(staged).mtimeMs / 1000) * 1000 + 86_400_000);
+    await utimes(staged, stamp, stamp);
+    await publish();
+    const published = join(at().productionRelease, 'BaseOS/x86_64/os/Packages', rel);
+    const journal = join(root, 'mnt/repos-production/.releng/filelist-journal');
+    expect(readFileSync(journal, 'utf8').split('\n')).toContain(published);
+    await runOperation(fileLists, root, []);
+    const list = readFileSync(join(at().productionCategory, 'fullfiletimelist-rocky'), 'utf8');
+    const listed = relative(at().productionCategory, published);
+    const line = list.split('\n').find((l) => l.endsWith(`\t${listed}`));
+    expect(line?.startsWith(`${stamp.getTime() / 1000}\tf\t`), line).toBe(true);
   });
 
   it('refuses content other than the approved digest and leaves production untouched', async () => {
