@@ -78,7 +78,9 @@ async function renameIntoPlace(copy: ListCopy, list: string[]): Promise<void> {
       throw err;
     }
   }
-  // Renaming into a directory moved its mtime: back to the compose's, as rsync -a leaves it.
+  // Renaming into a directory moved its mtime, and a directory renamed to a new parent has its
+  // own moved too (its `..` changed): both back to the compose's, as rsync -a leaves them.
+  for (const path of list) await copyDirTimes(copy, path, { onlyDirs: true });
   for (const dir of [...touched].reverse()) await copyDirTimes(copy, dir);
 }
 
@@ -100,8 +102,13 @@ async function makeParents(copy: ListCopy, dir: string, made: Set<string>): Prom
   if (copy.owner) await chown(join(copy.target, dir), copy.owner.uid, copy.owner.gid);
 }
 
-async function copyDirTimes(copy: ListCopy, dir: string): Promise<void> {
+async function copyDirTimes(
+  copy: ListCopy,
+  dir: string,
+  options: { onlyDirs?: boolean } = {},
+): Promise<void> {
   const info = await lstat(join(copy.source, dir));
+  if (options.onlyDirs && !info.isDirectory()) return;
   await utimes(join(copy.target, dir), info.atime, info.mtime);
 }
 
