@@ -97,9 +97,13 @@ describe('RunOnComposeHost', () => {
   it('fails when a parameter is not one the operation takes', () => {
     expect(() =>
       make({
-        parameters: { major: { path: '$.major' }, 'approved-digest': { path: '$.d' }, sig: { path: '$.s' } },
+        parameters: {
+          major: { path: '$.major' },
+          'approved-digest': { path: '$.d' },
+          compose: { path: '$.c' },
+        },
       }),
-    ).toThrow(/unknown parameter "sig"/);
+    ).toThrow(/unknown parameter "compose"/);
   });
 
   it('fails when a required parameter is missing', () => {
