@@ -99,6 +99,7 @@ export class LocalEngine implements ExecutionStarter {
       documents: index.documents,
       onOutput: (commandId, stream, text) => this.events.commandOutput(commandId, stream, text),
       onEnded: (commandId, instanceId, status) => this.events.commandEnded(commandId, instanceId, status),
+      onSent: (commandId) => this.events.commandSent(commandId),
     });
     this.events = new LocalEvents({
       engineDir: this.engineDir,
