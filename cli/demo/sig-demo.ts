@@ -9,14 +9,15 @@ import { createSigCompose, DEMO_SIG } from './sig-compose.ts';
 /**
  * The demo's SIG release: one finished SIG compose, staged with the Rocky compose
  * (`sigsStagedWith`), and a coalescing window long enough locally that its staging-ready and
- * the release's join one promotion. A major without the SIG configured gets none.
+ * the release's join one promotion: 1 s, as both are announced by one staging execution, one
+ * state after the other. A major without the SIG configured gets none.
  */
 export async function withDemoSig(store: PackageStore, overrides: unknown): Promise<unknown> {
   const settings = buildConfig(overrides).majors[store.major];
   if (!settings || !Object.hasOwn(settings.sigComposes, DEMO_SIG)) return overrides;
   await createSigCompose(store, DEMO_SIG);
   return mergeConfig(overrides, {
-    promotion: { coalesceSeconds: 2 },
+    promotion: { coalesceSeconds: 1 },
     majors: { [store.major]: { sigsStagedWith: { Rocky: [DEMO_SIG] } } },
   });
 }
