@@ -5,8 +5,10 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopAgent } from '../../host/signing/keys.ts';
+import { buildConfig } from '../../shared/config/load.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
 import { createPackageStore, type PackageStore, tagUpdate } from './package-store.ts';
+import { createSigCompose, DEMO_SIG } from './sig-compose.ts';
 
 /** Sources whose content decides what a store holds: the demo's own and the koji tag format. */
 const STORE_SOURCES = [
@@ -16,8 +18,11 @@ const STORE_SOURCES = [
 /** Bumped when the template's own layout changes (not its content: the sources key that). */
 const TEMPLATE_FORMAT = 1;
 
-/** Which store: as createPackageStore leaves it, or after tagUpdate too (what the demo runs). */
-export type StoreStage = 'initial' | 'updated';
+/**
+ * Which store: as createPackageStore leaves it, or the demo's (after tagUpdate, with the demo
+ * SIG's finished compose where the major configures that SIG).
+ */
+export type StoreStage = 'initial' | 'demo';
 
 export interface CachedStoreOptions {
   major?: string;
@@ -71,13 +76,20 @@ async function rewritePaths(dir: string, from: string, to: string): Promise<void
   }
 }
 
+/** What the demo adds to a new store before its pipeline runs. */
+async function prepareDemo(store: PackageStore): Promise<void> {
+  await tagUpdate(store);
+  if (Object.hasOwn(buildConfig(store.configOverrides).majors[store.major]?.sigComposes ?? {}, DEMO_SIG))
+    await createSigCompose(store, DEMO_SIG);
+}
+
 async function buildTemplate(template: string, major: string, stage: StoreStage): Promise<void> {
   const building = `${template}.building-${process.pid}`;
   await rm(building, { recursive: true, force: true });
   const root = join(building, 'root');
   try {
     const store = await createPackageStore({ root, major });
-    if (stage === 'updated') await tagUpdate(store);
+    if (stage === 'demo') await prepareDemo(store);
     await writeFile(join(building, 'store.json'), JSON.stringify(store));
   } finally {
     // The template's key must not keep an agent alive (nor one socket to copy).
@@ -89,7 +101,7 @@ async function buildTemplate(template: string, major: string, stage: StoreStage)
 
 /**
  * The demo package store (signing key, RPMs built and signed, git repos, config) at `root`, as
- * createPackageStore (and, for `updated`, tagUpdate) makes it, but built once per version of the
+ * createPackageStore (and, for `demo`, what the demo adds) makes it, but built once per version of the
  * sources and copied: the build (an RSA key, a dozen rpmbuilds and signatures) costs seconds.
  * Every copy shares the template's throwaway demo key. A cache that cannot be written (no home,
  * a read-only one) builds the store in place instead.
@@ -113,7 +125,7 @@ export async function cachedPackageStore(
       );
     if (!writable) {
       const store = await createPackageStore({ root, major });
-      if (stage === 'updated') await tagUpdate(store);
+      if (stage === 'demo') await prepareDemo(store);
       return { store, built: false };
     }
     await buildTemplate(template, major, stage);
@@ -125,6 +137,8 @@ export async function cachedPackageStore(
   await cp(join(template, 'root'), root, {
     recursive: true,
     preserveTimestamps: true,
+    // `latest-…` links are relative and must stay so, not point back into the template.
+    verbatimSymlinks: true,
     // gpg-agent's sockets belong to an agent of the template, not to the copy.
     filter: (source) => !/\/S\.[^/]*$/.test(source),
   });
@@ -142,7 +156,7 @@ export async function demoPackageStore(
   major: string,
   listener?: EngineListener,
 ): Promise<PackageStore> {
-  const { store, template, built } = await cachedPackageStore(root, { major, stage: 'updated' });
+  const { store, template, built } = await cachedPackageStore(root, { major, stage: 'demo' });
   if (template) {
     listener?.({
       execution: 'demo',

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,8 +29,8 @@ describe('cachedPackageStore', () => {
     timeout: 120_000,
   }, async () => {
     const cacheDir = join(work, 'cache');
-    const first = await cachedPackageStore(join(work, 'a'), { cacheDir, stage: 'updated' });
-    const second = await cachedPackageStore(join(work, 'b'), { cacheDir, stage: 'updated' });
+    const first = await cachedPackageStore(join(work, 'a'), { cacheDir, stage: 'demo' });
+    const second = await cachedPackageStore(join(work, 'b'), { cacheDir, stage: 'demo' });
 
     expect(first.built).toBe(true);
     expect(second.built).toBe(false);
@@ -51,6 +51,12 @@ describe('cachedPackageStore', () => {
     // The same signed packages, the update tagged.
     const tag = JSON.parse(await readFile(join(b.koji, 'tags', 'dist-rocky8-updates-build.json'), 'utf8'));
     expect(tag.builds.map((build: { nvr: string }) => build.nvr)).toContain('demo-hello-1.1-1.el8');
+    // The demo SIG's compose, its latest link still relative (not into the template).
+    const link = join(work, 'b', 'mnt', 'compose', '8', 'latest-SIG-kernel-8');
+    expect(await readlink(link)).toBe('SIG-kernel-8-20260101.0');
+    expect(await readdir(join(link, 'compose', '8', 'kernel', 'x86_64', 'os', 'Packages'))).toEqual([
+      'demo-kernel-sig-1.0-1.el8.noarch.rpm',
+    ]);
   });
 
   it('keeps the stages apart: the initial store has no update tagged', { timeout: 120_000 }, async () => {
