@@ -18,6 +18,7 @@ import { createStartExecutionAdapter, executionArn } from './adapters/states.ts'
 import { runAsTask } from './adapters/task-scope.ts';
 import type { EngineListener, TaskAdapter, TaskContext } from './adapters/types.ts';
 import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
+import { ENGINE_ASL_CHECKS, wasChecked } from './asl-validation.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { type ExecutionRecord, ExecutionStore } from './execution-store.ts';
 import { LocalEvents } from './local-events.ts';
@@ -273,7 +274,7 @@ export class LocalEngine implements ExecutionStarter {
     abort: AbortController,
   ): Promise<ExecutionRecord> {
     const sm = new StateMachine(definition as never, {
-      validationOptions: { checkArn: false, checkPaths: false },
+      validationOptions: wasChecked(definition) ? { noValidate: true } : ENGINE_ASL_CHECKS,
     });
     const execution = sm.run(input as never, {
       overrides: {
