@@ -10,14 +10,9 @@ import {
   ssmParamName,
 } from '../../shared/operations.ts';
 
-/** Where the install association puts the host entry and the stack's config. */
-export const HOST_INSTALL = {
-  bin: '/usr/local/bin/releng-host',
-  bundle: '/usr/local/lib/releng/releng-host.mjs',
-  config: '/etc/releng/releng.config.json',
-} as const;
+import { HOST_INSTALL } from './host-paths.ts';
 
-export { ssmParamName };
+export { HOST_INSTALL, ssmParamName };
 
 /** The operation parameters a document offers: everything but root, config and json. */
 export function documentParams(operation: HostOperationName): OperationParam[] {

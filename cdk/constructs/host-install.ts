@@ -12,6 +12,7 @@ import { buildSync, type Metafile } from 'esbuild';
 import { mergeConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { HOST_INSTALL } from './host-documents.ts';
+import { HOST_BUNDLE_FILE } from './host-paths.ts';
 
 export interface HostInstallProps {
   readonly config: ReleaseConfig;
@@ -26,8 +27,7 @@ export interface HostInstallProps {
 /** The host/ directory the bundle is built from. */
 export const HOST_SOURCE_DIR = fileURLToPath(new URL('../../host', import.meta.url));
 
-/** The file name of the bundle in its asset. */
-export const HOST_BUNDLE_FILE = 'releng-host.mjs';
+export { HOST_BUNDLE_FILE };
 
 /**
  * Bundles the host/ entry with esbuild into one ESM file for Node.js 20 (the S3 asset the hosts

@@ -14,9 +14,10 @@ import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
 import { type LocalApollo, startLocalApollo } from './apollo.ts';
 import { runGaCycle } from './ga.ts';
-import { createPackageStore, type PackageStore, tagUpdate, UPDATES_TAG } from './package-store.ts';
+import { type PackageStore, UPDATES_TAG } from './package-store.ts';
 import { exportSecretKey } from './rpm-tools.ts';
 import { demoSigs, sigProductionDirs, withDemoSig } from './sig-demo.ts';
+import { demoPackageStore } from './store-cache.ts';
 
 /** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
 const MARKER = '.releng-demo';
@@ -220,11 +221,7 @@ async function runOnPreparedRoot(
   timed: <T>(step: string, fn: () => Promise<T>) => Promise<T>,
   timings: Record<string, number>,
 ): Promise<DemoResult> {
-  const store = await timed('package store', async () => {
-    const created = await createPackageStore({ root, major });
-    await tagUpdate(created);
-    return created;
-  });
+  const store = await timed('package store', () => demoPackageStore(root, major, options.listener));
   // The store's overrides and the minor release asked for; serveDemoErrata adds its Apollo.
   const asked = options.release
     ? mergeConfig(store.configOverrides, {

@@ -18,6 +18,7 @@ import { createStartExecutionAdapter, executionArn } from './adapters/states.ts'
 import { runAsTask } from './adapters/task-scope.ts';
 import type { EngineListener, TaskAdapter, TaskContext } from './adapters/types.ts';
 import { type AslDefinition, type TaskResource, taskStates, UnservedResourceError } from './asl.ts';
+import { ENGINE_ASL_CHECKS, wasChecked } from './asl-validation.ts';
 import type { EngineDefinitions } from './definitions.ts';
 import { type ExecutionRecord, ExecutionStore } from './execution-store.ts';
 import { LocalEvents } from './local-events.ts';
@@ -120,6 +121,7 @@ export class LocalEngine implements ExecutionStarter {
       documents: index.documents,
       onOutput: (commandId, stream, text) => this.events.commandOutput(commandId, stream, text),
       onEnded: (commandId, instanceId, status) => this.events.commandEnded(commandId, instanceId, status),
+      onSent: (commandId) => this.events.commandSent(commandId),
     });
     this.events = new LocalEvents({
       engineDir: this.engineDir,
@@ -293,7 +295,7 @@ export class LocalEngine implements ExecutionStarter {
     abort: AbortController,
   ): Promise<ExecutionRecord> {
     const sm = new StateMachine(definition as never, {
-      validationOptions: { checkArn: false, checkPaths: false },
+      validationOptions: wasChecked(definition) ? { noValidate: true } : ENGINE_ASL_CHECKS,
     });
     const execution = sm.run(input as never, {
       overrides: {

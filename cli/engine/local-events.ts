@@ -103,6 +103,14 @@ export class LocalEvents {
     return out.sort((a, b) => a.at.localeCompare(b.at)).map((m) => m.body);
   }
 
+  /**
+   * A host command was sent: file it under the sending task now, so its `[… after S s]` line
+   * counts from the send, also for a command that prints only when it ends (doctor's report).
+   */
+  commandSent(commandId: string): void {
+    if (!this.commandTasks.has(commandId)) this.attribute(commandId);
+  }
+
   /** Output of a host command: its task's log, and stderr lines as progress on the terminal. */
   commandOutput(commandId: string, stream: 'stdout' | 'stderr', text: string): void {
     const task = this.commandTasks.get(commandId) ?? this.attribute(commandId);

@@ -3,12 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOST_INSTALL } from '../../cdk/constructs/host-documents.ts';
-import {
-  buildHostBundle,
-  HOST_BUNDLE_FILE,
-  installDocumentContent,
-} from '../../cdk/constructs/host-install.ts';
+import { HOST_BUNDLE_FILE, HOST_INSTALL } from '../../cdk/constructs/host-paths.ts';
 import { type AgentInvocation, LocalAgent } from '../agent/local-agent.ts';
 import { LocalS3 } from '../agent/local-s3.ts';
 
@@ -74,7 +69,7 @@ export async function installLocalHost(options: LocalInstallOptions): Promise<Lo
   await putObject(s3.fileOf(LOCAL_ASSETS_BUCKET, bundleKey), bundleBytes);
   await putObject(s3.fileOf(LOCAL_ASSETS_BUCKET, configKey), config);
 
-  const document = withLastStep(installDocument(options), options.lastStep);
+  const document = withLastStep(await installDocument(options), options.lastStep);
   const hostBin = join(root, HOST_INSTALL.bin);
   const stamp = join(engineDir, 'host-install.json');
   const fingerprint = sha256(JSON.stringify({ bundleKey, configKey, document }));
@@ -97,8 +92,14 @@ export async function installLocalHost(options: LocalInstallOptions): Promise<Lo
   return { invocation, bundleBuilt: built, hostBin };
 }
 
+/**
+ * The cdk/ module with the bundle recipe and the install document: it loads aws-cdk-lib and
+ * esbuild, so only an install that builds the bundle or has no document loads it.
+ */
+const hostInstallModule = () => import('../../cdk/constructs/host-install.ts');
+
 /** The install document: given, or found in the template, or the one HostInstall synthesizes. */
-function installDocument(options: LocalInstallOptions): unknown {
+async function installDocument(options: LocalInstallOptions): Promise<unknown> {
   if (options.document) return options.document;
   if (options.template) {
     const found = Object.entries(options.template.Resources).filter(
@@ -111,7 +112,7 @@ function installDocument(options: LocalInstallOptions): unknown {
     }
     return found[0]![1].Properties?.Content;
   }
-  return installDocumentContent();
+  return (await hostInstallModule()).installDocumentContent();
 }
 
 function withLastStep(document: unknown, lastStep: string | undefined): unknown {
@@ -151,7 +152,7 @@ async function hostBundleFor(dir: string): Promise<{ path: string; built: boolea
   if (stamp && existsSync(bundle) && (await unchanged(stamp))) return { path: bundle, built: false };
   await mkdir(dir, { recursive: true });
   const temp = join(dir, `build-${process.pid}.mjs`);
-  const metafile = buildHostBundle(temp);
+  const metafile = (await hostInstallModule()).buildHostBundle(temp);
   const inputs: Record<string, string> = {};
   // The bundle's own recipe (entry text, esbuild options) lives in host-install.ts.
   for (const input of [BUNDLE_RECIPE, ...Object.keys(metafile.inputs)]) {

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../host/framework/fsutil.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
+import { checkDefinitions, trustChecked } from './asl-validation.ts';
 import { type ConfigRead, recordReads, sameReads } from './config-reads.ts';
 import { type CfnTemplate, definitionsFromTemplate, type EngineDefinitions } from './definitions.ts';
 
@@ -68,6 +69,8 @@ interface CacheEntry {
   /** The config values synthesis read, with what it saw. */
   reads: ConfigRead[];
   definitions: EngineDefinitions;
+  /** asl-validator passed these definitions before they were written (asl-validation.ts). */
+  checked?: boolean;
 }
 
 /**
@@ -88,10 +91,15 @@ export async function localDefinitions(
     .then((parsed) => ({ entries: Array.isArray(parsed.entries) ? (parsed.entries as CacheEntry[]) : [] }))
     .catch(() => ({ entries: [] as CacheEntry[] }));
   const hit = cached.entries.find((entry) => sameReads(config, entry.reads));
-  if (hit) return hit.definitions;
+  if (hit) {
+    if (hit.checked) trustChecked(hit.definitions);
+    else checkDefinitions(hit.definitions);
+    return hit.definitions;
+  }
   const { view, reads } = recordReads(config);
   const definitions = definitionsFromTemplate(await (options.synthesize ?? synthesizeTemplate)(view));
-  const entries = [{ reads: reads(), definitions }, ...cached.entries].slice(0, ENTRIES_KEPT);
+  checkDefinitions(definitions);
+  const entries = [{ reads: reads(), definitions, checked: true }, ...cached.entries].slice(0, ENTRIES_KEPT);
   await writeFileAtomic(file, JSON.stringify({ entries })).catch(() => undefined);
   return definitions;
 }

@@ -8,6 +8,7 @@ import { inspectTrees } from '../framework/mounts.ts';
 import type { TreeName } from '../framework/operation.ts';
 import { signingKeyIds } from '../signing/configured.ts';
 import { keyMatches, secretKeysIn } from '../signing/keys.ts';
+import { probeWithCache } from './tool-cache.ts';
 
 /**
  * What `releng-host doctor` checks, each returning rows for the report and the problems that
@@ -22,6 +23,8 @@ interface ToolSpec {
   argv: string[];
   need: Need;
   usedBy: string;
+  /** A dnf plugin the command needs: its module file keys the remembered row too. */
+  dnfPlugin?: string;
 }
 
 const TOOLS: readonly ToolSpec[] = [
@@ -68,6 +71,7 @@ const TOOLS: readonly ToolSpec[] = [
     argv: ['dnf', 'repoclosure', '--help'],
     need: 'required',
     usedBy: 'verify-staging',
+    dnfPlugin: 'repoclosure',
   },
   { tool: 'rpmsign', argv: ['rpmsign', '--version'], need: 'optional', usedBy: 'signing packages by hand' },
   {
@@ -105,7 +109,15 @@ async function probe(spec: ToolSpec, env?: NodeJS.ProcessEnv): Promise<ToolRow> 
 
 export async function checkTools(ctx: OperationContext, problems: string[]): Promise<ToolRow[]> {
   const composeHost = ctx.config.host.requireMounts;
-  const rows = await Promise.all(TOOLS.map((spec) => probe(spec, ctx.env)));
+  // Remembered for minutes per host while each tool's executable (and plugin) is unchanged.
+  const rows = await probeWithCache(
+    TOOLS.map((spec) => ({
+      name: spec.tool,
+      source: { command: spec.argv[0]!, ...(spec.dnfPlugin ? { dnfPlugin: spec.dnfPlugin } : {}) },
+      probe: () => probe(spec, ctx.env),
+    })),
+    { root: ctx.root, env: ctx.env ?? process.env, now: ctx.clock.now().getTime(), remember: !ctx.dryRun },
+  );
   rows.push({ tool: 'node', need: 'required', found: true, version: process.version, usedBy: 'releng-host' });
   for (const row of rows) {
     if (row.found) continue;

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDefinitions, wasChecked } from '../../cli/engine/asl-validation.ts';
 import { recordReads, sameReads } from '../../cli/engine/config-reads.ts';
-import { definitionsFromTemplate } from '../../cli/engine/definitions.ts';
+import { definitionsFromTemplate, NO_DEFINITIONS } from '../../cli/engine/definitions.ts';
 import { localDefinitions, synthesizeTemplate } from '../../cli/engine/synth.ts';
 import { buildConfig, mergeConfig } from '../../shared/config/load.ts';
 import type { ReleaseConfig } from '../../shared/config/schema.ts';
@@ -72,6 +73,15 @@ describe('synthesized definitions cache', () => {
     // What the hit returned is what synthesizing that config gives.
     expect(second).toEqual(definitionsFromTemplate(await synthesizeTemplate(other)));
     expect(second).toEqual(first);
+    // Checked with asl-validator once, when synthesized: the engine need not check them again.
+    expect(Object.values(second.machines).length).toBeGreaterThan(2);
+    expect(Object.values(second.machines).every((d) => d && wasChecked(d))).toBe(true);
+  });
+
+  it('refuses a definition asl-validator rejects, naming the machine', () => {
+    const broken = { machines: { compose: { StartAt: 'Nowhere', States: {} } }, index: NO_DEFINITIONS.index };
+    expect(() => checkDefinitions(broken as never)).toThrow(/^State machine definition compose is invalid/);
+    expect(wasChecked(broken.machines.compose)).toBe(false);
   });
 
   it('synthesizes again when a value synthesis reads changes', async () => {

@@ -19,6 +19,8 @@ export interface LocalHostCommandsOptions {
    * Notification" to EventBridge; the engine routes it to host-command-events.
    */
   onEnded(commandId: string, instanceId: string, status: HostCommandStatus): void;
+  /** Called as the command is sent, in the scope of the task sending it (its clock starts here). */
+  onSent?(commandId: string): void;
   /** Every chunk of output as the command writes it (progress for the terminal, logs). */
   onOutput?(commandId: string, stream: 'stdout' | 'stderr', text: string): void;
 }
@@ -42,6 +44,7 @@ export class LocalHostCommands implements HostCommands {
       throw serviceError('InvalidDocument', errorMessage(err));
     }
     const commandId = randomUUID();
+    this.options.onSent?.(commandId);
     let command: StartedCommand;
     try {
       command = this.options.agent.start(document, request.parameters, {
