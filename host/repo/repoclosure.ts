@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { MajorSettings } from '../../shared/config/schema.ts';
 import { type ClosureSet, checkedArches, closureSets, describeSet } from '../../shared/repoclosure.ts';
 import type { OperationContext } from '../framework/context.ts';
@@ -74,7 +75,8 @@ export function repoclosureArgv(
     // Only the set's repos: --repo disables every other, and Debian's dnf-plugins-core enables a
     // `local` plugin that adds a _dnf_local repo of packages dnf once installed on this host.
     '--disableplugin=local',
-    ...set.repos.map((r) => `--repofrompath=${r},${repoDirs[r]}`),
+    // As a file:// URL: dnf cannot read a plain path with a space (`release work/root`).
+    ...set.repos.map((r) => `--repofrompath=${r},${pathToFileURL(repoDirs[r]!).href}`),
     ...set.repos.map((r) => `--repo=${r}`),
     // Every stream's packages count, modular or not: module_hotfixes turns the filtering off.
     ...set.repos.map((r) => `--setopt=${r}.module_hotfixes=true`),
