@@ -341,7 +341,7 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
  * A repo path as the compose's git sources take it: plain, or a percent-encoded file:// URL when
  * the path has characters a plain path may not hold (a root such as `release work/root`).
  */
-function gitUrl(path: string): string {
+export function gitUrl(path: string): string {
   return /^\/[A-Za-z0-9._/+-]+$/.test(path) ? path : pathToFileURL(path).href;
 }
 

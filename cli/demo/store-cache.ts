@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stopAgent } from '../../host/signing/keys.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import type { EngineListener } from '../engine/adapters/types.ts';
-import { createPackageStore, type PackageStore, tagUpdate } from './package-store.ts';
+import { createPackageStore, gitUrl, type PackageStore, tagUpdate } from './package-store.ts';
 import { createSigCompose, DEMO_SIG } from './sig-compose.ts';
 
 /** Sources whose content decides what a store holds: the demo's own and the koji tag format. */
@@ -74,6 +74,21 @@ async function rewritePaths(dir: string, from: string, to: string): Promise<void
     if (!content.includes(from)) continue;
     await writeFile(file, content.toString('utf8').replaceAll(from, to));
   }
+}
+
+/**
+ * The store's config with its git URLs made for this root: a root whose path a plain path may
+ * not hold (`release work/root`) needs file:// URLs, which a text rewrite does not make.
+ */
+function withGitUrlsOf(store: PackageStore): Record<string, unknown> {
+  const overrides = store.configOverrides as {
+    majors: Record<string, { git: Record<string, { url: string }> }>;
+  };
+  const git = overrides.majors[store.major]!.git;
+  git.pungi!.url = gitUrl(store.gitRepos.pungi);
+  git.comps!.url = gitUrl(store.gitRepos.comps);
+  git.moduleMetadata!.url = gitUrl(store.gitRepos.moduleMetadata);
+  return store.configOverrides;
 }
 
 /** What the demo adds to a new store before its pipeline runs. */
@@ -147,6 +162,7 @@ export async function cachedPackageStore(
   const store = JSON.parse(
     stored.replaceAll(JSON.stringify(fromTemplate.root).slice(1, -1), JSON.stringify(root).slice(1, -1)),
   ) as PackageStore;
+  await writeFile(store.configPath, `${JSON.stringify(withGitUrlsOf(store), null, 2)}\n`);
   return { store, template, built };
 }
 

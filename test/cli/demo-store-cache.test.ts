@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedPackageStore, userCacheDir } from '../../cli/demo/store-cache.ts';
 
@@ -57,6 +58,18 @@ describe('cachedPackageStore', () => {
     expect(await readdir(join(link, 'compose', '8', 'kernel', 'x86_64', 'os', 'Packages'))).toEqual([
       'demo-kernel-sig-1.0-1.el8.noarch.rpm',
     ]);
+  });
+
+  it('gives a root with a space in its path file:// git URLs that git reads', {
+    timeout: 120_000,
+  }, async () => {
+    const root = join(work, 'release work', 'root');
+    const { store } = await cachedPackageStore(root, { cacheDir: join(work, 'cache'), stage: 'demo' });
+    const config = JSON.parse(await readFile(store.configPath, 'utf8'));
+    const url = config.majors['8'].git.pungi.url as string;
+    expect(url).toBe(pathToFileURL(join(root, 'git', 'pungi-rocky.git')).href);
+    expect(execFileSync('git', ['ls-remote', url, 'r8'], { encoding: 'utf8' })).toMatch(/refs\/heads\/r8/);
+    expect(store.configOverrides).toEqual(config);
   });
 
   it('keeps the stages apart: the initial store has no update tagged', { timeout: 120_000 }, async () => {

@@ -31,7 +31,7 @@ function changesOf(before: Map<string, string>, after: Map<string, string>): str
 
 /** What a rerun may rewrite: its log, the lock it took and released, the manifest of the same digest. */
 const bookkeeping = (change: string) =>
-  /^.(var\/log\/releng|var\/lib\/releng\/(results|hash-cache)|mnt\/[^/]+\/\.releng|mnt\/compose\/\.releng)(\/|$)/.test(
+  /^.(var\/log\/releng|var\/lib\/releng\/(results|hash-cache|doctor)|mnt\/[^/]+\/\.releng|mnt\/compose\/\.releng)(\/|$)/.test(
     change,
   ) ||
   change.includes('/.git/') ||
