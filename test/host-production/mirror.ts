@@ -12,45 +12,54 @@ export async function withRsyncDaemon<T>(
   dir: string,
   fn: (url: string) => Promise<T>,
 ): Promise<T> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const module = `pub-${process.pid}-${port}`;
-  const conf = join(workDir, 'rsyncd.conf');
-  await writeFile(
-    conf,
-    [
-      `pid file = ${join(workDir, 'rsyncd.pid')}`,
-      `lock file = ${join(workDir, 'rsyncd.lock')}`,
-      `log file = ${join(workDir, 'rsyncd.log')}`,
-      'use chroot = no',
-      `[${module}]`,
-      `path = ${dir}`,
-      'read only = yes',
-      'list = yes',
-      '',
-    ].join('\n'),
-  );
-  const daemon = spawn(
-    'rsync',
-    ['--daemon', '--no-detach', `--config=${conf}`, '--address=127.0.0.1', `--port=${port}`],
-    {
-      stdio: 'ignore',
-    },
-  );
-  try {
-    const url = `rsync://127.0.0.1:${port}/${module}/`;
-    for (let i = 0; ; i++) {
-      try {
-        const { stdout } = await execFile(['rsync', `rsync://127.0.0.1:${port}/`]);
-        if (!stdout.split(/\s/).includes(module)) throw new Error(`port ${port} serves another daemon`);
-        break;
-      } catch (err) {
-        if (i > 50) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+  // A port another process holds makes the daemon exit at once: then another port.
+  for (let attempt = 0; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const module = `pub-${process.pid}-${port}`;
+    const conf = join(workDir, 'rsyncd.conf');
+    await writeFile(
+      conf,
+      [
+        `pid file = ${join(workDir, 'rsyncd.pid')}`,
+        `lock file = ${join(workDir, 'rsyncd.lock')}`,
+        `log file = ${join(workDir, 'rsyncd.log')}`,
+        'use chroot = no',
+        `[${module}]`,
+        `path = ${dir}`,
+        'read only = yes',
+        'list = yes',
+        '',
+      ].join('\n'),
+    );
+    const daemon = spawn(
+      'rsync',
+      ['--daemon', '--no-detach', `--config=${conf}`, '--address=127.0.0.1', `--port=${port}`],
+      { stdio: 'ignore' },
+    );
+    let exited = false;
+    daemon.on('exit', () => {
+      exited = true;
+    });
+    try {
+      const url = `rsync://127.0.0.1:${port}/${module}/`;
+      // Up to 30 s: on a loaded 2-core machine the daemon can take seconds to listen.
+      let ready = false;
+      for (let i = 0; !exited && !ready; i++) {
+        try {
+          const { stdout } = await execFile(['rsync', `rsync://127.0.0.1:${port}/`]);
+          if (!stdout.split(/\s/).includes(module)) throw new Error(`port ${port} serves another daemon`);
+          ready = true;
+        } catch (err) {
+          if (i > 300 || (err instanceof Error && err.message.includes('serves another daemon'))) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
+      if (ready) return await fn(url);
+      if (attempt >= 5)
+        throw new Error(`rsync --daemon exited at once on 5 ports (see ${workDir}/rsyncd.log)`);
+    } finally {
+      daemon.kill();
     }
-    return await fn(url);
-  } finally {
-    daemon.kill();
   }
 }
 
