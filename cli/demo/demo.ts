@@ -12,19 +12,17 @@ import type { EngineListener } from '../engine/adapters/types.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
 import { alive } from '../engine/file-mutex.ts';
 import { DEMO_APPROVER, openLocalSession } from '../engine/local-app.ts';
-import { type LocalApollo, startLocalApollo } from './apollo.ts';
+import { APOLLO_SERVER, MARKER, serveDemoErrata } from './demo-errata.ts';
 import { runGaCycle } from './ga.ts';
 import { type PackageStore, UPDATES_TAG } from './package-store.ts';
 import { exportSecretKey } from './rpm-tools.ts';
 import { demoSigs, sigProductionDirs, withDemoSig } from './sig-demo.ts';
 import { demoPackageStore } from './store-cache.ts';
 
-/** Marks a root the demo made, so a rerun may clear it (and never a directory it did not make). */
-const MARKER = '.releng-demo';
+export { serveDemoErrata, serveDemoErrataAgain } from './demo-errata.ts';
+
 /** One demo per root at a time: the pid of the demo running there (stale once that pid is dead). */
 const DEMO_LOCK = '.releng-demo.lock';
-/** The pid of the process serving the root's stand-in Apollo (see serveDemoErrataAgain). */
-const APOLLO_SERVER = '.releng-demo-apollo';
 
 /** The demo will not run on this root as asked (bad input: exit 2, nothing started). */
 export class DemoRefused extends Error {
@@ -251,64 +249,6 @@ function withDemoKeyEverywhere(store: PackageStore, overrides: unknown): unknown
   return mergeConfig(overrides, {
     majors: Object.fromEntries(majors.map((m) => [m, { signingKeyId: store.key.keyId }])),
   });
-}
-
-const standInUpdateinfo = (root: string) => join(root, 'mnt', 'koji', 'errata', 'updateinfo.xml');
-
-/** The port of a stand-in Apollo URL (`http://127.0.0.1:PORT/api/v3/updateinfo`), else undefined. */
-function standInPort(url: unknown): number | undefined {
-  if (typeof url !== 'string') return undefined;
-  const match = /^http:\/\/127\.0\.0\.1:([0-9]+)\/api\/v3\/updateinfo$/.exec(url);
-  return match ? Number(match[1]) : undefined;
-}
-
-async function readJson(path: string): Promise<{ errata?: { apolloBaseUrl?: unknown } }> {
-  return JSON.parse(await readFile(path, 'utf8')) as { errata?: { apolloBaseUrl?: unknown } };
-}
-
-/**
- * Serves the demo store's advisories from a local Apollo and points the root's config at it
- * (on the port it named before when that is free). It lives as long as the caller keeps it
- * open; the root records the serving pid, so a later command knows when nobody serves it.
- */
-export async function serveDemoErrata(root: string): Promise<LocalApollo> {
-  const configPath = join(root, 'releng.config.json');
-  const current = await readJson(configPath);
-  const port = standInPort(current.errata?.apolloBaseUrl);
-  const apollo =
-    (port ? await startLocalApollo(standInUpdateinfo(root), port).catch(() => undefined) : undefined) ??
-    (await startLocalApollo(standInUpdateinfo(root)));
-  if (apollo.baseUrl !== current.errata?.apolloBaseUrl) {
-    const updated = mergeConfig(current, { errata: { apolloBaseUrl: apollo.baseUrl } });
-    await writeFile(configPath, `${JSON.stringify(updated, null, 2)}\n`);
-  }
-  await writeFile(join(root, APOLLO_SERVER), `${process.pid}\n`);
-  return apollo;
-}
-
-/**
- * Errata for a later command on a demo root (`releng compose` after `releng demo`): when the
- * root's config names the demo's stand-in Apollo and no live process serves it any more (the
- * demo that started it has exited), this command serves it while it runs. Anywhere else, and
- * while another process serves it, it does nothing: a stand-in a live process closed stays
- * closed. Returns what to close.
- */
-export async function serveDemoErrataAgain(rootOption: string): Promise<() => Promise<void>> {
-  const root = resolve(rootOption);
-  const configPath = join(root, 'releng.config.json');
-  const nothing = async () => {};
-  if (!existsSync(join(root, MARKER)) || !existsSync(configPath) || !existsSync(standInUpdateinfo(root))) {
-    return nothing;
-  }
-  const current = await readJson(configPath).catch(() => ({}) as { errata?: { apolloBaseUrl?: unknown } });
-  if (standInPort(current.errata?.apolloBaseUrl) === undefined) return nothing;
-  const server = Number((await readFile(join(root, APOLLO_SERVER), 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(server) && server > 0 && alive(server)) return nothing;
-  const apollo = await serveDemoErrata(root);
-  return async () => {
-    await apollo.close();
-    await rm(join(root, APOLLO_SERVER), { force: true });
-  };
 }
 
 /** The demo's release (`--release`) and its paths, and a local session that approves as the demo with `--yes`. */
