@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineStateTable } from '../../cli/engine/local-table.ts';
 import { createLocalAdapters } from '../../cli/local/index.ts';
 import { createDocumentClient, type DocumentClient } from '../../functions/adapters/dynamodb.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
-import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
+import { createMotoStateTable, describeMoto, useMoto } from '../support/moto.ts';
 
 /**
  * The local table must never be more forgiving than DynamoDB: every request below is sent, as
@@ -25,22 +23,7 @@ interface Target {
 }
 
 async function motoTarget(): Promise<Target> {
-  const client = new DynamoDBClient(clientConfig(moto));
-  const table = `releng-expr-${Math.random().toString(36).slice(2, 8)}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
-        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
-      ],
-    }),
-  );
+  const { client, table } = await createMotoStateTable(moto, 'releng-expr');
   return { doc: createDocumentClient(client), table, cleanup: () => {} };
 }
 

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalAdapters } from '../../cli/local/index.ts';
 import {
@@ -14,10 +13,9 @@ import {
 import { requestApproval } from '../../shared/approvals/request.ts';
 import type { ApprovalResultV1 } from '../../shared/messages/promotion.ts';
 import type { ApprovalStore, Clock, LaneStateStore, LockStore } from '../../shared/ports.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
 import { stagingReady } from '../functions/approvals.ts';
 import { manualClock, testConfig } from '../functions/support.ts';
-import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
+import { createMotoStateTable, describeMoto, useMoto } from '../support/moto.ts';
 
 /**
  * The state table adapters' contract, run with the same test bodies against DynamoDB as moto
@@ -40,22 +38,7 @@ type MakeBackend = () => Promise<Backend>;
 
 /** The state table in moto, with the key schema of shared/state-table.ts. */
 async function motoTable(): Promise<{ doc: DocumentClient; table: string }> {
-  const client = new DynamoDBClient(clientConfig(moto));
-  const table = `releng-state-${Math.random().toString(36).slice(2, 8)}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
-        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
-      ],
-    }),
-  );
+  const { client, table } = await createMotoStateTable(moto, 'releng-state');
   return { doc: createDocumentClient(client), table };
 }
 

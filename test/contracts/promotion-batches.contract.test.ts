@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalDocumentClient } from '../../cli/engine/local-document-client.ts';
 import { LocalTable } from '../../cli/engine/local-table.ts';
@@ -11,7 +10,7 @@ import type { PromotionBatchStore } from '../../shared/ports.ts';
 import { STATE_TABLE } from '../../shared/state-table.ts';
 import { stagingReady } from '../functions/approvals.ts';
 import { manualClock } from '../functions/support.ts';
-import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
+import { createMotoStateTable, describeMoto, useMoto } from '../support/moto.ts';
 
 /**
  * The promotion batch store's contract, one body against DynamoDB as moto speaks it and against
@@ -24,22 +23,7 @@ const MAIN = stagingReady();
 const SIG = stagingReady({ sig: 'kernel', digest: 'c'.repeat(64) });
 
 async function viaMoto(): Promise<{ store: PromotionBatchStore; cleanup(): void }> {
-  const client = new DynamoDBClient(clientConfig(moto));
-  const table = `releng-batches-${Math.random().toString(36).slice(2, 8)}`;
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
-        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
-      ],
-    }),
-  );
+  const { client, table } = await createMotoStateTable(moto, 'releng-batches');
   return {
     store: new DynamoPromotionBatchStore(createDocumentClient(client), table, clock),
     cleanup: () => {},

@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { STATE_TABLE } from '../../shared/state-table.ts';
 
 /**
  * moto_server, the wire-level AWS emulator, for contract tests: one server per test file on a
@@ -186,4 +188,31 @@ export function describeMoto(moto: Moto, title: string, body: () => void): void 
     beforeAll(() => moto.reset());
     body();
   });
+}
+
+/**
+ * A fresh state table in moto (`prefix-<random>`) with the key schema of shared/state-table.ts,
+ * for the contract suites that run the DynamoDB adapters against it.
+ */
+export async function createMotoStateTable(
+  moto: Pick<Moto, 'endpoint'>,
+  prefix: string,
+): Promise<{ client: DynamoDBClient; table: string }> {
+  const client = new DynamoDBClient(clientConfig(moto));
+  const table = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  await client.send(
+    new CreateTableCommand({
+      TableName: table,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
+      ],
+    }),
+  );
+  return { client, table };
 }
