@@ -169,12 +169,24 @@ async function pullContentAndMetadata(run: PullRun, report: PullReport, maxAttem
     log(`stage 1: content without metadata (attempt ${report.attempts})`);
     await rsync([...common, ...contentFilters(), sourceUrl, `${mirror}/`], log);
     log('stage 2: metadata into the staging place');
+    await forgetFixedNames(dirs.incoming);
     await rsync([...common, '--delete', ...metadataFilters(), sourceUrl, `${dirs.incoming}/`], log);
     report.kept = [];
     for (const repo of await findRepoDirs(dirs.incoming)) await takeRepoMetadata(run, report, repo);
     if (!report.kept.length) break;
     for (const kept of report.kept) log(`${kept.repo}: not yet: ${kept.problems.join('; ')}`);
   }
+}
+
+/**
+ * repomd.xml and its signature keep their names from one revision to the next, and a source
+ * can re-sign within the second at the same size: rsync's quick check (size and whole-second
+ * mtime) would keep the old bytes. They are a few KiB, so each pull fetches them whole.
+ */
+async function forgetFixedNames(incoming: string): Promise<void> {
+  for (const repo of await findRepoDirs(incoming))
+    for (const name of ['repomd.xml', 'repomd.xml.asc', 'repomd.xml.key'])
+      await rm(join(incoming, repo, 'repodata', name), { force: true });
 }
 
 /** One repo's fetched repodata: unchanged, kept out (with its problems), or checked and swapped in. */
@@ -188,6 +200,8 @@ async function takeRepoMetadata(run: PullRun, report: PullReport, repo: string):
   }
   const check = await checkNewMetadata(run.key, join(dirs.incoming, repo), join(mirror, repo));
   if (check.problems.length) {
+    // Same size and mtime second as the source's new bytes: rsync's quick check would keep them.
+    for (const href of check.mismatched) await rm(join(dirs.incoming, repo, href), { force: true });
     report.kept.push({ repo, problems: check.problems, badSignature: check.badSignature });
     return;
   }

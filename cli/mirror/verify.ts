@@ -96,6 +96,8 @@ export interface RepoCheck {
   problems: string[];
   /** True when only the signature failed: a wrong key, not a pull that raced a publish. */
   badSignature: boolean;
+  /** Fetched files (hrefs) with another checksum than repomd.xml names: fetched again next time. */
+  mismatched: string[];
 }
 
 /**
@@ -109,6 +111,7 @@ export async function checkNewMetadata(
 ): Promise<RepoCheck> {
   const repomd = join(newRepoDir, 'repodata', 'repomd.xml');
   const problems: string[] = [];
+  const mismatched: string[] = [];
   let records: RepomdRecord[];
   try {
     records = parseRepomd(await readFile(repomd, 'utf8')).records;
@@ -117,14 +120,16 @@ export async function checkNewMetadata(
       records: [],
       problems: [`repomd.xml unreadable: ${errorMessage(err)}`],
       badSignature: false,
+      mismatched: [],
     };
   }
   const signed = await signedByTrustedKey(key, repomd);
   if (!signed) problems.push('repomd.xml.asc does not verify with the release key');
   for (const record of records) {
     const actual = await checksumOf(join(newRepoDir, record.href), record.checksumType);
-    if (actual !== record.checksum)
-      problems.push(`${record.href} ${actual ? 'has another checksum' : 'is missing'}`);
+    if (actual === record.checksum) continue;
+    problems.push(`${record.href} ${actual ? 'has another checksum' : 'is missing'}`);
+    if (actual) mismatched.push(record.href);
   }
   const primary = records.find((r) => r.type === 'primary');
   if (primary && !problems.length) {
@@ -138,5 +143,5 @@ export async function checkNewMetadata(
     }
     if (missing) problems.push(`${missing} packages it names are not on the mirror yet (first: ${first})`);
   }
-  return { records, problems, badSignature: !signed && problems.length === 1 };
+  return { records, problems, badSignature: !signed && problems.length === 1, mismatched };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { markProductionDirty } from '../filelist/journal.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
@@ -103,7 +103,7 @@ class SupersededLedger {
  * Installs regular files (relative paths) from `sourceRoot` into `targetRoot`: all are copied
  * whole into a scratch dir outside the mirror tree on the same file system (the publish temp
  * dir) and, with `expected`, each is checked there against its verified SHA-256; only then are
- * those that differ from the target (content, mtime or mode) renamed in, group after group.
+ * those that differ from the target (content or mode) renamed in, group after group.
  * Out of space or killed, nothing is under the tree but whole, checked files.
  */
 export async function installChecked(
@@ -153,9 +153,24 @@ export async function installChecked(
   }
 }
 
-/** Whether `target` already is `copy`: same bytes (`sha` is the copy's), mtime and mode. */
+/**
+ * Whether `target` already holds `copy`: same bytes (`sha` is the copy's) and mode, and an
+ * mtime no older (a newer staged mtime is published; an older one never moves it back).
+ */
 async function sameFile(copy: string, target: string, sha: string): Promise<boolean> {
   const [a, b] = await Promise.all([stat(copy), stat(target).catch(() => undefined)]);
-  if (!b?.isFile() || a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.mode !== b.mode) return false;
-  return (await sha256File(target)) === sha;
+  if (!b?.isFile()) return false;
+  const sameBytes = a.size === b.size && (await sha256File(target)) === sha;
+  if (sameBytes) {
+    if (a.mode === b.mode && b.mtimeMs >= a.mtimeMs) return true;
+    // Renamed in for its mode or a newer mtime; its mtime never moves back.
+    if (b.mtimeMs > a.mtimeMs) await utimes(copy, a.atime, b.mtime);
+    return false;
+  }
+  // Mirrors pulling with plain `rsync -a` compare size and whole-second mtime only: new bytes
+  // matching both (repomd.xml re-signed within the second) would never reach them, so a
+  // same-size replacement's mtime always moves forward.
+  const second = Math.floor(b.mtimeMs / 1000);
+  if (a.size === b.size && Math.floor(a.mtimeMs / 1000) <= second) await utimes(copy, a.atime, second + 1);
+  return false;
 }

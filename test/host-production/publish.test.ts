@@ -21,6 +21,7 @@ import {
   publishArgs,
   RELEASE_8_10,
   repomdProblems,
+  signRepomd,
   testRelease,
   writeRepo,
 } from './fixtures.ts';
@@ -321,6 +322,39 @@ describe('sync-to-prod', () => {
     // Past the grace period only what the published repomd.xml names is left.
     expect(files().filter((name) => !namedNow(name))).toEqual([]);
     expect(files().length).toBeGreaterThan(0);
+  });
+
+  it('gives a re-signed repomd.xml of the same size and second a later mtime, so plain rsync mirrors take it', async () => {
+    const repo = 'BaseOS/x86_64/os/repodata';
+    const prod = join(at().productionRelease, repo);
+    const staged = join(at().stagingRelease, repo);
+    const mirror = join(work, 'plain-rsync-mirror');
+    const pull = () => execFile(['rsync', '-a', '--delete', `${at().productionRelease}/`, `${mirror}/`]);
+    await pull();
+    // The same repodata re-signed with another revision: same size, new bytes, same mtime.
+    const old = readFileSync(join(prod, 'repomd.xml'), 'utf8');
+    const changed = old.replace(/<revision>(\d*)(\d)<\/revision>/, (_, head, last) => {
+      return `<revision>${head}${(Number(last) + 1) % 10}</revision>`;
+    });
+    expect(changed).not.toBe(old);
+    await writeFile(join(staged, 'repomd.xml'), changed);
+    await signRepomd(set.key, join(at().stagingRelease, 'BaseOS/x86_64/os'));
+    for (const name of ['repomd.xml', 'repomd.xml.asc']) {
+      const published = statSync(join(prod, name));
+      await utimes(join(staged, name), published.atime, published.mtime);
+    }
+    expect(statSync(join(staged, 'repomd.xml')).size).toBe(statSync(join(prod, 'repomd.xml')).size);
+
+    expect((await publish()).result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
+    const second = (dir: string) => Math.floor(statSync(join(dir, 'repomd.xml')).mtimeMs / 1000);
+    expect(second(prod)).toBeGreaterThan(second(staged));
+    await pull();
+    expect(readFileSync(join(mirror, repo, 'repomd.xml'), 'utf8')).toBe(changed);
+    expect(await repomdProblems(mirror, set.key)).toEqual([]);
+    // A rerun leaves the published file, its later mtime included, alone.
+    const before = await snapshot(at().productionRelease);
+    expect((await publish()).result.reposUpdated).toEqual([]);
+    expect(await snapshot(at().productionRelease)).toBe(before);
   });
 });
 

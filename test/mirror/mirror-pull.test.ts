@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +147,29 @@ describe('releng mirror-pull', () => {
       // The expired primaries no longer name tools, so the next pull deletes it.
       expect((await releng(pullArgs(from, mirror, '--keep-hours', '0'))).code).toBe(0);
       expect(existsSync(join(mirror, tools))).toBe(false);
+    });
+  }, 120_000);
+
+  it('takes a re-signed repomd.xml of the same size and mtime as the one it serves', async () => {
+    await scenario('same-second', async (from, release, mirror) => {
+      await publish(release, 1);
+      expect((await releng(pullArgs(from, mirror))).code).toBe(0);
+      const repodata = join(release, REPO, 'repodata');
+      const stamps = await Promise.all(['repomd.xml', 'repomd.xml.asc'].map((n) => stat(join(repodata, n))));
+      // The same packages under another revision: new bytes, same size; then the old mtimes.
+      await publish(release, 3);
+      for (const [i, name] of ['repomd.xml', 'repomd.xml.asc'].entries()) {
+        const now = await stat(join(repodata, name));
+        expect(now.size).toBe(stamps[i]!.size);
+        await utimes(join(repodata, name), stamps[i]!.atime, stamps[i]!.mtime);
+      }
+      const run = await releng([...pullArgs(from, mirror), '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout.trim().split('\n').at(-1)!)).toMatchObject({ swapped: [REPO] });
+      expect(await readFile(join(mirror, REPO, 'repodata', 'repomd.xml'))).toEqual(
+        await readFile(join(repodata, 'repomd.xml')),
+      );
+      expect(await repomdProblems(mirror, set.key)).toEqual([]);
     });
   }, 120_000);
 
