@@ -55,31 +55,16 @@ export class RelengStack extends Stack {
     const commonEnv = { [LAMBDA_ENV.stage]: config.stage, [LAMBDA_ENV.configOverrides]: overrides };
 
     this.notifications = new Notifications(this, 'Notifications', { emails: config.aws.notificationEmails });
-    const topic = this.notifications.topic;
     this.state = new StateTable(this, 'State');
     this.documents = new HostOperationDocuments(this, 'HostDocuments');
     this.hosts = new ComposeHosts(this, 'ComposeHosts', { config, configOverrides: props.configOverrides });
-
-    this.efsPreflight = new RelengFunction(this, 'EfsPreflight', {
-      handlerName: 'efs-preflight',
-      environment: commonEnv,
-    });
-    this.efsPreflight.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['elasticfilesystem:DescribeFileSystems', 'elasticfilesystem:DescribeMountTargets'],
-        resources: [...new Set(Object.values(this.hosts.fileSystemIds))].map(
-          (fsId) =>
-            `arn:${Aws.PARTITION}:elasticfilesystem:${Aws.REGION}:${Aws.ACCOUNT_ID}:file-system/${fsId}`,
-        ),
-      }),
-    );
+    this.efsPreflight = this.efsPreflightFunction(commonEnv);
     this.approvalRequest = new RelengFunction(this, 'ApprovalRequest', {
       handlerName: 'approval-request',
       environment: commonEnv,
     });
     this.state.bindTo(this.approvalRequest);
     this.notifications.bindTo(this.approvalRequest);
-
     this.hostCommands = new HostCommandBridge(this, 'HostCommands', {
       state: this.state,
       instanceIds: this.hosts.instanceIds,
@@ -93,90 +78,13 @@ export class RelengStack extends Stack {
       state: this.state,
       preflight: this.efsPreflight,
       hostCommand: this.hostCommands.sender,
-      topic,
+      topic: this.notifications.topic,
     });
-    const pipeline = (
-      id: string,
-      comment: string,
-      timeout: Duration,
-      definition: (scope: Construct) => sfn.IChainable,
-    ) => {
-      const p = new PipelineStateMachine(this, id, { definition, comment, timeout, alarmTopic: topic });
-      this.notifications.grantPublish(p.stateMachine);
-      return p;
-    };
-    const approval = approvalTimeout(config);
-    const promotion = pipeline(
-      PIPELINE_IDS.promotion,
-      'Approve staged releases, then publish them to production and write the file lists',
-      approval.plus(Duration.hours(72)),
-      (scope) => promotionDefinition(scope, kit, this.approvalRequest),
-    );
-    this.promotionEvents = new QueueWorker(this, 'PromotionEvents', {
-      handlerName: 'promotion-events',
-      alarmTopic: topic,
-      environment: {
-        ...commonEnv,
-        [LAMBDA_ENV.promotionStateMachineArn]: promotion.stateMachine.stateMachineArn,
-      },
-    });
-    promotion.stateMachine.grantStartExecution(this.promotionEvents.function);
-    promotion.stateMachine.grantTaskResponse(this.promotionEvents.function);
-    this.state.bindTo(this.promotionEvents.function);
-    this.notifications.bindTo(this.promotionEvents.function);
-
-    const staging = pipeline(
-      PIPELINE_IDS.staging,
-      'Sync built composes into staging, prepare, sign and verify it, and announce it for promotion',
-      Duration.hours(72),
-      (scope) => stagingDefinition(scope, kit, this.promotionEvents.queue),
-    );
-    // staging-ready is believed only from the staging state machine's role (SenderId `<RoleId>:…`).
-    const stagingRole = staging.stateMachine.role;
-    if (!(stagingRole instanceof iam.Role))
-      throw new Error('the staging state machine has no role of its own');
-    this.promotionEvents.function.addEnvironment(LAMBDA_ENV.pipelineSenderIds, stagingRole.roleId);
-    const compose = pipeline(
-      PIPELINE_IDS.compose,
-      'Compose the requested composes of a release under their lane locks, then start staging',
-      Duration.hours(100),
-      (scope) => composeDefinition(scope, kit, staging.stateMachine),
-    );
-    const minorRelease = pipeline(
-      PIPELINE_IDS.minorRelease,
-      'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
-      // Two approvals now: the promotion's and the bitflip's.
-      approval.plus(approval).plus(Duration.hours(100 + 36 + 48)),
-      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine, this.approvalRequest),
-    );
-    this.pipelines = { compose, staging, promotion, minorRelease };
+    const built = this.definePipelines(config, kit, commonEnv);
+    this.pipelines = built.pipelines;
+    this.promotionEvents = built.promotionEvents;
     this.hostCommands.serve(Object.values(this.pipelines).map((p) => p.stateMachine));
-
-    this.kojiEvents = new QueueWorker(this, 'KojiEvents', {
-      handlerName: 'koji-events',
-      alarmTopic: topic,
-      environment: {
-        ...commonEnv,
-        [LAMBDA_ENV.composeStateMachineArn]: compose.stateMachine.stateMachineArn,
-      },
-    });
-    compose.stateMachine.grantStartExecution(this.kojiEvents.function);
-    // Coalescing asks whether the lane's last compose still runs (DescribeExecution).
-    // Pseudo parameters, not the stack's env, so the acknowledgement reads the same in every env.
-    const composeName = compose.stateMachine.stateMachineName;
-    this.kojiEvents.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['states:DescribeExecution'],
-        resources: [`arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${composeName}:*`],
-      }),
-    );
-    const composeId = this.getLogicalId(compose.stateMachine.node.defaultChild as CfnElement);
-    Validations.of(this.kojiEvents.function).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${composeId}.Name>:*]`,
-      reason:
-        'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
-    });
-    this.state.bindTo(this.kojiEvents.function);
+    this.kojiEvents = this.kojiEventsWorker(commonEnv);
     // A koji hub without a message bus is polled; its tag changes join the koji queue.
     if (config.koji.hubUrl) {
       this.kojiPoller = new KojiPoller(this, 'KojiPoller', {
@@ -184,21 +92,137 @@ export class RelengStack extends Stack {
         queue: this.kojiEvents.queue,
         state: this.state,
         commonEnv,
-        alarmTopic: topic,
+        alarmTopic: this.notifications.topic,
       });
     }
+    this.addCliOutputs();
+    new Monitoring(this, 'Monitoring', {
+      topic: this.notifications.topic,
+      stateMachines: Object.fromEntries(Object.entries(this.pipelines).map(([k, p]) => [k, p.stateMachine])),
+      queues: { koji: this.kojiEvents, promotion: this.promotionEvents },
+    });
+  }
 
-    // What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these).
+  /** Checks, before a host command, that the EFS file systems the hosts mount are available. */
+  private efsPreflightFunction(commonEnv: Record<string, string>): RelengFunction {
+    const fn = new RelengFunction(this, 'EfsPreflight', {
+      handlerName: 'efs-preflight',
+      environment: commonEnv,
+    });
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['elasticfilesystem:DescribeFileSystems', 'elasticfilesystem:DescribeMountTargets'],
+        resources: [...new Set(Object.values(this.hosts.fileSystemIds))].map(
+          (fsId) =>
+            `arn:${Aws.PARTITION}:elasticfilesystem:${Aws.REGION}:${Aws.ACCOUNT_ID}:file-system/${fsId}`,
+        ),
+      }),
+    );
+    return fn;
+  }
+
+  private pipeline(
+    id: string,
+    comment: string,
+    timeout: Duration,
+    definition: (scope: Construct) => sfn.IChainable,
+  ): PipelineStateMachine {
+    const topic = this.notifications.topic;
+    const p = new PipelineStateMachine(this, id, { definition, comment, timeout, alarmTopic: topic });
+    this.notifications.grantPublish(p.stateMachine);
+    return p;
+  }
+
+  /**
+   * The four state machines, and the promotion queue worker that sits between staging (which
+   * announces) and promotion (which it starts and resumes).
+   */
+  private definePipelines(config: ReleaseConfig, kit: PipelineKit, commonEnv: Record<string, string>) {
+    const approval = approvalTimeout(config);
+    const promotion = this.pipeline(
+      PIPELINE_IDS.promotion,
+      'Approve staged releases, then publish them to production and write the file lists',
+      approval.plus(Duration.hours(72)),
+      (scope) => promotionDefinition(scope, kit, this.approvalRequest),
+    );
+    const promotionEvents = new QueueWorker(this, 'PromotionEvents', {
+      handlerName: 'promotion-events',
+      alarmTopic: this.notifications.topic,
+      environment: {
+        ...commonEnv,
+        [LAMBDA_ENV.promotionStateMachineArn]: promotion.stateMachine.stateMachineArn,
+      },
+    });
+    promotion.stateMachine.grantStartExecution(promotionEvents.function);
+    promotion.stateMachine.grantTaskResponse(promotionEvents.function);
+    this.state.bindTo(promotionEvents.function);
+    this.notifications.bindTo(promotionEvents.function);
+
+    const staging = this.pipeline(
+      PIPELINE_IDS.staging,
+      'Sync built composes into staging, prepare, sign and verify it, and announce it for promotion',
+      Duration.hours(72),
+      (scope) => stagingDefinition(scope, kit, promotionEvents.queue),
+    );
+    // staging-ready is believed only from the staging state machine's role (SenderId `<RoleId>:…`).
+    const stagingRole = staging.stateMachine.role;
+    if (!(stagingRole instanceof iam.Role))
+      throw new Error('the staging state machine has no role of its own');
+    promotionEvents.function.addEnvironment(LAMBDA_ENV.pipelineSenderIds, stagingRole.roleId);
+    const compose = this.pipeline(
+      PIPELINE_IDS.compose,
+      'Compose the requested composes of a release under their lane locks, then start staging',
+      Duration.hours(100),
+      (scope) => composeDefinition(scope, kit, staging.stateMachine),
+    );
+    const minorRelease = this.pipeline(
+      PIPELINE_IDS.minorRelease,
+      'Produce composes of a minor release, stage its ISOs and torrents, then promote it',
+      // Two approvals now: the promotion's and the bitflip's.
+      approval.plus(approval).plus(Duration.hours(100 + 36 + 48)),
+      (scope) => minorReleaseDefinition(scope, kit, promotion.stateMachine, this.approvalRequest),
+    );
+    return { pipelines: { compose, staging, promotion, minorRelease }, promotionEvents };
+  }
+
+  /** The koji queue's worker: it starts compose executions and asks whether a lane's last one runs. */
+  private kojiEventsWorker(commonEnv: Record<string, string>): QueueWorker {
+    const compose = this.pipelines.compose.stateMachine;
+    const worker = new QueueWorker(this, 'KojiEvents', {
+      handlerName: 'koji-events',
+      alarmTopic: this.notifications.topic,
+      environment: { ...commonEnv, [LAMBDA_ENV.composeStateMachineArn]: compose.stateMachineArn },
+    });
+    compose.grantStartExecution(worker.function);
+    // Coalescing asks whether the lane's last compose still runs (DescribeExecution).
+    // Pseudo parameters, not the stack's env, so the acknowledgement reads the same in every env.
+    worker.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          `arn:${Aws.PARTITION}:states:${Aws.REGION}:${Aws.ACCOUNT_ID}:execution:${compose.stateMachineName}:*`,
+        ],
+      }),
+    );
+    const composeId = this.getLogicalId(compose.node.defaultChild as CfnElement);
+    Validations.of(worker.function).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${composeId}.Name>:*]`,
+      reason:
+        'DescribeExecution on executions of the compose state machine only; their names are not known in advance',
+    });
+    this.state.bindTo(worker.function);
+    return worker;
+  }
+
+  /** What `releng` needs to drive the deployed pipeline (cli/engine/aws-engine.ts reads these). */
+  private addCliOutputs(): void {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
-    output('ComposeStateMachineArn', compose.stateMachine.stateMachineArn, 'compose pipeline');
-    output('StagingStateMachineArn', staging.stateMachine.stateMachineArn, 'staging pipeline');
-    output('PromotionStateMachineArn', promotion.stateMachine.stateMachineArn, 'promotion pipeline');
-    output(
-      'MinorReleaseStateMachineArn',
-      minorRelease.stateMachine.stateMachineArn,
-      'minor-release pipeline',
-    );
+    const arn = (name: keyof typeof PIPELINE_IDS) => this.pipelines[name].stateMachine.stateMachineArn;
+    output('ComposeStateMachineArn', arn('compose'), 'compose pipeline');
+    output('StagingStateMachineArn', arn('staging'), 'staging pipeline');
+    output('PromotionStateMachineArn', arn('promotion'), 'promotion pipeline');
+    output('MinorReleaseStateMachineArn', arn('minorRelease'), 'minor-release pipeline');
     output(
       'PromotionQueueUrl',
       this.promotionEvents.queue.queueUrl,
@@ -209,11 +233,5 @@ export class RelengStack extends Stack {
     // `releng doctor --engine aws` runs the doctor document on the host the pipelines use.
     output('HostDoctorDocumentName', this.documents.document('doctor').ref, 'releng-host doctor');
     output('ComposeHostInstanceId', this.hosts.primaryInstanceId, 'the host the pipelines send commands to');
-
-    new Monitoring(this, 'Monitoring', {
-      topic,
-      stateMachines: Object.fromEntries(Object.entries(this.pipelines).map(([k, p]) => [k, p.stateMachine])),
-      queues: { koji: this.kojiEvents, promotion: this.promotionEvents },
-    });
   }
 }

@@ -136,20 +136,8 @@ function requestApproval(scope: Construct, kit: PipelineKit, approvalFn: lambda.
   return ask;
 }
 
-/**
- * promotion — input `{version: 1, releases: StagingReadyV1[]}` (one release, or several at once:
- * 8 and 9, the main tree and SIGs), or `{version: 1, batch}` from promotion-events, whose
- * releases are read from the closed batch (readBatch). A SIG release (`sig` set) publishes its
- * tree with `sync-to-prod --sig`. Every release is approved or rejected on its own; then,
- * only if one was approved, under the publish lock: sync-to-prod of each approved release with
- * the approved digest, file lists once after every sync, unlock, notify. If none was approved,
- * production is untouched and the rejection reasons are notified.
- */
-export function promotionDefinition(
-  scope: Construct,
-  kit: PipelineKit,
-  approvalFn: lambda.IFunction,
-): sfn.IChainable {
+/** One approval request per release, in parallel; `$.approvals` holds each outcome. */
+function approvalPerRelease(scope: Construct, kit: PipelineKit, approvalFn: lambda.IFunction): sfn.Map {
   const approvals = new sfn.Map(scope, 'Request approvals', {
     itemsPath: '$.releases',
     maxConcurrency: 10,
@@ -165,29 +153,11 @@ export function promotionDefinition(
     resultPath: '$.approvals',
   });
   approvals.itemProcessor(requestApproval(scope, kit, approvalFn));
+  return approvals;
+}
 
-  const tally = new sfn.Pass(scope, 'Tally approvals', {
-    parameters: {
-      anyApproved: sfn.JsonPath.arrayContains(sfn.JsonPath.listAt('$.approvals.outcomes'), 'APPROVED'),
-    },
-    resultPath: '$.decision',
-  });
-
-  const outcomes = sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.approvals.items'));
-  const notPublished = kit
-    .notify(
-      scope,
-      'Notify not published',
-      'releng promotion not published',
-      sfn.JsonPath.format(
-        'releng promotion {}: nothing approved, production untouched: {}',
-        sfn.JsonPath.executionName,
-        outcomes,
-      ),
-    )
-    .next(new sfn.Succeed(scope, 'Production untouched'));
-
-  const lock = { label: 'Publish lock', lockName: { value: PUBLISH_LOCK } } as const;
+/** sync-to-prod of each approved release (a SIG with `--sig`), one after another. */
+function syncApprovedReleases(scope: Construct, kit: PipelineKit): sfn.Map {
   const syncEach = new sfn.Map(scope, 'Sync approved to production', {
     itemsPath: '$.approvals.items',
     // Releases publish one after another; the file lists wait for all of them.
@@ -216,6 +186,48 @@ export function promotionDefinition(
       )
       .otherwise(new sfn.Pass(scope, 'Not approved: skipped')),
   );
+  return syncEach;
+}
+
+/**
+ * promotion — input `{version: 1, releases: StagingReadyV1[]}` (one release, or several at once:
+ * 8 and 9, the main tree and SIGs), or `{version: 1, batch}` from promotion-events, whose
+ * releases are read from the closed batch (readBatch). A SIG release (`sig` set) publishes its
+ * tree with `sync-to-prod --sig`. Every release is approved or rejected on its own; then,
+ * only if one was approved, under the publish lock: sync-to-prod of each approved release with
+ * the approved digest, file lists once after every sync, unlock, notify. If none was approved,
+ * production is untouched and the rejection reasons are notified.
+ */
+export function promotionDefinition(
+  scope: Construct,
+  kit: PipelineKit,
+  approvalFn: lambda.IFunction,
+): sfn.IChainable {
+  const approvals = approvalPerRelease(scope, kit, approvalFn);
+
+  const tally = new sfn.Pass(scope, 'Tally approvals', {
+    parameters: {
+      anyApproved: sfn.JsonPath.arrayContains(sfn.JsonPath.listAt('$.approvals.outcomes'), 'APPROVED'),
+    },
+    resultPath: '$.decision',
+  });
+
+  const outcomes = sfn.JsonPath.jsonToString(sfn.JsonPath.objectAt('$.approvals.items'));
+  const notPublished = kit
+    .notify(
+      scope,
+      'Notify not published',
+      'releng promotion not published',
+      sfn.JsonPath.format(
+        'releng promotion {}: nothing approved, production untouched: {}',
+        sfn.JsonPath.executionName,
+        outcomes,
+      ),
+    )
+    .next(new sfn.Succeed(scope, 'Production untouched'));
+
+  const lock = { label: 'Publish lock', lockName: { value: PUBLISH_LOCK } } as const;
+  const syncEach = syncApprovedReleases(scope, kit);
   const publish = new sfn.Parallel(scope, 'Publish', { resultPath: sfn.JsonPath.DISCARD });
   publish.branch(
     kit

@@ -106,19 +106,13 @@ function verifySigs(scope: Construct, kit: PipelineKit): sfn.Map {
 }
 
 /**
- * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
- * sync-to-staging for each built compose in the major's configured staging order (the seed's:
- * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
- * verify-staging; then each SIG signed and verified as a release of its own (verifySigs); then
- * StagingReadyV1 with the manifest digest onto the promotion queue, and one per SIG.
+ * sync-to-staging of each built compose, one at a time in the major's configured staging order
+ * (`order` picks it; `syncComposes` is where the chain goes on).
  */
-export function stagingDefinition(
+function syncComposesInOrder(
   scope: Construct,
   kit: PipelineKit,
-  promotionQueue: sqs.IQueue,
-): sfn.IChainable {
-  const lock = STAGING_LOCK;
-
+): { order: sfn.Choice; syncComposes: sfn.Map } {
   const syncComposes = new sfn.Map(scope, 'Sync composes in order', {
     itemsPath: '$.stagingOrder',
     // One at a time: the order is the point (dependants first, the main compose last).
@@ -160,6 +154,11 @@ export function stagingDefinition(
     }),
   );
 
+  return { order, syncComposes };
+}
+
+/** StagingReadyV1 onto the promotion queue, then one per SIG release. */
+function announceStagingReady(scope: Construct, promotionQueue: sqs.IQueue): sfn.Chain {
   const announce = new tasks.SqsSendMessage(scope, 'Announce staging ready', {
     queue: promotionQueue,
     messageBody: sfn.TaskInput.fromObject(STAGING_READY),
@@ -181,6 +180,25 @@ export function stagingDefinition(
       taskTimeout: sfn.Timeout.duration(Duration.seconds(30)),
     }),
   );
+  return sfn.Chain.start(announce).next(announceSigs);
+}
+
+/**
+ * staging — input StagingRequestV1. Under the lock `staging:<major>`: sync-to-staging-sig per SIG,
+ * sync-to-staging for each built compose in the major's configured staging order (the seed's:
+ * Plus, Extras, Rocky-devel, …, Rocky last), prep-staging, apply-updateinfo, sign-repos,
+ * verify-staging; then each SIG signed and verified as a release of its own (verifySigs); then
+ * StagingReadyV1 with the manifest digest onto the promotion queue, and one per SIG.
+ */
+export function stagingDefinition(
+  scope: Construct,
+  kit: PipelineKit,
+  promotionQueue: sqs.IQueue,
+): sfn.IChainable {
+  const lock = STAGING_LOCK;
+
+  const { order, syncComposes } = syncComposesInOrder(scope, kit);
+  const announce = announceStagingReady(scope, promotionQueue);
 
   syncComposes
     .next(kit.host(scope, 'Prep staging', 'prep-staging', releaseParams()))
@@ -188,8 +206,7 @@ export function stagingDefinition(
     .next(kit.host(scope, 'Sign repos', 'sign-repos', { ...releaseParams(), tree: { value: 'staging' } }))
     .next(verifyStaging(scope, kit))
     .next(verifySigs(scope, kit))
-    .next(announce)
-    .next(announceSigs);
+    .next(announce);
 
   const body = kit.guarded(
     scope,

@@ -258,18 +258,8 @@ async function addBuild(store: PackageStore, build: StoreBuild, workDir: string)
   return tagged;
 }
 
-/**
- * Creates the store, its git repos, its demo key and a releng.config.json pointing at them.
- * The first cycle tags demo-hello 1.0; `tagUpdate` tags 1.1 and writes its advisory.
- */
-export async function createPackageStore(options: PackageStoreOptions): Promise<PackageStore> {
-  const major = options.major ?? '8';
-  const root = options.root;
-  const koji = join(root, 'mnt', 'koji');
-  const gpgHome = join(root, 'etc', 'releng', 'gnupg');
-  await mkdir(join(koji, 'keys'), { recursive: true });
-  const key = await generateSigningKey(gpgHome);
-  const publicKeyPath = await exportPublicKey(key, join(koji, 'keys', 'RPM-GPG-KEY-rocky-demo'));
+/** The pungi-rocky, comps and module-metadata git repos the compose reads, on branch `r<major>`. */
+async function createGitRepos(root: string, major: string): Promise<PackageStore['gitRepos']> {
   const ref = `r${major}`;
   const layout = storeLayout(major);
   const gitRepos = {
@@ -297,6 +287,24 @@ export async function createPackageStore(options: PackageStoreOptions): Promise<
       ['x86_64', 'aarch64'].map((a) => [`${a}/AppStream-modules.yaml`, modulesYaml(major, a)]),
     ),
   );
+  return gitRepos;
+}
+
+/**
+ * Creates the store, its git repos, its demo key and a releng.config.json pointing at them.
+ * The first cycle tags demo-hello 1.0; `tagUpdate` tags 1.1 and writes its advisory.
+ */
+export async function createPackageStore(options: PackageStoreOptions): Promise<PackageStore> {
+  const major = options.major ?? '8';
+  const root = options.root;
+  const koji = join(root, 'mnt', 'koji');
+  const gpgHome = join(root, 'etc', 'releng', 'gnupg');
+  await mkdir(join(koji, 'keys'), { recursive: true });
+  const key = await generateSigningKey(gpgHome);
+  const publicKeyPath = await exportPublicKey(key, join(koji, 'keys', 'RPM-GPG-KEY-rocky-demo'));
+  const ref = `r${major}`;
+  const layout = storeLayout(major);
+  const gitRepos = await createGitRepos(root, major);
   const tags = layout.tags;
   const configOverrides = {
     majors: {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type BigIntStats, lstatSync, readdirSync, statSync } from 'node:fs';
 import { errorMessage, isErrno } from '../../shared/errors.ts';
 import { type DirCache, type DirStamp, isRacy, sameStamp, stampOf } from './dir-cache.ts';
@@ -16,6 +15,7 @@ import {
   typeLetter,
   walksInto,
 } from './format.ts';
+import { LineBalance } from './line-balance.ts';
 import type { ListDraft } from './list-draft.ts';
 import { MalformedList, readTimeList, type TimeListSink } from './list-reader.ts';
 import { noteEntry } from './walk.ts';
@@ -60,42 +60,6 @@ const inTree = (tree: string) => {
   const prefix = tree.endsWith('/') ? tree : `${tree}/`;
   return (path: string) => (path === '' ? tree : prefix + path);
 };
-
-/**
- * An order-free account of how the new lines differ from the previous list's: the SHA-1 of each
- * line added or taken away, summed lane by lane (mod 2^32). It balances to zero exactly when the
- * lines written afresh are the lines dropped, in any order: the list's content did not change,
- * although its order did, and the lists on disk can stay (a rerun changes nothing). Only lines
- * of changed directories pass through it, and none once a difference is certain (`differs`).
- */
-class LineBalance {
-  private readonly lanes = new Uint32Array(5);
-  private count = 0;
-  /** A difference is certain: nothing more to add up. */
-  settled = false;
-
-  add(line: string): void {
-    if (!this.settled) this.fold(line, 1);
-  }
-
-  remove(line: string): void {
-    if (!this.settled) this.fold(line, -1);
-  }
-
-  differs(): void {
-    this.settled = true;
-  }
-
-  get balanced(): boolean {
-    return !this.settled && this.count === 0 && this.lanes.every((lane) => lane === 0);
-  }
-
-  private fold(line: string, sign: 1 | -1): void {
-    const digest = createHash('sha1').update(line).digest();
-    for (let i = 0; i < 5; i++) this.lanes[i] = this.lanes[i]! + sign * digest.readUInt32BE(i * 4);
-    this.count += sign;
-  }
-}
 
 /** Checksum lines go through the balance too, told apart from file lines. */
 const balanceLine = (c: Checksum) => `[Checksums SHA1]${checksumLine(c)}`;
@@ -288,14 +252,118 @@ class KeptLines implements TimeListSink {
 }
 
 /**
+ * Reads afresh what the previous list cannot vouch for: the changed directories (queued), with
+ * every entry new or replaced lstat'ed, and everything under new directories. Each line read goes
+ * to the draft and the balance; `dirs` stamps every directory listed, `entries` their inodes.
+ */
+class FreshReader {
+  readonly dirs = new Map<string, DirStamp>();
+  readonly entries = new Map<string, string[]>();
+  private readonly queue: string[] = [];
+  private readonly at: (path: string) => string;
+
+  constructor(
+    private readonly tree: string,
+    private readonly states: Map<string, DirState>,
+    private readonly prune: ReadonlySet<string>,
+    private readonly draft: ListDraft,
+    private readonly balance: LineBalance,
+    private readonly checksums: Checksum[],
+    private readonly counts: IncrementalCounts,
+  ) {
+    this.at = inTree(tree);
+    for (const [path, state] of states) {
+      if (state.status === 'removed') continue;
+      this.dirs.set(path, stampOf(state.info));
+      if (state.status === 'changed' && !prune.has(path)) this.queue.push(path);
+    }
+  }
+
+  /** Reads every queued directory; new directories found on the way join the queue. */
+  readQueued(): void {
+    for (let i = 0; i < this.queue.length; i++) {
+      const dir = this.queue[i]!;
+      this.counts.reread++;
+      const state = this.states.get(dir);
+      if (state?.status === 'changed' && state.listing) {
+        for (const entry of state.listing)
+          if (state.kept!.has(entry.name)) noteEntry(this.entries, dir, entry.ino, entry.name);
+          else this.readEntry(dir, entry.name, entry);
+      } else for (const name of readdirSync(this.at(dir)).sort()) this.readEntry(dir, name);
+    }
+  }
+
+  /** One entry read afresh: its line, its inode noted, a new directory stamped and queued. */
+  private readEntry(dir: string, name: string, known?: ListedName): void {
+    const path = dir === '' ? name : `${dir}/${name}`;
+    if (!walksInto(path)) return;
+    if (name.includes('\uFFFD')) throw new StaleCache(`a name in ${dir || '.'} is not valid UTF-8`);
+    if (known && !isListed(path, name, known.type)) return;
+    const cached = this.states.get(path);
+    // A directory the cache knows got its line from its fresh stat.
+    if (known?.type === 'd' && cached && cached.status !== 'removed') return;
+    const absolute = this.at(path);
+    const info = lstatSync(absolute, { throwIfNoEntry: false });
+    this.counts.statted++;
+    const type = info && typeLetter(info);
+    if (!type) return;
+    if (type === 'd' && (cached?.status ?? 'removed') === 'removed' && !this.dirs.has(path)) {
+      // New: stamped before it is read, like every directory.
+      this.dirs.set(path, stampOf(lstatSync(absolute, { bigint: true })));
+      if (!this.prune.has(path)) this.queue.push(path);
+      this.balance.differs();
+    }
+    if (!isListed(path, name, type)) return;
+    if (type !== 'd') noteEntry(this.entries, dir, known?.ino ?? String(info.ino), name);
+    const line = timeLine(mtimeSeconds(info, absolute), type, info.size, path);
+    this.draft.add(line, path);
+    this.balance.add(line);
+    if (isRepomd(name, type)) {
+      const checksum = repomdChecksum(this.tree, path);
+      this.checksums.push(checksum);
+      this.balance.add(balanceLine(checksum));
+    }
+  }
+
+  /** Each directory's entry block for the new cache: read afresh, or the cached one kept. */
+  entryBlocks(cache: DirCache): Map<string, string> {
+    const blocks = new Map<string, string>();
+    for (const path of this.dirs.keys()) {
+      const fresh = this.entries.get(path);
+      const block = fresh
+        ? `${fresh.join('\n')}\n`
+        : this.states.get(path)?.status === 'unchanged'
+          ? cache.entries.get(path)
+          : undefined;
+      if (block) blocks.set(path, block);
+    }
+    return blocks;
+  }
+}
+
+/** Feeds the previous time list to `kept`; it must be the list the cache describes. */
+function readPreviousList(timeListPath: string, kept: KeptLines, cache: DirCache): void {
+  let sha1: string;
+  try {
+    sha1 = readTimeList(timeListPath, kept);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) throw new StaleCache('there is no time list yet');
+    if (err instanceof MalformedList) throw new StaleCache(err.message);
+    throw err;
+  }
+  if (sha1 !== cache.listSha1)
+    throw new StaleCache('the time list on disk is not the one the directory cache describes');
+}
+
+/**
  * Rebuilds a tree's lists from the previous time list and the directory cache: stats every
  * cached directory, lists the changed ones (names, types and inode numbers, no stat), keeps the
  * lines of unchanged entries, and lstats only new or replaced names, the entries of journaled
  * directories and everything under new ones, appended after the kept lines. Directories in
  * `prune` (nested trees) get their own line, nothing under them. `sameContent` says the lines
  * are those of the list on disk (in another order), repomd.xml checksums included; the list's
- * other checksums (`ownChecksums`, the image list's) are the caller's to compare. Throws StaleCache when the cache does not
- * describe that list.
+ * other checksums (`ownChecksums`, the image list's) are the caller's to compare. Throws
+ * StaleCache when the cache does not describe that list.
  */
 export async function incrementalWalk(
   tree: string,
@@ -311,83 +379,14 @@ export async function incrementalWalk(
   const balance = new LineBalance();
   if (counts.removed) balance.differs();
   const kept = new KeptLines(states, prune, draft, balance);
-  let sha1: string;
-  try {
-    sha1 = readTimeList(timeListPath, kept);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new StaleCache('there is no time list yet');
-    if (err instanceof MalformedList) throw new StaleCache(err.message);
-    throw err;
-  }
-  if (sha1 !== cache.listSha1)
-    throw new StaleCache('the time list on disk is not the one the directory cache describes');
-
-  const dirs = new Map<string, DirStamp>();
-  const entries = new Map<string, string[]>();
-  const queue: string[] = [];
-  for (const [path, state] of states) {
-    if (state.status === 'removed') continue;
-    dirs.set(path, stampOf(state.info));
-    if (state.status === 'changed' && !prune.has(path)) queue.push(path);
-  }
-  const checksums = kept.checksums;
-  const at = inTree(tree);
-  /** One entry read afresh: its line, its inode noted, a new directory stamped and queued. */
-  const readEntry = (dir: string, name: string, known?: ListedName) => {
-    const path = dir === '' ? name : `${dir}/${name}`;
-    if (!walksInto(path)) return;
-    if (name.includes('\uFFFD')) throw new StaleCache(`a name in ${dir || '.'} is not valid UTF-8`);
-    if (known && !isListed(path, name, known.type)) return;
-    const cached = states.get(path);
-    // A directory the cache knows got its line from its fresh stat.
-    if (known?.type === 'd' && cached && cached.status !== 'removed') return;
-    const absolute = at(path);
-    const info = lstatSync(absolute, { throwIfNoEntry: false });
-    counts.statted++;
-    const type = info && typeLetter(info);
-    if (!type) return;
-    if (type === 'd' && (cached?.status ?? 'removed') === 'removed' && !dirs.has(path)) {
-      // New: stamped before it is read, like every directory.
-      dirs.set(path, stampOf(lstatSync(absolute, { bigint: true })));
-      if (!prune.has(path)) queue.push(path);
-      balance.differs();
-    }
-    if (!isListed(path, name, type)) return;
-    if (type !== 'd') noteEntry(entries, dir, known?.ino ?? String(info.ino), name);
-    const line = timeLine(mtimeSeconds(info, absolute), type, info.size, path);
-    draft.add(line, path);
-    balance.add(line);
-    if (isRepomd(name, type)) {
-      const checksum = repomdChecksum(tree, path);
-      checksums.push(checksum);
-      balance.add(balanceLine(checksum));
-    }
-  };
-  for (let i = 0; i < queue.length; i++) {
-    const dir = queue[i]!;
-    counts.reread++;
-    const state = states.get(dir);
-    if (state?.status === 'changed' && state.listing) {
-      for (const entry of state.listing)
-        if (state.kept!.has(entry.name)) noteEntry(entries, dir, entry.ino, entry.name);
-        else readEntry(dir, entry.name, entry);
-    } else for (const name of readdirSync(at(dir)).sort()) readEntry(dir, name);
-  }
-  const blocks = new Map<string, string>();
-  for (const path of dirs.keys()) {
-    const fresh = entries.get(path);
-    const block = fresh
-      ? `${fresh.join('\n')}\n`
-      : states.get(path)?.status === 'unchanged'
-        ? cache.entries.get(path)
-        : undefined;
-    if (block) blocks.set(path, block);
-  }
+  readPreviousList(timeListPath, kept, cache);
+  const fresh = new FreshReader(tree, states, prune, draft, balance, kept.checksums, counts);
+  fresh.readQueued();
   return {
-    dirs,
-    entries: blocks,
+    dirs: fresh.dirs,
+    entries: fresh.entryBlocks(cache),
     repomds: [],
-    checksums,
+    checksums: kept.checksums,
     cacheable: true,
     counts,
     sameContent: balance.balanced,

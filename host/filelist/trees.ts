@@ -106,6 +106,45 @@ async function usableCache(options: TreeListOptions): Promise<{ cache: DirCache 
   return load;
 }
 
+/** What an incremental walk gives beside the scan. */
+interface IncrementalScan {
+  scan: TreeScan;
+  counts: IncrementalCounts;
+  /** The previous list's checksums that are not the walk's (the image list's). */
+  previousOwn: Checksum[];
+  /** The walk's lines are those of the list on disk. */
+  keepsContent: boolean;
+}
+
+/** The incremental walk from `cache`; a StaleCache says why the whole tree must be walked. */
+async function walkFromCache(
+  tree: string,
+  names: WithImageList,
+  cache: DirCache,
+  options: TreeListOptions,
+  draft: ListDraft,
+  prune: ReadonlySet<string>,
+): Promise<IncrementalScan> {
+  if ([...cache.nested.keys()].sort().join('\n') !== [...prune].join('\n'))
+    throw new StaleCache('the nested trees are not those the directory cache describes');
+  const dirty = options.dirty ?? new Set<string>();
+  const walk = await incrementalWalk(tree, join(tree, names.timeList), cache, dirty, draft, prune);
+  const { counts, ownChecksums, sameContent, ...scan } = walk;
+  return { scan, counts, previousOwn: ownChecksums, keepsContent: sameContent };
+}
+
+/** The nested trees' lines, after this tree's own: their checksums, and each list's SHA-1. */
+function appendNestedLists(nested: NestedTree[], draft: ListDraft) {
+  const checksums: Checksum[] = [];
+  const lists = new Map<string, string>();
+  for (const n of nested) {
+    const copied = copyNestedList(n, draft);
+    checksums.push(...copied.checksums);
+    lists.set(n.path, copied.sha1);
+  }
+  return { checksums, lists };
+}
+
 /**
  * Writes `fullfilelist` and the time list of one tree: incrementally from its directory cache
  * when that describes the list on disk, otherwise by walking the whole tree; then saves the
@@ -125,27 +164,10 @@ export async function writeTreeLists(
   const prune = new Set(nested.map((n) => n.path));
   let draft = new ListDraft(options.tempDir, names);
   try {
-    let scan: TreeScan | undefined;
-    let counts: IncrementalCounts | undefined;
-    let onDisk: Pick<CommitOptions, 'onDiskSha1' | 'sameContentAs'> = {};
-    let keepsContent = false;
-    let previousOwn: Checksum[] = [];
+    let incremental: IncrementalScan | undefined;
     if ('cache' in start) {
       try {
-        const { cache } = start;
-        if ([...cache.nested.keys()].sort().join('\n') !== [...prune].join('\n'))
-          throw new StaleCache('the nested trees are not those the directory cache describes');
-        const walk = await incrementalWalk(
-          tree,
-          join(tree, names.timeList),
-          cache,
-          options.dirty ?? new Set(),
-          draft,
-          prune,
-        );
-        ({ counts, ownChecksums: previousOwn, ...scan } = walk);
-        keepsContent = walk.sameContent;
-        onDisk = { onDiskSha1: cache.listSha1 };
+        incremental = await walkFromCache(tree, names, start.cache, options, draft, prune);
       } catch (err) {
         if (!(err instanceof StaleCache)) throw err;
         reason = err.message;
@@ -153,25 +175,24 @@ export async function writeTreeLists(
         draft = new ListDraft(options.tempDir, names);
       }
     }
-    scan ??= await fullWalk(tree, draft, [...prune]);
-    // The nested trees' lines, after this tree's own; unchanged nested lists keep its content.
-    const nestedSums: Checksum[] = [];
-    const nestedLists = new Map<string, string>();
-    for (const n of nested) {
-      const copied = copyNestedList(n, draft);
-      nestedSums.push(...copied.checksums);
-      nestedLists.set(n.path, copied.sha1);
-      if ('cache' in start && start.cache.nested.get(n.path) !== copied.sha1) keepsContent = false;
-    }
+    /** The cache this run started from, when the incremental walk could use it. */
+    const cached = incremental && 'cache' in start ? start.cache : undefined;
+    const scan = incremental?.scan ?? (await fullWalk(tree, draft, [...prune]));
+    const nestedOut = appendNestedLists(nested, draft);
     const entries = draft.entries;
     // Written before the time list, which names its SHA-1.
     const images = names.imageList
       ? await writeImageList(tree, names.imageList, scan.dirs.keys(), options)
       : undefined;
-    // The image list's checksum is not in the walk's account: unchanged lists need it unchanged.
-    if (!sameChecksums(previousOwn, images ? [images.checksum] : [])) keepsContent = false;
-    if (keepsContent && 'cache' in start && !reason) onDisk.sameContentAs = start.cache;
-    const checksums = [...checksumsOf(tree, scan), ...nestedSums].filter(
+    // Unchanged lists need unchanged nested lists and image list (neither is in the walk's account).
+    const keepsContent =
+      !!incremental?.keepsContent &&
+      [...nestedOut.lists].every(([path, sha1]) => cached?.nested.get(path) === sha1) &&
+      sameChecksums(incremental.previousOwn, images ? [images.checksum] : []);
+    const onDisk: Pick<CommitOptions, 'onDiskSha1' | 'sameContentAs'> = cached
+      ? { onDiskSha1: cached.listSha1, ...(keepsContent ? { sameContentAs: cached } : {}) }
+      : {};
+    const checksums = [...checksumsOf(tree, scan), ...nestedOut.checksums].filter(
       (c) => !images || c.path !== images.checksum.path,
     );
     const facts = draft.finish([...checksums, ...(images ? [images.checksum] : [])]);
@@ -179,20 +200,20 @@ export async function writeTreeLists(
     if (scan.cacheable)
       await writeDirCache(options.cacheFile, {
         ...digests,
-        fullWalkAt: 'cache' in start && !reason ? start.cache.fullWalkAt : options.now,
+        fullWalkAt: cached ? cached.fullWalkAt : options.now,
         stampedAtNs,
         dirs: scan.dirs,
         entries: scan.entries ?? new Map(),
-        nested: nestedLists,
+        nested: nestedOut.lists,
       });
     else await rm(options.cacheFile, { force: true });
     return {
       tree,
       entries,
-      repomdFiles: scan.repomds.length + scan.checksums.length + nestedSums.length,
+      repomdFiles: scan.repomds.length + scan.checksums.length + nestedOut.checksums.length,
       written: images?.written ? [names.imageList!, ...written] : written,
       walk: reason ? 'full' : 'incremental',
-      ...(reason ? { reason } : { counts }),
+      ...(reason ? { reason } : { counts: incremental?.counts }),
       dirs: scan.dirs.size,
     };
   } finally {

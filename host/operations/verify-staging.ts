@@ -110,44 +110,88 @@ async function closure(ctx: OperationContext, release: Release, paths: ReleasePa
   }
 }
 
+interface Signer {
+  gpgHome: string;
+  keyId: string;
+}
+
+/**
+ * Every check of the staged tree; throws naming each problem. Its facts, stat walk and
+ * closure report serve the manifest: staging is walked once (every stat a round trip on EFS).
+ */
+async function checkStagedTree(ctx: OperationContext, release: Release, paths: ReleasePaths, signer: Signer) {
+  const tree = paths.stagingRelease;
+  if (!existsSync(tree)) throw new HostOperationError(`staging release ${tree} does not exist`);
+  const problems: string[] = [];
+  const facts: RepoFacts[] = [];
+  const repos = await findRepoDirs(tree);
+  if (repos.length === 0) problems.push(`${tree} holds no repos`);
+  for (const rel of repos) facts.push(await checkRepo(ctx, tree, rel, signer, problems));
+  // One stat walk for what must never publish: links out of the tree, unreadable or unlistable
+  // entries, names rsync and the file lists cannot carry; and RPMs not signed by the release key.
+  const entries = await walkTree(tree);
+  problems.push(...capped(treeSafetyProblems(entries), 50));
+  const record = signatureRecordFile(ctx.root, release.stagingDirName);
+  const signed = await packageSignatureProblems(ctx, tree, entries, signer, record);
+  problems.push(...capped(signed.problems, 50));
+  ctx.log(
+    `package signatures: ${signed.checked} of ${signed.rpms} RPMs checked (the rest unchanged since they passed)`,
+  );
+  problems.push(...layoutProblems(release, paths, facts), ...(await shrinkProblems(ctx, paths, facts)));
+  const closed = await closure(ctx, release, paths, facts);
+  problems.push(...closed.problems);
+  if (problems.length)
+    throw new HostOperationError(
+      `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
+      { repoclosure: closureSummary(closed.report) },
+    );
+  return { facts, entries, closed };
+}
+
+/** The manifest staging-ready's digest names: what was verified, file by file. */
+function manifestOf(
+  release: Release,
+  digest: string,
+  summary: ManifestSummary,
+  repoclosure: Awaited<ReturnType<typeof closure>>['report'],
+  facts: RepoFacts[],
+  content: Awaited<ReturnType<typeof computeStagedContent>>,
+) {
+  return {
+    version: 1,
+    major: release.major,
+    channel: release.channel,
+    revision: release.revision,
+    stagingDir: release.stagingDirName,
+    digest,
+    summary,
+    repoclosure,
+    repos: facts.map((f) => ({
+      path: f.rel,
+      repomdSha256: f.repomdSha256,
+      packages: f.packageCount,
+      advisories: f.advisories,
+    })),
+    files: content.files,
+    symlinks: content.symlinks,
+  };
+}
+
 export const verifyStaging: HostOperation<'verify-staging'> = {
   name: 'verify-staging',
   trees: ['compose', 'staging', 'production'],
   async run(ctx) {
     const { release, paths } = selectedRelease(ctx);
-    const tree = paths.stagingRelease;
-    if (!existsSync(tree)) throw new HostOperationError(`staging release ${tree} does not exist`);
     const signer = {
       gpgHome: join(ctx.root, ctx.config.signing.gpgHome),
       keyId: release.settings.signingKeyId,
     };
-    const problems: string[] = [];
-    const facts: RepoFacts[] = [];
-    const repos = await findRepoDirs(tree);
-    if (repos.length === 0) problems.push(`${tree} holds no repos`);
-    for (const rel of repos) facts.push(await checkRepo(ctx, tree, rel, signer, problems));
-    // One stat walk for what must never publish: links out of the tree, unreadable or unlistable
-    // entries, names rsync and the file lists cannot carry; and RPMs not signed by the release key.
-    const entries = await walkTree(tree);
-    problems.push(...capped(treeSafetyProblems(entries), 50));
-    const record = signatureRecordFile(ctx.root, release.stagingDirName);
-    const signed = await packageSignatureProblems(ctx, tree, entries, signer, record);
-    problems.push(...capped(signed.problems, 50));
-    ctx.log(
-      `package signatures: ${signed.checked} of ${signed.rpms} RPMs checked (the rest unchanged since they passed)`,
-    );
-    problems.push(...layoutProblems(release, paths, facts), ...(await shrinkProblems(ctx, paths, facts)));
-    const closed = await closure(ctx, release, paths, facts);
-    problems.push(...closed.problems);
-    if (problems.length)
-      throw new HostOperationError(
-        `staging ${release.stagingDirName} failed verification:\n  ${problems.join('\n  ')}`,
-        { repoclosure: closureSummary(closed.report) },
-      );
-
+    const { facts, entries, closed } = await checkStagedTree(ctx, release, paths, signer);
     const caches = hashCacheFiles(paths, release);
-    // The safety walk's entries: staging is walked once (every stat a round trip on EFS).
-    const content = await computeStagedContent(tree, { cache: await readHashCache(caches.staging), entries });
+    const content = await computeStagedContent(paths.stagingRelease, {
+      cache: await readHashCache(caches.staging),
+      entries,
+    });
     const production = await computeStagedContent(paths.productionRelease, {
       cache: await readHashCache(caches.production),
     });
@@ -162,24 +206,7 @@ export const verifyStaging: HostOperation<'verify-staging'> = {
       diff: diffAgainst(content, production),
     };
     const out = manifestPaths(paths, release);
-    const manifest = {
-      version: 1,
-      major: release.major,
-      channel: release.channel,
-      revision: release.revision,
-      stagingDir: release.stagingDirName,
-      digest,
-      summary,
-      repoclosure: closed.report,
-      repos: facts.map((f) => ({
-        path: f.rel,
-        repomdSha256: f.repomdSha256,
-        packages: f.packageCount,
-        advisories: f.advisories,
-      })),
-      files: content.files,
-      symlinks: content.symlinks,
-    };
+    const manifest = manifestOf(release, digest, summary, closed.report, facts, content);
     await ctx.step(`write manifest ${out.manifest} and digest ${digest}`, async () => {
       await writeFileAtomic(out.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
       await writeFileAtomic(out.digest, `${digest}  ${release.stagingDirName}.json\n`);
