@@ -80,6 +80,9 @@ export async function sendHostCommand(deps: HostCommandDeps, input: unknown): Pr
       now.getTime() + (task.timeoutSeconds + DELIVERY_TIMEOUT_SECONDS) * 1000,
     ).toISOString(),
   });
+  // A command that ends at once can raise its status event before the record above exists
+  // (the event finds it not ours): look once now, rather than wait for the sweep.
+  await completeHostCommand(deps, commandId);
   return { commandId };
 }
 

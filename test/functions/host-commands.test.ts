@@ -23,7 +23,8 @@ import type { Clock } from '../../shared/ports.ts';
  * The host-command lifecycle on the local twin's real parts: the local SSM agent runs a
  * document's own shell text, the store is functions/' DynamoDB adapter over the local table, and
  * the task tokens are the engine's. The document stands in for `releng-host doctor`: major 8
- * succeeds, 9 fails with releng-host's error line, 7 runs until stopped.
+ * succeeds at once, 6 a second after it is sent, 9 fails with releng-host's error line after a
+ * second, 7 runs until stopped.
  */
 const DOCUMENT = {
   schemaVersion: '2.2',
@@ -38,7 +39,8 @@ const DOCUMENT = {
           'echo "[doctor] checking $m" >&2',
           'case "$m" in',
           '  8) echo \'{"operation":"doctor","ok":true,"tools":3}\' ;;',
-          '  9) echo \'{"operation":"doctor","ok":false,"error":"mktorrent is missing (not on PATH)"}\'; exit 1 ;;',
+          '  6) sleep 1; echo \'{"operation":"doctor","ok":true,"tools":3}\' ;;',
+          '  9) sleep 1; echo \'{"operation":"doctor","ok":false,"error":"mktorrent is missing (not on PATH)"}\'; exit 1 ;;',
           '  7) echo $$ > "$RELENG_HOST_ROOT/pid"; sleep 60 ;;',
           'esac',
         ],
@@ -108,7 +110,7 @@ const alive = (pid: number) => {
 
 describe('host commands, event-driven', () => {
   it("answers the task token with releng-host's JSON result once the command ends", async () => {
-    const input = await task('8');
+    const input = await task('6');
     const { commandId } = await sendHostCommand(deps, input);
     expect(await completeHostCommand(deps, commandId)).toMatch(/running|succeeded/);
     await endedOf(commandId);
@@ -140,6 +142,32 @@ describe('host commands, event-driven', () => {
     expect(await deps.store.get(commandId)).toMatchObject({ status: 'FAILED' });
   });
 
+  it('answers at once a command that ended before its record was written (its event found it not ours)', async () => {
+    const handler = createHostCommandEventsHandler(deps, { info: () => {}, warn: () => {}, error: () => {} });
+    const input = await task('8');
+    const events: unknown[] = [];
+    // A slow store write: the command ends, and its status event is handled, before the record exists.
+    const put = deps.store.put.bind(deps.store);
+    deps.store.put = async (record) => {
+      await endedOf(record.commandId);
+      events.push(
+        await handler({
+          version: '0',
+          source: 'aws.ssm',
+          'detail-type': 'EC2 Command Invocation Status-change Notification',
+          detail: { 'command-id': record.commandId, 'instance-id': input.instanceId, status: 'Success' },
+        }),
+      );
+      await put(record);
+    };
+    const { commandId } = await sendHostCommand(deps, input);
+    expect(events).toEqual([{ completion: 'not-ours' }]);
+    // Answered by the send itself: no later event, no sweep.
+    await expect(tokens.wait(input.taskToken)).resolves.toMatchObject({ commandId, status: 'Success' });
+    expect(await deps.store.get(commandId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await sweepHostCommands(deps)).toEqual({ completed: [], heartbeats: [], cancelled: [] });
+  });
+
   it('refuses a bad value before sending anything, naming it', async () => {
     const input = { ...(await task('8')), parameters: { major: ["8'; reboot"] } };
     await expect(sendHostCommand(deps, input)).rejects.toMatchObject({
@@ -161,7 +189,7 @@ describe('host commands, event-driven', () => {
   });
 
   it('completes a command whose status event was lost, on the next sweep', async () => {
-    const input = await task('8');
+    const input = await task('6');
     const { commandId } = await sendHostCommand(deps, input);
     await endedOf(commandId);
     // No event handled: the sweep finds it ended and answers the token.
@@ -211,7 +239,7 @@ describe('host commands, event-driven', () => {
   it('routes SSM status events and schedule ticks, and refuses anything else', async () => {
     const log = { info: () => {}, warn: () => {}, error: () => {} };
     const handler = createHostCommandEventsHandler(deps, log);
-    const input = await task('8');
+    const input = await task('6');
     const { commandId } = await sendHostCommand(deps, input);
     await endedOf(commandId);
     await expect(
