@@ -28,8 +28,9 @@ function heldBy(v: LockView): string {
 }
 
 /**
- * While an execution of this engine waits for a lock (its `…: take` state was retried after
- * ConditionalCheckFailed), says once per wait which lock and who holds it since when. Polls the
+ * While an execution of this engine waits for a lock (its `…: take` state is current while
+ * another execution holds the lock, or was retried after ConditionalCheckFailed), says once per
+ * wait which lock and who holds it since when. Polls the
  * execution records (a small file each) and reads events only while a take state is current.
  * With `approvals`, says the same of an approval it waits for. Returns the function that stops it.
  */
@@ -60,10 +61,12 @@ export function reportLockWaits(
       const entered = events.findLastIndex((e) => e.type === 'StateEntered' && e.state === state);
       if (entered < 0) continue;
       const key = `${name}\0${state}\0${events[entered]!.timestamp}`;
+      if (reported.has(key)) continue;
       const retried = events.slice(entered).some((e) => e.type === 'StateRetried' && e.state === state);
-      if (!retried || reported.has(key)) continue;
-      reported.add(key);
+      // Said as soon as another execution is seen holding it, not only after the first retry's wait.
       const blocking = blockingLocks(await engineLockViews(engine), state, record.input, name);
+      if (blocking.length === 0 && !retried) continue;
+      reported.add(key);
       if (blocking.length === 0)
         print(`waiting at ${state} (${name}): the lock is held by another execution`);
       for (const v of blocking) print(`waiting for ${heldBy(v)}; releng locks lists every lock`);

@@ -46,9 +46,17 @@ export function retryIntervals(definition: AslDefinition, msPerSecond: number): 
   for (const { name, state } of allStates(definition)) {
     const retry = state.Retry as Retrier[] | undefined;
     if (!retry?.length) continue;
-    out[name] = retry.map((r) =>
-      Math.max(1, Math.round((retryBudgetSeconds(r) / (r.MaxAttempts ?? 3)) * msPerSecond)),
-    );
+    out[name] = retry.map((r) => {
+      const ms = Math.round((retryBudgetSeconds(r) / (r.MaxAttempts ?? 3)) * msPerSecond);
+      return Math.min(MAX_LOCAL_RETRY_MS, Math.max(1, ms));
+    });
   }
   return out;
 }
+
+/**
+ * At most this long between two local attempts: a lane lock's hours of 15-minute retries would
+ * otherwise leave an engineer waiting 18 s after its holder freed it. It still gives up after
+ * MaxAttempts.
+ */
+export const MAX_LOCAL_RETRY_MS = 3_000;
