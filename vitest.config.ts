@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongRunningFirst from './test/setup/sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -10,6 +11,7 @@ export default defineConfig({
     // a core: three at a time fill 2 cores where vitest's default (cores - 1) ran one file at a time.
     pool: 'forks',
     maxWorkers: 3,
+    sequence: { sequencer: LongRunningFirst },
     setupFiles: ['test/setup/polyfill.ts'],
     // Builds the bin/ bundles once, before the files that spawn releng / releng-host start.
     globalSetup: ['test/setup/bundles.ts'],
