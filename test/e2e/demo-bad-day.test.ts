@@ -52,8 +52,8 @@ describe('a demo whose promotion is rejected', () => {
     // Wait for the approvals it asks for (the release and the demo's SIG, one promotion), as an
     // engineer in another terminal would.
     let approvalIds: string[] = [];
-    for (let i = 0; i < 150 && approvalIds.length < 2; i++) {
-      await new Promise((r) => setTimeout(r, 2000));
+    for (let i = 0; i < 300 && approvalIds.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
       if (!existsSync(join(root, 'engine'))) continue;
       const listed = await releng('approvals', '--root', root, '--json');
       approvalIds = lastJson<{ pending: Array<{ approvalId: string }> }>(listed.stdout)
