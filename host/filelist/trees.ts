@@ -79,6 +79,8 @@ export interface TreeListOptions {
   /** Trees inside this one whose lists were just written: their lines are copied, not walked. */
   nested?: NestedTree[];
   now: Date;
+  /** Called right before the lists replace those mirrors read: throws when this run may no longer write. */
+  fence?: () => Promise<void>;
 }
 
 export interface TreeListResult {
@@ -196,6 +198,7 @@ export async function writeTreeLists(
       (c) => !images || c.path !== images.checksum.path,
     );
     const facts = draft.finish([...checksums, ...(images ? [images.checksum] : [])]);
+    await options.fence?.();
     const { written, ...digests } = await commitLists(tree, names, draft, facts, { ...options, ...onDisk });
     if (scan.cacheable)
       await writeDirCache(options.cacheFile, {
@@ -229,7 +232,7 @@ export async function writeTreeLists(
  */
 export async function writeAllLists(
   trees: ListedTree[],
-  run: { stateDir: string; owner?: { uid: number; gid: number }; full?: boolean; now: Date },
+  run: Pick<TreeListOptions, 'owner' | 'full' | 'now' | 'fence'> & { stateDir: string },
 ): Promise<TreeListResult[]> {
   const tempDir = join(run.stateDir, 'filelist-tmp');
   await mkdir(tempDir, { recursive: true });

@@ -17,6 +17,7 @@ function describeWalk(r: TreeListResult): string {
 export async function rewriteFileLists(
   ctx: OperationContext,
   full = false,
+  fence?: () => Promise<void>,
 ): Promise<Record<string, unknown>> {
   const trees = listedTrees(ctx.config, ctx.root);
   const present = trees.filter((t) => existsSync(t.dir));
@@ -28,6 +29,7 @@ export async function rewriteFileLists(
         owner: publishOwner(ctx.config),
         full,
         now: ctx.clock.now(),
+        ...(fence ? { fence } : {}),
       }),
   );
   for (const r of results ?? []) ctx.log(describeWalk(r));
@@ -60,8 +62,9 @@ export const fileLists: HostOperation<'file-lists'> = {
       return rewriteFileLists(ctx, ctx.options.full);
     }
     try {
-      return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, () =>
-        rewriteFileLists(ctx, ctx.options.full),
+      // A run that lost the publish lock must not replace the lists mirrors read.
+      return await ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), 3600, (lease) =>
+        rewriteFileLists(ctx, ctx.options.full, () => lease.check()),
       );
     } catch (err) {
       if (err instanceof LockHeldError)

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { HOST_OPERATIONS } from '../../shared/operations.ts';
 import { HostOperationError } from '../framework/context.ts';
+import type { LockLease } from '../framework/locks.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { installRepodata } from '../publish/install-repodata.ts';
 import { lockOwner, selectedRelease } from '../publish/release.ts';
@@ -32,12 +33,15 @@ export const rollback: HostOperation<'rollback'> = {
       ctx.log(`already rolled back at ${record.rolledBackAt}; nothing to undo`);
       return { digest: record.digest, alreadyRolledBack: record.rolledBackAt, restored: [], removed: [] };
     }
-    const restore = async () => {
+    const restore = async (lease?: LockLease) => {
       const production = paths.productionRelease;
+      // The fencing check: a run that lost the publish lock must not change what mirrors read.
+      const fence = async () => lease?.check();
       await resetPublishTemp(ctx);
       const present = record.repos.filter((r) => !r.absent).map((r) => r.repodata);
       const absent = record.repos.filter((r) => r.absent).map((r) => r.repodata);
-      await installRepodata(ctx, store.savedRoot(record.digest), production, present);
+      await installRepodata(ctx, store.savedRoot(record.digest), production, present, { fence });
+      if (absent.length) await fence();
       for (const repodata of absent) {
         await ctx.step(`remove ${repodata}: the rolled-back publish created it`, async () => {
           // The signature and repomd go first, so no reader finds a repomd without its files.
@@ -49,7 +53,7 @@ export const rollback: HostOperation<'rollback'> = {
       await ctx.step('mark the record rolled back', () =>
         store.save({ ...record, rolledBackAt: ctx.clock.now().toISOString() }),
       );
-      const lists = await rewriteFileLists(ctx);
+      const lists = await rewriteFileLists(ctx, false, fence);
       return { digest: record.digest, restored: present, removed: absent, ...lists };
     };
     if (ctx.dryRun) return restore();

@@ -12,6 +12,13 @@ const REPOMD = new Set(['repomd.xml', 'repomd.xml.asc']);
 /** The SHA-256 a file (relative to the source root) must have, or undefined for any. */
 export type ExpectedSha256 = (path: string) => string | undefined;
 
+export interface InstallOptions {
+  /** Each copied file is checked against this before anything is renamed in. */
+  expected?: ExpectedSha256;
+  /** Called right before the first rename: throws when this run may no longer write (a lost lease). */
+  fence?: () => Promise<void>;
+}
+
 /**
  * Replaces repodata dirs under `targetRoot` with those under `sourceRoot` (same relative
  * paths) in the order a reader can follow: the new metadata files first (nothing names them
@@ -25,7 +32,7 @@ export async function installRepodata(
   sourceRoot: string,
   targetRoot: string,
   repodataDirs: string[],
-  expected?: ExpectedSha256,
+  options: InstallOptions = {},
 ): Promise<void> {
   await ctx.step('clear temp dirs a killed run left in repodata', async () => {
     for (const dir of repodataDirs)
@@ -39,7 +46,7 @@ export async function installRepodata(
       (REPOMD.has(name) ? repomdFiles : metadataFiles).push(join(dir, name));
     }
   }
-  await installChecked(ctx, sourceRoot, targetRoot, [metadataFiles, repomdFiles.sort()], expected);
+  await installChecked(ctx, sourceRoot, targetRoot, [metadataFiles, repomdFiles.sort()], options);
   const graceHours = ctx.config.metadataGraceHours;
   await ctx.step(`remove metadata files no published repomd.xml has named for ${graceHours} h`, async () => {
     const ledger = await SupersededLedger.open(join(dirname(publishTempDir(ctx)), 'superseded.json'));
@@ -111,7 +118,7 @@ export async function installChecked(
   sourceRoot: string,
   targetRoot: string,
   groups: string[][],
-  expected?: ExpectedSha256,
+  { expected, fence }: InstallOptions = {},
 ): Promise<void> {
   const all = groups.flat();
   if (!all.length) return;
@@ -135,6 +142,7 @@ export async function installChecked(
       return out;
     });
     const update = new Set(changed ?? []);
+    await fence?.();
     // Renamed, never written in place, but file-lists is told of every path all the same.
     await markProductionDirty(
       ctx,

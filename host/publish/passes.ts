@@ -135,7 +135,7 @@ export async function publishMetadata(
     staging,
     production,
     changed.map((repo) => join(repo, 'repodata')),
-    (path) => approved.get(path),
+    { expected: (path) => approved.get(path) },
   );
   return changed;
 }
@@ -169,5 +169,5 @@ export async function publishLinksAndComposeInfo(
     .map((f) => f.path)
     .filter((p) => p === 'COMPOSE_ID' || p.startsWith('metadata/'));
   const approved = new Map(verified.files.map((f) => [f.path, f.sha256]));
-  await installChecked(ctx, staging, production, [composeFiles], (path) => approved.get(path));
+  await installChecked(ctx, staging, production, [composeFiles], { expected: (path) => approved.get(path) });
 }

@@ -1,5 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -10,6 +19,7 @@ import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { rollback } from '../../host/operations/rollback.ts';
 import { syncToProd } from '../../host/operations/sync-to-prod.ts';
+import { buildConfig } from '../../shared/config/load.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
@@ -28,6 +38,7 @@ import {
 import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
 import { runOperation } from './run.ts';
 
+const REPO = join(import.meta.dirname, '..', '..');
 let work: string;
 let root: string;
 let set: PackageSet;
@@ -356,7 +367,63 @@ describe('sync-to-prod', () => {
     expect((await publish()).result.reposUpdated).toEqual([]);
     expect(await snapshot(at().productionRelease)).toBe(before);
   });
+
+  it('a rollback or file-lists run that lost the publish lock changes nothing mirrors read', async () => {
+    await stage({ 'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'tools-1.0-1.noarch', 'devtool-1.0-1.noarch'] });
+    expect((await publish()).result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
+    const stealAt = (step: RegExp) => {
+      let stolen = false;
+      return (line: string) => {
+        if (!stolen && step.test(line)) {
+          stolen = true;
+          stealPublishLock();
+        }
+      };
+    };
+    // What mirrors read: the served tree (the publish temp and state dirs are beside it).
+    const served = join(at().production, 'mirror');
+    const before = await snapshot(served);
+    // Lost after the saved metadata was copied and checked, before it is renamed in.
+    await expect(
+      runOperation(rollback, root, RELEASE_8_10, keyOverrides(set), stealAt(/check \d+ copied file/)),
+    ).rejects.toThrow(/lock publish was lost: token \d+ is no longer current/);
+    expect(await snapshot(served)).toBe(before);
+    // Lost while the lists are walked, before they replace the ones mirrors read.
+    await expect(runOperation(fileLists, root, [], {}, stealAt(/write file lists/))).rejects.toThrow(
+      /lock publish was lost/,
+    );
+    expect(await snapshot(served)).toBe(before);
+    // Holding the lock again, both finish.
+    expect((await runOperation(rollback, root, RELEASE_8_10)).result.restored).toEqual([
+      'BaseOS/x86_64/os/repodata',
+    ]);
+    expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
+  });
 });
+
+/**
+ * What a paused holder (a frozen VM, a hung NFS client) meets: its claim's heartbeat is an hour
+ * old, so another publisher takes the lock with the next token. Synchronous (a child process
+ * while this one's event loop, heartbeat included, waits), so it can run inside a progress line.
+ */
+function stealPublishLock(): void {
+  const script = join(work, 'steal-lock.mts');
+  const lock = JSON.stringify(PUBLISH_LOCK);
+  writeFileSync(
+    script,
+    [
+      "import { utimesSync } from 'node:fs';",
+      `import { FileLocks } from ${JSON.stringify(join(REPO, 'host/framework/locks.ts'))};`,
+      `const locks = new FileLocks(${JSON.stringify(lockDir(buildConfig(), root))}, { now: () => new Date() });`,
+      `const holder = await locks.read(${lock});`,
+      'const hourAgo = new Date(Date.now() - 3600_000);',
+      `if (holder) utimesSync(locks.claimPath(${lock}, holder.token), hourAgo, hourAgo);`,
+      `const lease = await locks.acquire(${lock}, 'intruder', 60);`,
+      'await lease.release();',
+    ].join('\n'),
+  );
+  execFileSync(join(REPO, 'node_modules/.bin/tsx'), [script], { stdio: 'pipe' });
+}
 
 function isLink(path: string): boolean {
   try {
