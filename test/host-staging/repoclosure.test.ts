@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
 import { parseOperationArgs } from '../../host/framework/options.ts';
-import { checkClosure, parseRepoclosure } from '../../host/repo/repoclosure.ts';
+import { checkClosure, parseRepoclosure, repoclosureArgv } from '../../host/repo/repoclosure.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { closureSets } from '../../shared/repoclosure.ts';
@@ -123,8 +123,16 @@ describe('repoclosure over the repo sets of a staged tree', () => {
   }, 60_000);
 
   it('loads repos under a path with a space in it (dnf takes them as file: URLs)', async () => {
+    // dnf reads a plain `--repofrompath` path with a space as nothing ("Cannot download repomd.xml").
     layout = closedLayout();
     const root = await tree('release work', layout);
+    const argv = repoclosureArgv(
+      { arch: 'x86_64', repos: ['BaseOS'], check: ['BaseOS'] },
+      { BaseOS: join(root, 'BaseOS/x86_64/os') },
+      '8',
+      join(dir, 'argv-scratch'),
+    );
+    expect(argv).toContain(`--repofrompath=BaseOS,file://${dir}/release%20work/BaseOS/x86_64/os`);
     const { report, problems } = await check(root);
     expect(problems).toEqual([]);
     expect(report.status).toBe('passed');
