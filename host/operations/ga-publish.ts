@@ -7,6 +7,7 @@ import { parseRevision } from '../../shared/release.ts';
 import { publishOwner } from '../filelist/trees.ts';
 import { HostOperationError, type OperationContext } from '../framework/context.ts';
 import { replaceSymlink } from '../framework/fsutil.ts';
+import type { LockLease } from '../framework/locks.ts';
 import type { HostOperation } from '../framework/operation.ts';
 import { lockOwner, selectedRelease } from '../publish/release.ts';
 import { linkTarget } from '../release/isos.ts';
@@ -90,7 +91,12 @@ export async function previousRelease(category: string, revision: string): Promi
  * to a hidden partial dir renamed into place; a rerun refreshes the vaulted copy, so a killed
  * run is finished by the next. Production's `8.Y` stays where it is.
  */
-async function vault(ctx: OperationContext<'ga-publish'>, category: string, revision: string) {
+async function vault(
+  ctx: OperationContext<'ga-publish'>,
+  category: string,
+  revision: string,
+  fence: () => Promise<void>,
+) {
   if (!ctx.config.ga.vaultPrevious) {
     ctx.log('ga.vaultPrevious is false: nothing vaulted');
     return { vaulted: null };
@@ -112,6 +118,8 @@ async function vault(ctx: OperationContext<'ga-publish'>, category: string, revi
   await ctx.step(`make ${vaultRoot}`, () => mkdir(vaultRoot, { recursive: true }));
   // No --chown: the vault keeps production's owners, so --link-dest can link every file.
   await ctx.run(['rsync', '-aH', '--numeric-ids', `--link-dest=${source}`, `${source}/`, `${into}/`]);
+  // The copy took a while: a run that lost the publish lock meanwhile must not name it served.
+  await fence();
   if (into !== target) await ctx.step(`rename ${into} to ${target}`, () => rename(into, target));
   return { vaulted: previous, from: source, to: target };
 }
@@ -135,13 +143,17 @@ export const gaPublish: HostOperation<'ga-publish'> = {
     const { step } = ctx.options;
     const root = paths.productionRelease;
     const category = paths.productionCategory;
-    const work = async (): Promise<Record<string, unknown>> => {
+    const work = async (fence: () => Promise<void>): Promise<Record<string, unknown>> => {
       if (step === 'close') return close(ctx, root);
       if (step === 'link') return link(ctx, category, release.major, release.productionDirName);
       if (step === 'open') return open(ctx, root);
-      return vault(ctx, category, release.revision);
+      return vault(ctx, category, release.revision, fence);
     };
-    const run = async () => ({ step, release: release.productionDirName, ...(await work()) });
+    const run = async (lease?: LockLease) => ({
+      step,
+      release: release.productionDirName,
+      ...(await work(async () => lease?.check())),
+    });
     if (ctx.dryRun) return run();
     return ctx.locks.with(PUBLISH_LOCK, lockOwner(ctx), HOST_OPERATIONS['ga-publish'].timeoutSeconds, run);
   },

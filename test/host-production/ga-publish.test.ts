@@ -16,7 +16,7 @@ import {
   testRelease,
   writeRepo,
 } from './fixtures.ts';
-import { runOperation } from './run.ts';
+import { losePublishLockAt, runOperation } from './run.ts';
 
 let work: string;
 let root: string;
@@ -86,6 +86,18 @@ describe('ga-publish', () => {
     expect((await ga('open')).result).toMatchObject({ changed: false });
     expect((await ga('close')).result).toMatchObject({ changed: false, mode: '755' });
     expect(mode(paths().productionRelease)).toBe('755');
+  });
+
+  it('vault that lost the publish lock during its copy names nothing in the vault', async () => {
+    const run = runOperation(
+      gaPublish,
+      root,
+      [...RELEASE_8_10, '--step', 'vault'],
+      keyOverrides(set),
+      losePublishLockAt(/rsync -aH/, root, work),
+    );
+    await expect(run).rejects.toThrow(/lock publish was lost: token \d+ is no longer current/);
+    expect(existsSync(vaulted())).toBe(false);
   });
 
   it('vault: the previous minor is copied as hardlinks, atomically named, and a rerun adds nothing', async () => {

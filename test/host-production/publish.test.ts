@@ -1,14 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  lstatSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -19,7 +10,6 @@ import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { fileLists } from '../../host/operations/file-lists.ts';
 import { rollback } from '../../host/operations/rollback.ts';
 import { syncToProd } from '../../host/operations/sync-to-prod.ts';
-import { buildConfig } from '../../shared/config/load.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import { dnfClient } from '../support/rpm.ts';
 import {
@@ -36,9 +26,9 @@ import {
   writeRepo,
 } from './fixtures.ts';
 import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
-import { runOperation } from './run.ts';
+import { losePublishLockAt, runOperation } from './run.ts';
 
-const REPO = join(import.meta.dirname, '..', '..');
+const _REPO = join(import.meta.dirname, '..', '..');
 let work: string;
 let root: string;
 let set: PackageSet;
@@ -371,15 +361,7 @@ describe('sync-to-prod', () => {
   it('a rollback or file-lists run that lost the publish lock changes nothing mirrors read', async () => {
     await stage({ 'BaseOS/x86_64/os': ['hello-1.0-1.noarch', 'tools-1.0-1.noarch', 'devtool-1.0-1.noarch'] });
     expect((await publish()).result.reposUpdated).toEqual(['BaseOS/x86_64/os']);
-    const stealAt = (step: RegExp) => {
-      let stolen = false;
-      return (line: string) => {
-        if (!stolen && step.test(line)) {
-          stolen = true;
-          stealPublishLock();
-        }
-      };
-    };
+    const stealAt = (step: RegExp) => losePublishLockAt(step, root, work);
     // What mirrors read: the served tree (the publish temp and state dirs are beside it).
     const served = join(at().production, 'mirror');
     const before = await snapshot(served);
@@ -400,30 +382,6 @@ describe('sync-to-prod', () => {
     expect(await repomdProblems(at().productionRelease, set.key)).toEqual([]);
   });
 });
-
-/**
- * What a paused holder (a frozen VM, a hung NFS client) meets: its claim's heartbeat is an hour
- * old, so another publisher takes the lock with the next token. Synchronous (a child process
- * while this one's event loop, heartbeat included, waits), so it can run inside a progress line.
- */
-function stealPublishLock(): void {
-  const script = join(work, 'steal-lock.mts');
-  const lock = JSON.stringify(PUBLISH_LOCK);
-  writeFileSync(
-    script,
-    [
-      "import { utimesSync } from 'node:fs';",
-      `import { FileLocks } from ${JSON.stringify(join(REPO, 'host/framework/locks.ts'))};`,
-      `const locks = new FileLocks(${JSON.stringify(lockDir(buildConfig(), root))}, { now: () => new Date() });`,
-      `const holder = await locks.read(${lock});`,
-      'const hourAgo = new Date(Date.now() - 3600_000);',
-      `if (holder) utimesSync(locks.claimPath(${lock}, holder.token), hourAgo, hourAgo);`,
-      `const lease = await locks.acquire(${lock}, 'intruder', 60);`,
-      'await lease.release();',
-    ].join('\n'),
-  );
-  execFileSync(join(REPO, 'node_modules/.bin/tsx'), [script], { stdio: 'pipe' });
-}
 
 function isLink(path: string): boolean {
   try {

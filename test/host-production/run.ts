@@ -1,8 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createContext, type OperationContext } from '../../host/framework/context.ts';
+import { lockDir } from '../../host/framework/locks.ts';
 import type { HostOperation } from '../../host/framework/operation.ts';
 import { parseOperationArgs } from '../../host/framework/options.ts';
 import { buildConfig } from '../../shared/config/load.ts';
+import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import type { HostOperationName } from '../../shared/operations.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
 
 /** Runs one operation in-process the way `releng-host` does, with a context we can inspect. */
 export async function runOperation(
@@ -29,4 +36,38 @@ export async function runOperation(
   });
   const result = await operation.run(ctx);
   return { result, ctx, progress };
+}
+
+/**
+ * What a paused holder (a frozen VM, a hung NFS client) meets: its claim's heartbeat is an hour
+ * old, so another publisher takes the publish lock with the next token. Synchronous (a child
+ * process, while this one's event loop and heartbeat wait), so it can run inside a progress line.
+ */
+function takePublishLockFromHolder(root: string, scratch: string): void {
+  const script = join(scratch, 'take-publish-lock.mts');
+  const lock = JSON.stringify(PUBLISH_LOCK);
+  writeFileSync(
+    script,
+    [
+      "import { utimesSync } from 'node:fs';",
+      `import { FileLocks } from ${JSON.stringify(join(REPO, 'host/framework/locks.ts'))};`,
+      `const locks = new FileLocks(${JSON.stringify(lockDir(buildConfig(), root))}, { now: () => new Date() });`,
+      `const holder = await locks.read(${lock});`,
+      'const hourAgo = new Date(Date.now() - 3600_000);',
+      `if (holder) utimesSync(locks.claimPath(${lock}, holder.token), hourAgo, hourAgo);`,
+      `const lease = await locks.acquire(${lock}, 'intruder', 60);`,
+      'await lease.release();',
+    ].join('\n'),
+  );
+  execFileSync(join(REPO, 'node_modules/.bin/tsx'), [script], { stdio: 'pipe' });
+}
+
+/** A progress listener that makes the running operation lose the publish lock at the first line matching `step`. */
+export function losePublishLockAt(step: RegExp, root: string, scratch: string): (line: string) => void {
+  let lost = false;
+  return (line) => {
+    if (lost || !step.test(line)) return;
+    lost = true;
+    takePublishLockFromHolder(root, scratch);
+  };
 }
