@@ -137,7 +137,7 @@ export async function installChecked(
           throw new HostOperationError(
             `${join(sourceRoot, path)} changed during the copy: sha256 ${sha}, verified ${wanted ?? 'nothing (not in the verified tree)'}; published metadata untouched`,
           );
-        if (!(await sameFile(join(scratch, path), join(targetRoot, path), sha))) out.push(path);
+        if (!(await alreadyInPlace(join(scratch, path), join(targetRoot, path), sha))) out.push(path);
       }
       return out;
     });
@@ -163,9 +163,10 @@ export async function installChecked(
 
 /**
  * Whether `target` already holds `copy`: same bytes (`sha` is the copy's) and mode, and an
- * mtime no older (a newer staged mtime is published; an older one never moves it back).
+ * mtime no older (a newer staged mtime is published; an older one never moves it back). When
+ * it does not, sets the copy's mtime to the one it must replace `target` with.
  */
-async function sameFile(copy: string, target: string, sha: string): Promise<boolean> {
+async function alreadyInPlace(copy: string, target: string, sha: string): Promise<boolean> {
   const [a, b] = await Promise.all([stat(copy), stat(target).catch(() => undefined)]);
   if (!b?.isFile()) return false;
   const sameBytes = a.size === b.size && (await sha256File(target)) === sha;
