@@ -1,7 +1,6 @@
 import { SFNServiceException, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SfnExecutionStarter } from '../../functions/adapters/sfn.ts';
-import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
+import type { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { fakeStepFunctions } from './sfn-fake.ts';
 import {
@@ -9,6 +8,7 @@ import {
   batches,
   COMPOSE_ARN,
   captureLog,
+  kojiEventsHandler,
   kojiTag,
   manualClock,
   sqsEvent,
@@ -28,16 +28,7 @@ beforeEach(async () => {
   stores = await tempStores(clock);
   sfn = fakeStepFunctions();
   log = captureLog();
-  handler = createKojiEventsHandler(
-    {
-      config: testConfig(),
-      lanes: stores.lanes,
-      locks: stores.locks,
-      starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
-      clock,
-    },
-    log,
-  );
+  handler = kojiEventsHandler(stores, sfn, clock, log);
 });
 afterEach(() => stores.cleanup());
 
@@ -62,15 +53,12 @@ describe('koji-events routing', () => {
   });
 
   it('asks staging for the SIGs the config stages with that compose, and none with the others', async () => {
-    const withSig = createKojiEventsHandler(
-      {
-        config: testConfig({ majors: { '8': { sigsStagedWith: { Rocky: ['kernel'] } } } }),
-        lanes: stores.lanes,
-        locks: stores.locks,
-        starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
-        clock,
-      },
+    const withSig = kojiEventsHandler(
+      stores,
+      sfn,
+      clock,
       log,
+      testConfig({ majors: { '8': { sigsStagedWith: { Rocky: ['kernel'] } } } }),
     );
     await withSig(
       sqsEvent([sqsRecord('a', bashBuild(1)), sqsRecord('b', bashBuild(1, 'dist-rocky8-extras-build'))]),

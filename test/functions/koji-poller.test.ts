@@ -1,4 +1,3 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -10,25 +9,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '../../functions/adapters/dynamodb.ts';
 import { XmlRpcKojiHub } from '../../functions/adapters/koji-hub.ts';
 import { DynamoKojiCheckpointStore, SqsKojiEventQueue } from '../../functions/adapters/koji-poll-stores.ts';
-import { SfnExecutionStarter } from '../../functions/adapters/sfn.ts';
-import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { createKojiPollerHandler } from '../../functions/koji-poller/process.ts';
 import type { KojiPollOptions } from '../../shared/koji-poll/poll.ts';
 import { CheckpointMovedError, type KojiCheckpointStore } from '../../shared/ports.ts';
 import { LAMBDA_ENV } from '../../shared/runtime-env.ts';
-import { STATE_TABLE } from '../../shared/state-table.ts';
 import { type HubTagListing, type KojiHubStandIn, startKojiHub } from '../support/koji-hub.ts';
-import { clientConfig, describeMoto, useMoto } from '../support/moto.ts';
+import { clientConfig, createMotoStateTable, describeMoto, useMoto } from '../support/moto.ts';
 import { fakeStepFunctions } from './sfn-fake.ts';
-import {
-  COMPOSE_ARN,
-  captureLog,
-  manualClock,
-  sqsEvent,
-  sqsRecord,
-  tempStores,
-  testConfig,
-} from './support.ts';
+import { captureLog, kojiEventsHandler, manualClock, sqsEvent, sqsRecord, tempStores } from './support.ts';
 
 /**
  * The koji hub poller end to end: a koji hub stand-in over XML-RPC (node:http), the real SQS
@@ -61,23 +49,9 @@ describeMoto(moto, 'koji hub poller (XML-RPC stand-in, SQS and DynamoDB in moto)
     sqs = new SQSClient(clientConfig(moto));
     const suffix = Math.random().toString(36).slice(2, 8);
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `koji-${suffix}` }))).QueueUrl!;
-    const ddb = new DynamoDBClient(clientConfig(moto));
-    table = `releng-state-${suffix}`;
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
-          { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: STATE_TABLE.partitionKey, AttributeType: 'S' },
-          { AttributeName: STATE_TABLE.sortKey, AttributeType: 'S' },
-        ],
-      }),
-    );
-    doc = createDocumentClient(ddb);
+    const state = await createMotoStateTable(moto, 'releng-state');
+    table = state.table;
+    doc = createDocumentClient(state.client);
   });
   afterEach(() => hub.close());
 
@@ -130,16 +104,7 @@ describeMoto(moto, 'koji hub poller (XML-RPC stand-in, SQS and DynamoDB in moto)
     const stores = await tempStores(clock);
     try {
       const sfn = fakeStepFunctions();
-      const intake = createKojiEventsHandler(
-        {
-          config: testConfig(),
-          lanes: stores.lanes,
-          locks: stores.locks,
-          starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
-          clock,
-        },
-        captureLog(),
-      );
+      const intake = kojiEventsHandler(stores, sfn, clock);
       const response = await intake(sqsEvent(messages.map((m) => sqsRecord(m.MessageId!, m.Body!))));
       expect(response.batchItemFailures).toEqual([]);
       expect(sfn.starts().map((s) => s.name)).toEqual([

@@ -1,15 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SfnExecutionStarter } from '../../functions/adapters/sfn.ts';
-import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
+import type { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { parseKojiWire } from '../../shared/messages/koji-wire.ts';
 import { inEventBridge, inSns } from './envelopes.ts';
 import { fakeStepFunctions } from './sfn-fake.ts';
 import {
   bashBuild,
-  COMPOSE_ARN,
   captureLog,
+  kojiEventsHandler,
   manualClock,
   sqsEvent,
   sqsRecord,
@@ -43,16 +42,7 @@ beforeEach(async () => {
   stores = await tempStores(clock);
   sfn = fakeStepFunctions();
   log = captureLog();
-  handler = createKojiEventsHandler(
-    {
-      config: config(),
-      lanes: stores.lanes,
-      locks: stores.locks,
-      starter: new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN }),
-      clock,
-    },
-    log,
-  );
+  handler = kojiEventsHandler(stores, sfn, clock, log, config());
 });
 afterEach(() => stores.cleanup());
 

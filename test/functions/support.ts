@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLocalAdapters } from '../../cli/local/index.ts';
 import type { LogFields, LogPort } from '../../functions/adapters/runtime.ts';
+import { SfnExecutionStarter } from '../../functions/adapters/sfn.ts';
+import { createKojiEventsHandler } from '../../functions/koji-events/process.ts';
 import { buildConfig } from '../../shared/config/load.ts';
-import type { Clock } from '../../shared/ports.ts';
+import type { Clock, LaneStateStore, LockStore } from '../../shared/ports.ts';
+import type { fakeStepFunctions } from './sfn-fake.ts';
 
 export const COMPOSE_ARN = 'arn:aws:states:eu-west-1:111111111111:stateMachine:compose';
 export const PROMOTION_ARN = 'arn:aws:states:eu-west-1:111111111111:stateMachine:promotion';
@@ -100,4 +103,16 @@ export async function tempStores(clock: Clock) {
     ...createLocalAdapters(root, clock),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/** The koji-events handler over `stores`' lanes and locks, starting composes on `sfn`. */
+export function kojiEventsHandler(
+  stores: { lanes: LaneStateStore; locks: LockStore },
+  sfn: ReturnType<typeof fakeStepFunctions>,
+  clock: Clock,
+  log: LogPort = captureLog(),
+  config = testConfig(),
+) {
+  const starter = new SfnExecutionStarter(sfn.client, { compose: COMPOSE_ARN });
+  return createKojiEventsHandler({ config, lanes: stores.lanes, locks: stores.locks, starter, clock }, log);
 }
