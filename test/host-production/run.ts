@@ -6,10 +6,34 @@ import { lockDir } from '../../host/framework/locks.ts';
 import type { HostOperation } from '../../host/framework/operation.ts';
 import { parseOperationArgs } from '../../host/framework/options.ts';
 import { buildConfig } from '../../shared/config/load.ts';
+import type { ReleaseConfig } from '../../shared/config/schema.ts';
 import { PUBLISH_LOCK } from '../../shared/lanes.ts';
 import type { HostOperationName } from '../../shared/operations.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
+
+/**
+ * An operation's context as `releng-host NAME --root ROOT ARGS` makes it, for tests that call an
+ * operation's parts directly; `--dry-run` in `args` makes a dry run.
+ */
+export function operationContext<K extends HostOperationName>(
+  name: K,
+  root: string,
+  args: string[] = [],
+  more: { config?: ReleaseConfig; progress?: (line: string) => void; env?: NodeJS.ProcessEnv } = {},
+): OperationContext<K> {
+  const options = parseOperationArgs(name, ['--root', root, ...args]);
+  return createContext({
+    operation: name,
+    config: more.config ?? buildConfig(),
+    root,
+    dryRun: options['dry-run'] === true,
+    options,
+    clock: { now: () => new Date() },
+    progress: more.progress ?? (() => {}),
+    ...(more.env ? { env: more.env } : {}),
+  });
+}
 
 /** Runs one operation in-process the way `releng-host` does, with a context we can inspect. */
 export async function runOperation(
@@ -19,16 +43,9 @@ export async function runOperation(
   overrides: Record<string, unknown> = {},
   onProgress?: (line: string) => void,
 ): Promise<{ result: Record<string, unknown>; ctx: OperationContext; progress: string[] }> {
-  const name: HostOperationName = operation.name;
-  const options = parseOperationArgs(name, ['--root', root, ...args]);
   const progress: string[] = [];
-  const ctx = createContext({
-    operation: name,
+  const ctx = operationContext(operation.name, root, args, {
     config: buildConfig(overrides),
-    root,
-    dryRun: options['dry-run'] === true,
-    options,
-    clock: { now: () => new Date() },
     progress: (line) => {
       progress.push(line);
       onProgress?.(line);

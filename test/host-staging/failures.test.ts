@@ -8,7 +8,7 @@ import { type PackageStore, tagUpdate } from '../../cli/demo/package-store.ts';
 import { FileLocks, lockDir } from '../../host/framework/locks.ts';
 import { buildConfig } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/ports.ts';
-import { hostRunner, newStore, treeState } from './support.ts';
+import { hostRunner, newStore, signedStaging, treeState } from './support.ts';
 
 /** Bad options, refused preconditions and broken inputs: each fails fast, naming what is wrong. */
 describe('staging operations refuse what they must', () => {
@@ -31,16 +31,7 @@ describe('staging operations refuse what they must', () => {
     dir = await mkdtemp(join(tmpdir(), 'releng-refusals-'));
     store = await newStore(dir);
     host = hostRunner(store);
-    staging = join(dir, 'mnt/repos-staging/mirror/pub/rocky/8.7-RC1');
-    for (const args of [
-      ['compose', '--compose', 'Rocky', '--kind', 'updates'],
-      ['sync-to-staging', '--compose', 'Rocky'],
-      ['prep-staging'],
-      ['sign-repos'],
-    ]) {
-      const run = await host(args[0]!, ...args.slice(1));
-      expect(run.code, run.stderr).toBe(0);
-    }
+    staging = await signedStaging(host, dir);
   });
 
   afterAll(async () => {

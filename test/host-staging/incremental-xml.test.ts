@@ -1,15 +1,11 @@
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
-import { parseOperationArgs } from '../../host/framework/options.ts';
-import { appendPackages, packageFiles } from '../../host/repo/incremental.ts';
+import { appendPackages } from '../../host/repo/incremental.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
-import { buildConfig } from '../../shared/config/load.ts';
-import { systemClock } from '../../shared/ports.ts';
 import {
   childElements,
   isElement,
@@ -18,7 +14,9 @@ import {
   type XmlElement,
   type XmlNode,
 } from '../../shared/xml/document.ts';
+import { operationContext } from '../host-production/run.ts';
 import { buildRpm, dnfClient } from '../support/rpm.ts';
+import { repoPackageFiles } from './support.ts';
 
 /**
  * The spliced append (host/repo/incremental.ts) against a full createrepo_c run on the same
@@ -65,18 +63,8 @@ async function rewrite(repo: string, type: string, edit: (xml: string) => string
 describe('appending packages, read back with a parser', () => {
   let dir: string;
   let rpms: string[];
-  const ctx = () =>
-    createContext({
-      operation: 'prep-staging',
-      config: buildConfig(),
-      root: dir,
-      dryRun: false,
-      options: parseOperationArgs('prep-staging', ['--root', dir, '--major', '8']),
-      clock: systemClock,
-      progress: () => {},
-    });
-  const files = async (repo: string) =>
-    packageFiles(repo, (await readdir(join(repo, 'Packages'), { recursive: true })).map(String));
+  const ctx = () => operationContext('prep-staging', dir, ['--major', '8']);
+  const files = (repo: string) => repoPackageFiles(repo);
 
   /** A repo of the first two packages with createrepo_c's metadata, then the other two added. */
   async function grownRepo(name: string): Promise<string> {

@@ -1,16 +1,14 @@
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
-import { parseOperationArgs } from '../../host/framework/options.ts';
-import { appendPackages, packageFiles } from '../../host/repo/incremental.ts';
+import { appendPackages } from '../../host/repo/incremental.ts';
 import { parseRepomd } from '../../host/repo/repomd.ts';
-import { buildConfig } from '../../shared/config/load.ts';
-import { systemClock } from '../../shared/ports.ts';
+import { operationContext } from '../host-production/run.ts';
 import { buildRpm } from '../support/rpm.ts';
+import { repoPackageFiles } from './support.ts';
 
 /** What a client reads from a repo: each package's NEVRA and pkgid, and its file lists. */
 async function listing(repo: string) {
@@ -39,18 +37,8 @@ async function listing(repo: string) {
 describe('appending packages to existing metadata', () => {
   let dir: string;
   let rpms: string[];
-  const ctx = () =>
-    createContext({
-      operation: 'prep-staging',
-      config: buildConfig(),
-      root: dir,
-      dryRun: false,
-      options: parseOperationArgs('prep-staging', ['--root', dir, '--major', '8']),
-      clock: systemClock,
-      progress: () => {},
-    });
-  const files = async (repo: string) =>
-    packageFiles(repo, (await readdir(join(repo, 'Packages'), { recursive: true })).map(String));
+  const ctx = () => operationContext('prep-staging', dir, ['--major', '8']);
+  const files = (repo: string) => repoPackageFiles(repo);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'releng-append-'));

@@ -2,13 +2,11 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../host/framework/context.ts';
 import { execFile } from '../../host/framework/exec.ts';
-import { parseOperationArgs } from '../../host/framework/options.ts';
 import { checkClosure, parseRepoclosure, repoclosureArgv } from '../../host/repo/repoclosure.ts';
 import { buildConfig } from '../../shared/config/load.ts';
-import { systemClock } from '../../shared/ports.ts';
 import { closureSets } from '../../shared/repoclosure.ts';
+import { operationContext } from '../host-production/run.ts';
 import { buildRpm, type RpmSpec } from '../support/rpm.ts';
 
 /**
@@ -42,15 +40,9 @@ describe('repoclosure over the repo sets of a staged tree', () => {
     return root;
   };
   const check = async (root: string, env?: NodeJS.ProcessEnv) => {
-    const ctx = createContext({
-      operation: 'verify-staging',
+    const ctx = operationContext('verify-staging', dir, ['--major', '8', '--dry-run'], {
       config,
-      root: dir,
-      dryRun: true,
-      options: parseOperationArgs('verify-staging', ['--root', dir, '--major', '8']),
-      clock: systemClock,
-      progress: () => {},
-      env,
+      ...(env ? { env } : {}),
     });
     const scratch = await mkdtemp(join(dir, 'scratch-'));
     return checkClosure(ctx, settings, '8', root, Object.keys(layout), scratch);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PackageStore } from '../../cli/demo/package-store.ts';
 import { sha256 } from '../../host/framework/fsutil.ts';
 import { main } from '../../host/main.ts';
+import { packageFiles } from '../../host/repo/incremental.ts';
 import { cachedPackageStore } from '../support/store-cache.ts';
 
 /** One `releng-host` run in-process, as the SSM document and the engine run it. */
@@ -55,4 +56,24 @@ export async function treeState(dir: string): Promise<Map<string, string>> {
     }
   }
   return state;
+}
+
+/** The package files of a repo dir as prep-staging lists them. */
+export async function repoPackageFiles(repo: string) {
+  return packageFiles(repo, (await readdir(join(repo, 'Packages'), { recursive: true })).map(String));
+}
+
+/** The staged 8.7-RC1 of a fresh store: compose, sync-to-staging, prep-staging and sign-repos all passed. */
+export async function signedStaging(host: ReturnType<typeof hostRunner>, root: string): Promise<string> {
+  for (const args of [
+    ['compose', '--compose', 'Rocky', '--kind', 'updates'],
+    ['sync-to-staging', '--compose', 'Rocky'],
+    ['prep-staging'],
+    ['sign-repos'],
+  ]) {
+    const run = await host(args[0]!, ...args.slice(1));
+    if (run.code !== 0)
+      throw new Error(`releng-host ${args.join(' ')} failed (exit ${run.code}): ${run.stderr}`);
+  }
+  return join(root, 'mnt/repos-staging/mirror/pub/rocky/8.7-RC1');
 }

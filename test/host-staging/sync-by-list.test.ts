@@ -3,10 +3,9 @@ import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createContext } from '../../host/framework/context.ts';
-import { parseOperationArgs } from '../../host/framework/options.ts';
 import { copyByList } from '../../host/repo/copy-by-list.ts';
 import { buildConfig } from '../../shared/config/load.ts';
+import { operationContext } from '../host-production/run.ts';
 
 /**
  * The staging sync's packages pass by exact list (real rsync into a shadow dir, renamed into
@@ -56,15 +55,7 @@ afterAll(async () => {
 describe('copyByList', () => {
   it('copies what differs and new units whole, keeps the rest in place, leaves repodata alone', async () => {
     const config = buildConfig();
-    const ctx = createContext({
-      operation: 'sync-to-staging',
-      config,
-      root: dir,
-      dryRun: false,
-      options: parseOperationArgs('sync-to-staging', ['--root', dir, '--major', '8', '--compose', 'Rocky']),
-      clock: { now: () => new Date() },
-      progress: () => {},
-    });
+    const ctx = operationContext('sync-to-staging', dir, ['--major', '8', '--compose', 'Rocky'], { config });
     const sameBefore = statSync(pkg(target(), 'BaseOS/x86_64', 'same-1.rpm')).ino;
     const units = ['AppStream/x86_64', 'BaseOS/x86_64'];
     const listed = await copyByList(ctx, {

@@ -5,7 +5,7 @@ import { basename, delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageStore } from '../../cli/demo/package-store.ts';
 import { buildRpm, signRpms } from '../support/rpm.ts';
-import { hostRunner, newStore } from './support.ts';
+import { hostRunner, newStore, signedStaging } from './support.ts';
 
 /**
  * verify-staging runs the closure check on the staged release the pipeline made (compose, sync,
@@ -23,16 +23,7 @@ describe('verify-staging and repoclosure', () => {
     dir = await mkdtemp(join(tmpdir(), 'releng-verify-closure-'));
     store = await newStore(dir);
     host = hostRunner(store);
-    staging = join(dir, 'mnt/repos-staging/mirror/pub/rocky/8.7-RC1');
-    for (const args of [
-      ['compose', '--compose', 'Rocky', '--kind', 'updates'],
-      ['sync-to-staging', '--compose', 'Rocky'],
-      ['prep-staging'],
-      ['sign-repos'],
-    ]) {
-      const run = await host(args[0]!, ...args.slice(1));
-      expect(run.code, run.stderr).toBe(0);
-    }
+    staging = await signedStaging(host, dir);
   }, 120_000);
 
   afterAll(async () => {
