@@ -44,6 +44,18 @@ function expressionContract(make: () => Promise<Target> | Target) {
   afterAll(() => t?.cleanup());
   const refused = (sent: Promise<unknown>) =>
     expect(sent).rejects.toMatchObject({ name: 'ValidationException' });
+  /** An UpdateItem of `pk` with `expression`, which both tables must refuse. */
+  const refusedUpdate = (pk: string, expression: string, values?: Record<string, unknown>) =>
+    refused(
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.table,
+          Key: key(pk),
+          UpdateExpression: expression,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      ),
+    );
 
   // (DynamoDB refuses unused values in every request; moto checks them in UpdateItem only, so
   // the local table's refusal elsewhere is tested in test/engine/expressions.test.ts.)
@@ -78,29 +90,11 @@ function expressionContract(make: () => Promise<Target> | Target) {
         }),
       ),
     );
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('unused'),
-          UpdateExpression: 'SET a = :a',
-          ExpressionAttributeValues: { ':a': 1, ':spare': 2 },
-        }),
-      ),
-    );
+    await refusedUpdate('unused', 'SET a = :a', { ':a': 1, ':spare': 2 });
   });
 
   it('refuses a reserved word as a bare attribute name', async () => {
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('reserved'),
-          UpdateExpression: 'SET status = :s',
-          ExpressionAttributeValues: { ':s': 'PENDING' },
-        }),
-      ),
-    );
+    await refusedUpdate('reserved', 'SET status = :s', { ':s': 'PENDING' });
     await refused(
       t.doc.send(
         new ScanCommand({
@@ -113,65 +107,16 @@ function expressionContract(make: () => Promise<Target> | Target) {
   });
 
   it('refuses an update of a key attribute, overlapping paths and a clause used twice', async () => {
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('keys'),
-          UpdateExpression: 'SET pk = :other',
-          ExpressionAttributeValues: { ':other': 'elsewhere' },
-        }),
-      ),
-    );
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('keys'),
-          UpdateExpression: 'SET a = :a REMOVE a',
-          ExpressionAttributeValues: { ':a': 1 },
-        }),
-      ),
-    );
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('keys'),
-          UpdateExpression: 'SET a = :a SET b = :a',
-          ExpressionAttributeValues: { ':a': 1 },
-        }),
-      ),
-    );
+    await refusedUpdate('keys', 'SET pk = :other', { ':other': 'elsewhere' });
+    await refusedUpdate('keys', 'SET a = :a REMOVE a', { ':a': 1 });
+    await refusedUpdate('keys', 'SET a = :a SET b = :a', { ':a': 1 });
   });
 
   it('refuses a value of the wrong type or from a missing attribute', async () => {
     await t.doc.send(new PutCommand({ TableName: t.table, Item: { ...key('types'), word: 'x', n: 1 } }));
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('types'),
-          UpdateExpression: 'ADD word :more',
-          ExpressionAttributeValues: { ':more': 'y' },
-        }),
-      ),
-    );
-    await refused(
-      t.doc.send(
-        new UpdateCommand({
-          TableName: t.table,
-          Key: key('types'),
-          UpdateExpression: 'SET n = n + :one',
-          ExpressionAttributeValues: { ':one': 'one' },
-        }),
-      ),
-    );
-    await refused(
-      t.doc.send(
-        new UpdateCommand({ TableName: t.table, Key: key('types'), UpdateExpression: 'SET dup = absent' }),
-      ),
-    );
+    await refusedUpdate('types', 'ADD word :more', { ':more': 'y' });
+    await refusedUpdate('types', 'SET n = n + :one', { ':one': 'one' });
+    await refusedUpdate('types', 'SET dup = absent');
     // Nothing of the refused updates was written.
     expect((await t.doc.send(new GetCommand({ TableName: t.table, Key: key('types') }))).Item).toEqual({
       ...key('types'),
