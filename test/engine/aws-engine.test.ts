@@ -12,6 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
 import { ApprovalDecisionV1 } from '../../shared/messages/promotion.ts';
+import { stagingReady } from '../functions/approvals.ts';
 import { captureOutput as capture } from './cli-output.ts';
 
 const sfn = mockClient(SFNClient);
@@ -86,22 +87,7 @@ describe('releng --engine aws at the SDK edge', () => {
   });
 
   it('sends an approval to the promotion queue, with the digest of that release of the promotion input', async () => {
-    const release = (digest: string) => ({
-      version: 1,
-      type: 'staging-ready',
-      major: '8',
-      channel: 'stable',
-      revision: '8.10',
-      digest,
-      summary: {
-        composeIds: [],
-        advisories: [],
-        packageCount: 1,
-        repoCount: 1,
-        diff: { added: 1, changed: 0, removed: 0 },
-      },
-      requestedBy: 'kojira',
-    });
+    const release = (digest: string) => stagingReady({ revision: '8.10', digest, requestedBy: 'kojira' });
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: `${ARN.replace('stateMachine', 'execution')}:Promotion:promo-1`,
       stateMachineArn: `${ARN}:Promotion`,
@@ -128,23 +114,8 @@ describe('releng --engine aws at the SDK edge', () => {
   });
 
   it('finds the digest of a batched promotion in the releases it read from its batch', async () => {
-    const ready = (digest: string, sig?: string) => ({
-      version: 1,
-      type: 'staging-ready',
-      major: '8',
-      channel: 'stable',
-      revision: '8.10',
-      digest,
-      summary: {
-        composeIds: [],
-        advisories: [],
-        packageCount: 1,
-        repoCount: 1,
-        diff: { added: 1, changed: 0, removed: 0 },
-      },
-      requestedBy: 'kojira',
-      ...(sig ? { sig } : {}),
-    });
+    const ready = (digest: string, sig?: string) =>
+      stagingReady({ revision: '8.10', digest, requestedBy: 'kojira', ...(sig ? { sig } : {}) });
     sfn.on(DescribeExecutionCommand).resolves({
       executionArn: `${ARN.replace('stateMachine', 'execution')}:Promotion:promote-batch-1`,
       stateMachineArn: `${ARN}:Promotion`,
