@@ -151,6 +151,23 @@ async function latestComposeId(composeRoot: string, compose: string, major: stri
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
+/** How long an execution ran, to a tenth of a second. */
+export const executionSeconds = (r: ExecutionRecord) =>
+  seconds(Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate));
+
+/** One execution as the demo's summary lists it. */
+export function executionSummary(r: ExecutionRecord): DemoResult['executions'][number] {
+  return {
+    name: r.name,
+    stateMachine: r.stateMachine,
+    status: r.status,
+    seconds: executionSeconds(r),
+    ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
+    ...(r.failedState ? { failedState: r.failedState } : {}),
+    ...outcomeOf(r),
+  };
+}
+
 /**
  * One updates cycle on the embedded engine: a package store of real signed RPMs (with comps, a
  * module stream and an advisory), koji tag events through intake, then compose → staging →
@@ -304,11 +321,7 @@ async function runCycle(
   await timed('pipeline', () => session.engine.idle());
 
   const records: ExecutionRecord[] = (await session.engine.store.list()).reverse();
-  for (const r of records) {
-    timings[`${r.stateMachine} ${r.name}`] = seconds(
-      Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate),
-    );
-  }
+  for (const r of records) timings[`${r.stateMachine} ${r.name}`] = executionSeconds(r);
   const machines = new Set(records.filter((r) => r.status === 'SUCCEEDED').map((r) => r.stateMachine));
   const published = existsSync(
     join(paths.productionRelease, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'),
@@ -327,15 +340,7 @@ async function runCycle(
     sigProductionDirs: sigDirs,
     gpgPublicKey: store.publicKeyPath,
     advisories: store.advisories,
-    executions: records.map((r) => ({
-      name: r.name,
-      stateMachine: r.stateMachine,
-      status: r.status,
-      seconds: seconds(Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate)),
-      ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
-      ...(r.failedState ? { failedState: r.failedState } : {}),
-      ...outcomeOf(r),
-    })),
+    executions: records.map(executionSummary),
     published,
     timings,
     ok,

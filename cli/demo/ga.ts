@@ -4,15 +4,18 @@ import { join } from 'node:path';
 import { TORRENT_ROOT } from '../../host/operations/torrents.ts';
 import { buildConfig, mergeConfig } from '../../shared/config/load.ts';
 import { ComposeRequestV1 } from '../../shared/messages/compose-request.ts';
-import { outcomeOf } from '../commands/outcome.ts';
 import type { ExecutionRecord } from '../engine/execution-store.ts';
-import { type DemoOptions, type DemoResult, openDemoSession } from './demo.ts';
+import {
+  type DemoOptions,
+  type DemoResult,
+  executionSeconds,
+  executionSummary,
+  openDemoSession,
+} from './demo.ts';
 import type { PackageStore } from './package-store.ts';
 
 /** Who asks for the GA in the demo: not the demo approver, so the two-person rule holds. */
 const GA_REQUESTER = 'release-manager';
-
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 /**
  * The demo store's Rocky compose gains the ISO-only Minimal variant, as pungi-rocky's produce
@@ -82,9 +85,7 @@ export async function runGaCycle(
   });
 
   const records: ExecutionRecord[] = (await session.engine.store.list()).reverse();
-  const duration = (r: ExecutionRecord) =>
-    seconds(Date.parse(r.stopDate ?? r.startDate) - Date.parse(r.startDate));
-  for (const r of records) timings[`${r.stateMachine} ${r.name}`] = duration(r);
+  for (const r of records) timings[`${r.stateMachine} ${r.name}`] = executionSeconds(r);
   const production = paths.productionRelease;
   const published = existsSync(join(production, 'BaseOS', 'x86_64', 'os', 'repodata', 'repomd.xml.asc'));
   const majorLink = await readlink(join(paths.productionCategory, major)).catch(() => null);
@@ -104,15 +105,7 @@ export async function runGaCycle(
     advisories: [],
     // The GA cycle publishes the main release only; SIG releases follow the updates cycle.
     sigProductionDirs: [],
-    executions: records.map((r) => ({
-      name: r.name,
-      stateMachine: r.stateMachine,
-      status: r.status,
-      seconds: duration(r),
-      ...(r.error ? { error: `${r.error}: ${r.cause ?? ''}` } : {}),
-      ...(r.failedState ? { failedState: r.failedState } : {}),
-      ...outcomeOf(r),
-    })),
+    executions: records.map(executionSummary),
     published,
     timings,
     ok,

@@ -28,7 +28,6 @@ import {
 import { mismatches, readTimeList, withRsyncDaemon } from './mirror.ts';
 import { losePublishLockAt, runOperation } from './run.ts';
 
-const _REPO = join(import.meta.dirname, '..', '..');
 let work: string;
 let root: string;
 let set: PackageSet;

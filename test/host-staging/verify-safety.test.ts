@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PackageStore } from '../../cli/demo/package-store.ts';
 import { buildRpm, generateSigningKey, signRpms } from '../support/rpm.ts';
-import { hostRunner, newStore } from './support.ts';
+import { hostRunner, newStore, signedStaging } from './support.ts';
 
 /**
  * verify-staging refuses what must never publish, on a real staged tree: links leading out of
@@ -40,16 +40,7 @@ describe('verify-staging refuses what must never publish', () => {
     store = await newStore(dir);
     host = hostRunner(store);
     category = join(dir, 'mnt/repos-staging/mirror/pub/rocky');
-    staging = join(category, '8.7-RC1');
-    for (const args of [
-      ['compose', '--compose', 'Rocky', '--kind', 'updates'],
-      ['sync-to-staging', '--compose', 'Rocky'],
-      ['prep-staging'],
-      ['sign-repos'],
-    ]) {
-      const run = await host(args[0]!, ...args.slice(1));
-      expect(run.code, run.stderr).toBe(0);
-    }
+    staging = await signedStaging(host, dir);
     const built = await buildRpm({ name: 'demo-rogue', version: '1', release: '1', arch: 'noarch' }, dir);
     unsigned = built.binaries[0]!;
   });
