@@ -81,8 +81,9 @@ export async function sendHostCommand(deps: HostCommandDeps, input: unknown): Pr
     ).toISOString(),
   });
   // A command that ends at once can raise its status event before the record above exists
-  // (the event finds it not ours): look once now, rather than wait for the sweep.
-  await completeHostCommand(deps, commandId);
+  // (the event finds it not ours): look once now, rather than wait for the sweep. It is sent and
+  // recorded whatever this look meets (a throttled GetCommandInvocation): the sweep still answers.
+  await completeHostCommand(deps, commandId).catch(() => undefined);
   return { commandId };
 }
 

@@ -168,6 +168,21 @@ describe('host commands, event-driven', () => {
     expect(await sweepHostCommands(deps)).toEqual({ completed: [], heartbeats: [], cancelled: [] });
   });
 
+  it('reports the command sent when the look after sending fails; the sweep answers it', async () => {
+    const input = await task('8');
+    const get = deps.commands.get.bind(deps.commands);
+    let looks = 0;
+    deps.commands.get = async (commandId, instanceId) => {
+      if (looks++ === 0) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      return get(commandId, instanceId);
+    };
+    const { commandId } = await sendHostCommand(deps, input);
+    expect(await deps.store.get(commandId)).toMatchObject({ status: 'RUNNING' });
+    await endedOf(commandId);
+    expect(await sweepHostCommands(deps)).toEqual({ completed: [commandId], heartbeats: [], cancelled: [] });
+    await expect(tokens.wait(input.taskToken)).resolves.toMatchObject({ commandId, status: 'Success' });
+  });
+
   it('refuses a bad value before sending anything, naming it', async () => {
     const input = { ...(await task('8')), parameters: { major: ["8'; reboot"] } };
     await expect(sendHostCommand(deps, input)).rejects.toMatchObject({
